@@ -1,0 +1,216 @@
+"""The ``mockserver`` command: serve, seed, export, wsdl, check."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from mockserver import __version__
+
+DEMO_FIXTURES = Path(__file__).resolve().parent / "demo" / "demo.yaml"
+
+DESCRIPTION = """\
+A local, stateful mock of email-marketing SOAP APIs (BACKCLICK SOAP API v2).
+
+  mockserver serve --demo              serve the demo data on http://127.0.0.1:8080/
+  mockserver serve --port 0 --db :memory: --fixtures fixtures/
+  mockserver seed fixtures/demo.yaml   load fixtures into the store (mockserver.db)
+  mockserver export state.yaml         write the store out as fixtures
+  mockserver wsdl wsdl/                write the served WSDLs to a folder
+  mockserver check fixtures/           validate fixture files
+
+Every option of serve also reads from the environment as MOCKSERVER_<OPTION>,
+e.g. MOCKSERVER_PORT=9000, MOCKSERVER_DB=/tmp/mock.db, MOCKSERVER_DEMO=1.
+"""
+
+
+def _env(name: str, default=None):
+    return os.environ.get(f"MOCKSERVER_{name.upper().replace('-', '_')}", default)
+
+
+def _env_flag(name: str) -> bool:
+    return (_env(name) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_list(name: str) -> list[str]:
+    value = _env(name)
+    return [v.strip() for v in value.replace(";", ",").split(",") if v.strip()] if value else []
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"mockserver: MOCKSERVER_{name.upper()} must be an integer, got {value!r}")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mockserver`` command."""
+    top = argparse.ArgumentParser(
+        prog="mockserver", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=f"mockserver {__version__}")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve", help="serve both dialects, the admin API and the UI on one port",
+        description="Serve the SOAP dialects, the admin API (/_mock/) and the UI on one port. "
+                    "Prints one line with the WSDL URLs once it answers requests.")
+    serve.add_argument("--host", default=_env("host", "127.0.0.1"),
+                       help="address to bind (default 127.0.0.1; a non-loopback address needs "
+                            "--admin-token)")
+    serve.add_argument("--port", type=int, default=_env_int("port", 8080),
+                       help="port to bind; 0 picks a free one and prints it (default 8080)")
+    serve.add_argument("--db", default=_env("db", "mockserver.db"),
+                       help="SQLite store file, created on first start; ':memory:' for a "
+                            "throwaway store (default mockserver.db)")
+    serve.add_argument("--fixtures", action="append", default=_env_list("fixtures"),
+                       metavar="FILE_OR_DIR",
+                       help="seed an empty store from fixture files (YAML or JSON); repeatable")
+    serve.add_argument("--demo", action="store_true", default=_env_flag("demo"),
+                       help="seed an empty store with the shipped demo fixtures")
+    serve.add_argument("--trusted-proxy", action="append", default=_env_list("trusted_proxy"),
+                       metavar="CIDR", dest="trusted_proxies",
+                       help="a proxy whose X-Forwarded-For names the real caller; repeatable "
+                            "(none by default)")
+    serve.add_argument("--max-body", type=int, default=_env_int("max_body", 10 * 1024 * 1024),
+                       metavar="BYTES", help="largest request body accepted (default 10 MB)")
+    serve.add_argument("--workers", type=int, default=_env_int("workers", 1),
+                       help="worker processes; use one per core for throughput (default 1)")
+    serve.add_argument("--threads", type=int, default=_env_int("threads", 4),
+                       help="threads per worker process (default 4)")
+    serve.add_argument("--admin-token", default=_env("admin_token"),
+                       help="require 'Authorization: Bearer TOKEN' on the admin API and UI")
+
+    seed = sub.add_parser("seed", help="load fixture files into the store",
+                          description="Validate fixture files and load them into the store.")
+    seed.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    seed.add_argument("--db", default=_env("db", "mockserver.db"), help="store file")
+    seed.add_argument("--replace", action="store_true",
+                      help="empty the store first (default: refuse a store that has data)")
+
+    export = sub.add_parser("export", help="write the store out as a fixture file",
+                            description="Write the whole store as fixtures (YAML, or JSON for "
+                                        "a .json file; '-' for standard output). Seeding the "
+                                        "result into an empty store reproduces it exactly.")
+    export.add_argument("path", metavar="FILE")
+    export.add_argument("--db", default=_env("db", "mockserver.db"), help="store file")
+
+    wsdl = sub.add_parser("wsdl", help="write the served WSDLs to a folder",
+                          description="Write the WSDLs as served on 127.0.0.1:8080 to DIR.")
+    wsdl.add_argument("dir", metavar="DIR")
+
+    check = sub.add_parser("check", help="validate fixture files",
+                           description="Validate fixture files; exit 1 naming file, path "
+                                       "and problem of the first error.")
+    check.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = parser().parse_args(argv)
+    if args.command is None:
+        parser().print_help()
+        return 2
+    return {"serve": cmd_serve, "seed": cmd_seed, "export": cmd_export, "wsdl": cmd_wsdl,
+            "check": cmd_check}[args.command](args)
+
+
+def _fail(message: str) -> int:
+    print(f"mockserver: {message}", file=sys.stderr)
+    return 1
+
+
+def cmd_serve(args) -> int:
+    """``mockserver serve``."""
+    from mockserver import fixtures, server
+    from mockserver.settings import Settings
+    from mockserver.store import Store
+    from mockserver.web import MockServer
+
+    if not server.is_loopback(args.host) and not args.admin_token:
+        return _fail(f"binding to {args.host} exposes the admin API; pass --admin-token TOKEN")
+    paths = list(args.fixtures) + ([str(DEMO_FIXTURES)] if args.demo else [])
+    settings = Settings(host=args.host, port=args.port, db=args.db, fixtures=paths,
+                        demo=args.demo, trusted_proxies=args.trusted_proxies,
+                        max_body=args.max_body, workers=args.workers, threads=args.threads,
+                        admin_token=args.admin_token)
+    try:
+        store = Store(settings.db)
+        store.migrate()
+        if paths and store.is_empty():
+            fixtures.seed(store, fixtures.load_paths(paths))
+    except fixtures.FixtureError as error:
+        return _fail(str(error))
+    except (OSError, RuntimeError) as error:
+        return _fail(str(error))
+    app = MockServer(settings, store)
+    server.serve(settings, store, app)
+    return 0
+
+
+def cmd_seed(args) -> int:
+    """``mockserver seed``."""
+    from mockserver import fixtures
+    from mockserver.store import Store
+
+    try:
+        document = fixtures.load_paths(args.paths)
+        store = Store(args.db)
+        store.migrate()
+        if args.replace:
+            store.wipe()
+        elif not store.is_empty():
+            return _fail(f"{args.db} already has data; pass --replace to empty it first")
+        fixtures.seed(store, document)
+    except fixtures.FixtureError as error:
+        return _fail(str(error))
+    print(f"seeded {args.db} from {', '.join(args.paths)}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    """``mockserver export``."""
+    from mockserver import fixtures
+    from mockserver.store import Store
+
+    if args.path != "-" and not Path(args.db).exists():
+        return _fail(f"no store at {args.db}")
+    store = Store(args.db)
+    store.migrate()
+    text = fixtures.dumps(fixtures.export(store), as_json=args.path.endswith(".json"))
+    if args.path == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.path).write_text(text, encoding="utf-8")
+        print(f"exported {args.db} to {args.path}")
+    return 0
+
+
+def cmd_wsdl(args) -> int:
+    """``mockserver wsdl``."""
+    from mockserver import backclick
+
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / backclick.WSDL_FILE
+    target.write_bytes(backclick.endpoint().wsdl("http://127.0.0.1:8080/"))
+    print(f"wrote {target}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """``mockserver check``."""
+    from mockserver import fixtures
+
+    try:
+        fixtures.load_paths(args.paths)
+    except fixtures.FixtureError as error:
+        return _fail(str(error))
+    print(f"ok: {', '.join(args.paths)}")
+    return 0

@@ -1,0 +1,96 @@
+"""Serving: gunicorn (pre-forked worker processes, threads each) in front of MockServer."""
+from __future__ import annotations
+
+import ipaddress
+import sys
+import threading
+import time
+import urllib.request
+
+from gunicorn.app.base import BaseApplication
+
+from mockserver import backclick
+from mockserver.settings import Settings
+from mockserver.store import Store
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def urls(host: str, port: int) -> dict[str, str]:
+    """The URLs a client needs, for the ready line and the pytest plugin."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    base = f"http://{shown}:{port}"
+    return {"base": base + "/", "backclick_wsdl": base + backclick.SERVICE_PATH + "?wsdl",
+            "admin": base + "/_mock/"}
+
+
+def ready_line(host: str, port: int) -> str:
+    """The one line ``serve`` prints once it answers requests."""
+    u = urls(host, port)
+    return f"mockserver ready on {u['base']}  BACKCLICK WSDL: {u['backclick_wsdl']}  admin: {u['admin']}"
+
+
+class GunicornServer(BaseApplication):
+    """gunicorn running the given WSGI app with settings from ``Settings``."""
+
+    def __init__(self, app, settings: Settings, on_ready=None):
+        """Prepare gunicorn; ``on_ready(host, port)`` runs once the server answers."""
+        self.application, self.settings, self.on_ready = app, settings, on_ready
+        super().__init__()
+
+    def load_config(self):
+        """Translate Settings into gunicorn settings."""
+        s = self.settings
+        host = f"[{s.host}]" if ":" in s.host and not s.host.startswith("[") else s.host
+        for key, value in {
+            "bind": [f"{host}:{s.port}"], "workers": max(1, s.workers),
+            "worker_class": "gthread", "threads": max(1, s.threads), "keepalive": 75,
+            "timeout": 120, "graceful_timeout": 5, "loglevel": "warning", "accesslog": None,
+            "errorlog": "-", "proc_name": "mockserver", "when_ready": self._when_ready,
+            "limit_request_line": 8190, "backlog": 2048,
+        }.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        """The WSGI application (already built, before the fork)."""
+        return self.application
+
+    def _when_ready(self, arbiter):
+        sock = arbiter.LISTENERS[0].sock
+        port = sock.getsockname()[1]
+        threading.Thread(target=self._announce, args=(port,), daemon=True).start()
+
+    def _announce(self, port: int) -> None:
+        host = self.settings.host
+        probe = urls(host, port)["admin"] + "health"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(probe, timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.005)
+        if self.on_ready:
+            self.on_ready(host, port)
+
+
+def serve(settings: Settings, store: Store, app) -> None:
+    """Run until interrupted; print the ready line once requests are answered."""
+    store.close()  # never carry a SQLite connection across fork
+
+    def announce(host: str, port: int) -> None:
+        print(ready_line(host, port), flush=True)
+
+    GunicornServer(app, settings, on_ready=announce).run()
+    sys.stdout.flush()

@@ -1,0 +1,22 @@
+"""The server's settings, as the CLI and the environment (``MOCKSERVER_*``) give them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mockserver.soap import DEFAULT_MAX_BODY
+
+
+@dataclass
+class Settings:
+    """Everything ``mockserver serve`` can be told."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str = "mockserver.db"
+    fixtures: list[str] = field(default_factory=list)
+    demo: bool = False
+    trusted_proxies: list[str] = field(default_factory=list)
+    max_body: int = DEFAULT_MAX_BODY
+    workers: int = 1
+    threads: int = 4
+    admin_token: str | None = None

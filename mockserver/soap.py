@@ -1,0 +1,358 @@
+"""The SOAP wire, shared by both dialects: reading, checking and answering envelopes.
+
+A request goes through: size limit and gzip, a hardened parse (no DOCTYPE, no
+entities, no network), SOAP 1.1/1.2 detection, case-insensitive operation lookup,
+normalisation of unwrapped arrays, XML Schema validation against the served WSDL,
+and then spyne, which turns elements into Python values, calls the operation and
+serialises the answer. Every failure becomes a SOAP fault, never an HTML page.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import threading
+import zlib
+from dataclasses import dataclass, field
+
+from lxml import etree
+from spyne import Application, Fault
+from spyne.const import xml as spyne_ns
+from spyne.interface.wsdl import Wsdl11
+from spyne.model.complex import Array, ComplexModelBase
+from spyne.protocol import ProtocolBase
+from spyne.protocol.soap import Soap11
+from spyne.server import ServerBase
+from spyne.server.null import NullServer  # noqa: F401  (keeps spyne's server registry warm)
+from spyne import MethodContext
+
+from mockserver.errors import VendorError
+
+log = logging.getLogger(__name__)
+logging.getLogger("spyne").setLevel(logging.CRITICAL)  # faults are answers, not log events
+
+SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+XSD = "http://www.w3.org/2001/XMLSchema"
+WSDL = "http://schemas.xmlsoap.org/wsdl/"
+ADDRESS_PLACEHOLDER = "http://mockserver.invalid/"
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+
+# Answer with the conventional ``soap`` prefix (``soap:Server``), not spyne's ``soap11env``.
+spyne_ns.NSMAP.pop("soap11env", None)
+spyne_ns.NSMAP["soap"] = SOAP11_ENV
+spyne_ns._regen_prefmap()
+
+
+class WireError(Exception):
+    """A request the wire layer refuses: answered as a SOAP fault with this code and message."""
+
+    def __init__(self, message: str, code: str = "Client", status: int = 500):
+        super().__init__(message)
+        self.code, self.status = code, status
+
+
+@dataclass
+class SoapCall:
+    """What an operation knows about the HTTP request it serves (spyne's ``ctx.udc``)."""
+
+    store: object
+    caller: str
+    base_url: str
+    environ: dict = field(default_factory=dict)
+    tenant: object = None
+
+
+class SoapProtocol(Soap11):
+    """spyne's SOAP 1.1 protocol with the ``soap`` envelope prefix."""
+
+    soap_env = "soap"
+
+
+class VendorFaults(Application):
+    """A spyne Application that answers domain errors with the vendor's fault."""
+
+    def call_wrapper(self, ctx):
+        """Call the operation; a VendorError becomes a ``soap:Server`` fault with its message."""
+        try:
+            return super().call_wrapper(ctx)
+        except VendorError as error:
+            raise Fault("Server", str(error)) from error
+
+
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+            huge_tree=False, remove_comments=True, remove_pis=True)
+    return parser
+
+
+def read_body(environ: dict, limit: int) -> bytes:
+    """The request body, un-gzipped, refusing more than ``limit`` bytes."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        raise WireError("Content-Length is not a number.")
+    if length > limit:
+        raise WireError(f"Request body of {length} bytes exceeds the limit of {limit} bytes.",
+                        status=413)
+    stream = environ["wsgi.input"]
+    body = stream.read(length) if length >= 0 else stream.read(limit + 1)
+    if len(body) > limit:
+        raise WireError(f"Request body exceeds the limit of {limit} bytes.", status=413)
+    encoding = (environ.get("HTTP_CONTENT_ENCODING") or "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        try:
+            inflater = zlib.decompressobj(zlib.MAX_WBITS | 32 if encoding != "deflate" else 15)
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error as error:
+            raise WireError(f"Request body is not valid {encoding}: {error}.")
+        if len(body) > limit:
+            raise WireError(f"Decompressed request body exceeds the limit of {limit} bytes.",
+                            status=413)
+    elif encoding not in ("", "identity"):
+        raise WireError(f"Unsupported Content-Encoding {encoding!r}.")
+    return body
+
+
+def parse_envelope(body: bytes) -> tuple[etree._Element, str]:
+    """Parse a SOAP envelope; return it and its envelope namespace. Refuses any DOCTYPE."""
+    if not body.strip():
+        raise WireError("The request body is empty; expected a SOAP envelope.")
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise WireError("DOCTYPE and entity declarations are not allowed.")
+    try:
+        root = etree.fromstring(body, _parser())
+    except etree.XMLSyntaxError as error:
+        raise WireError(f"Request is not well-formed XML: {error}")
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise WireError("DOCTYPE and entity declarations are not allowed.")
+    ns = etree.QName(root).namespace
+    if etree.QName(root).localname != "Envelope" or ns not in (SOAP11_ENV, SOAP12_ENV):
+        raise WireError(f"The root element is {root.tag!r}; expected a SOAP 1.1 or 1.2 Envelope.")
+    return root, ns
+
+
+def fault_envelope(code: str, message: str, soap12: bool = False) -> bytes:
+    """A SOAP fault envelope (1.1, or 1.2 when asked) with a ``Client``/``Server`` code."""
+    if soap12:
+        env = etree.Element(f"{{{SOAP12_ENV}}}Envelope", nsmap={"soap": SOAP12_ENV})
+        body = etree.SubElement(env, f"{{{SOAP12_ENV}}}Body")
+        fault = etree.SubElement(body, f"{{{SOAP12_ENV}}}Fault")
+        value = etree.SubElement(etree.SubElement(fault, f"{{{SOAP12_ENV}}}Code"),
+                                 f"{{{SOAP12_ENV}}}Value")
+        value.text = "soap:Sender" if code.startswith("Client") else "soap:Receiver"
+        reason = etree.SubElement(etree.SubElement(fault, f"{{{SOAP12_ENV}}}Reason"),
+                                  f"{{{SOAP12_ENV}}}Text")
+        reason.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+        reason.text = message
+    else:
+        env = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soap": SOAP11_ENV})
+        body = etree.SubElement(env, f"{{{SOAP11_ENV}}}Body")
+        fault = etree.SubElement(body, f"{{{SOAP11_ENV}}}Fault")
+        etree.SubElement(fault, "faultcode").text = f"soap:{code}"
+        etree.SubElement(fault, "faultstring").text = message
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+
+
+WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+
+
+def canonical_wsdl(doc: etree._Element, tns: str, operations: set[str]) -> etree._Element:
+    """spyne's WSDL made stable and plain: sorted types, only operation elements, one part
+    named ``parameters`` per message, and only the namespace prefixes it uses."""
+    schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
+    types = sorted(schema.findall(f"{{{XSD}}}complexType"), key=lambda e: e.get("name"))
+    elements = sorted((e for e in schema.findall(f"{{{XSD}}}element")
+                       if e.get("name") in operations or
+                       e.get("name")[:-len("Response")] in operations),
+                      key=lambda e: e.get("name"))
+    for child in list(schema):
+        schema.remove(child)
+    schema.extend(types + elements)
+    for part in doc.iter(f"{{{WSDL}}}part"):
+        part.set("name", "parameters")
+    for operation in doc.iter(f"{{{WSDL}}}operation"):
+        operation.attrib.pop("parameterOrder", None)
+    nsmap = {"wsdl": WSDL, "soap": WSDL_SOAP, "xs": XSD, "tns": tns}
+
+    def rebuild(old: etree._Element, parent=None) -> etree._Element:
+        if parent is None:
+            new = etree.Element(old.tag, attrib=dict(old.attrib), nsmap=nsmap)
+        else:
+            new = etree.SubElement(parent, old.tag, attrib=dict(old.attrib))
+        new.text = old.text if old.text and old.text.strip() else None
+        for child in old:
+            if isinstance(child.tag, str):
+                rebuild(child, new)
+        return new
+
+    return rebuild(doc)
+
+
+def _array_shapes(model) -> dict:
+    """For a complex type: {child name: (is_array, shape of the child or item type)}."""
+    shapes = {}
+    for name, member in getattr(model, "_type_info", {}).items():
+        if issubclass(member, Array):
+            (item,) = member._type_info.values()
+            shapes[name] = (True, _array_shapes(item) if issubclass(item, ComplexModelBase) else {})
+        elif issubclass(member, ComplexModelBase):
+            shapes[name] = (False, _array_shapes(member))
+    return shapes
+
+
+def _normalise_arrays(element: etree._Element, shapes: dict, tns: str) -> None:
+    """Wrap arrays sent as repeated elements into the ``<x><item/>…</x>`` form the WSDL names."""
+    if not shapes:
+        return
+    item_tag = f"{{{tns}}}item"
+    for name, (is_array, inner) in shapes.items():
+        tag = f"{{{tns}}}{name}"
+        occurrences = [c for c in element if c.tag == tag]
+        if not occurrences:
+            continue
+        if is_array:
+            unwrapped = any(
+                (len(c) == 0 and (c.text or "").strip()) or
+                (len(c) > 0 and any(g.tag != item_tag for g in c if isinstance(g.tag, str)))
+                for c in occurrences)
+            if unwrapped:
+                wrapper = etree.Element(tag)
+                occurrences[0].addprevious(wrapper)
+                for occurrence in occurrences:
+                    occurrence.tag = item_tag
+                    wrapper.append(occurrence)
+                occurrences = [wrapper]
+            for wrapper in occurrences:
+                for item in wrapper:
+                    _normalise_arrays(item, inner, tns)
+        else:
+            for occurrence in occurrences:
+                _normalise_arrays(occurrence, inner, tns)
+
+
+class SoapEndpoint:
+    """One dialect on the wire: its spyne application, WSDL, schema and request pipeline."""
+
+    def __init__(self, services: list, tns: str, name: str, address_path: str,
+                 max_body: int = DEFAULT_MAX_BODY):
+        """Build the spyne application and its WSDL (with a placeholder address) once."""
+        self.tns, self.address_path, self.max_body = tns, address_path, max_body
+        self.app = VendorFaults(services, tns=tns, name=name,
+                                in_protocol=SoapProtocol(), out_protocol=SoapProtocol())
+        self.server = ServerBase(self.app)
+        self.app.transport = "http://schemas.xmlsoap.org/soap/http"
+        wsdl = Wsdl11(self.app.interface)
+        wsdl.build_interface_document(ADDRESS_PLACEHOLDER + address_path.lstrip("/"))
+        self.operations: dict[str, str] = {}
+        self.shapes: dict[str, dict] = {}
+        for method in self.app.interface.service_method_map.values():
+            descriptor = method[0]
+            op = descriptor.name
+            self.operations[op.lower()] = op
+            self.shapes[op] = _array_shapes(descriptor.in_message)
+        doc = canonical_wsdl(etree.fromstring(wsdl.get_interface_document()), tns,
+                             set(self.operations.values()))
+        self._wsdl = etree.tostring(doc, xml_declaration=True, encoding="UTF-8",
+                                    pretty_print=True)
+        self._wsdl_by_host: dict[str, bytes] = {}
+        schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
+        standalone = etree.Element(schema.tag, attrib=dict(schema.attrib), nsmap=schema.nsmap)
+        standalone.extend(schema)  # nsmap above carries the prefixes QName values use
+        self.schema = etree.XMLSchema(standalone)
+        self._schema_lock = threading.Lock()
+
+    def wsdl(self, host_url: str) -> bytes:
+        """The WSDL whose ``soap:address`` names ``host_url`` (e.g. ``http://127.0.0.1:8080/``)."""
+        cached = self._wsdl_by_host.get(host_url)
+        if cached is None:
+            cached = self._wsdl.replace(ADDRESS_PLACEHOLDER.encode(),
+                                        host_url.rstrip("/").encode() + b"/")
+            if len(self._wsdl_by_host) < 64:
+                self._wsdl_by_host[host_url] = cached
+        return cached
+
+    def handle(self, body: bytes, call: SoapCall) -> tuple[int, bytes, bool, str | None]:
+        """Answer one request body: (HTTP status, response body, is SOAP 1.2, operation)."""
+        soap12, operation = False, None
+        try:
+            envelope, env_ns = parse_envelope(body)
+            soap12 = env_ns == SOAP12_ENV
+            operation, element = self._operation(envelope, env_ns)
+            if soap12:
+                envelope = self._as_soap11(envelope)
+            _normalise_arrays(element, self.shapes[operation], self.tns)
+            self._validate(element)
+            return 200, self._dispatch(envelope, call, soap12), soap12, operation
+        except WireError as error:
+            return error.status, fault_envelope(error.code, str(error), soap12), soap12, operation
+
+    def _operation(self, envelope: etree._Element, env_ns: str) -> tuple[str, etree._Element]:
+        body = envelope.find(f"{{{env_ns}}}Body")
+        if body is None:
+            raise WireError("The SOAP Envelope has no Body.")
+        children = [c for c in body if isinstance(c.tag, str)]
+        if not children:
+            raise WireError("The SOAP Body names no operation.")
+        element = children[0]
+        qname = etree.QName(element)
+        canonical = self.operations.get(qname.localname.lower())
+        if canonical is None or qname.namespace != self.tns:
+            raise WireError(f"Unknown operation {qname.localname!r} in namespace "
+                            f"{qname.namespace or '(none)'!r}; this endpoint serves "
+                            f"{', '.join(sorted(self.operations.values()))} in {self.tns!r}.")
+        if qname.localname != canonical:
+            element.tag = f"{{{self.tns}}}{canonical}"
+        return canonical, element
+
+    @staticmethod
+    def _as_soap11(envelope: etree._Element) -> etree._Element:
+        for el in envelope.iter(f"{{{SOAP12_ENV}}}*"):
+            el.tag = f"{{{SOAP11_ENV}}}{etree.QName(el).localname}"
+        return envelope
+
+    def _validate(self, element: etree._Element) -> None:
+        with self._schema_lock:  # an XMLSchema object is not safe for concurrent use
+            valid = self.schema.validate(element)
+            if not valid:
+                error = self.schema.error_log.last_error
+        if not valid:
+            message = re.sub(r"\{[^}]*\}", "", error.message)
+            raise WireError(f"{message} (line {error.line})")
+
+    def _dispatch(self, envelope: etree._Element, call: SoapCall, soap12: bool) -> bytes:
+        ctx = MethodContext(self.server, MethodContext.SERVER)
+        ctx.in_document = (envelope, {})
+        ctx.udc = call
+        protocol = self.app.in_protocol
+        try:
+            protocol.decompose_incoming_envelope(ctx, ProtocolBase.REQUEST)
+            (p_ctx, *_) = protocol.generate_method_contexts(ctx)
+        except Fault as fault:
+            raise WireError(fault.faultstring)
+        self.server.get_in_object(p_ctx)
+        if p_ctx.in_error is not None:
+            raise WireError(_fault_text(p_ctx.in_error))
+        self.server.get_out_object(p_ctx)
+        error = p_ctx.out_error
+        if error is not None:
+            if isinstance(error, Fault) and error.faultcode in ("Server", "Client"):
+                raise WireError(error.faultstring, code=error.faultcode)
+            log.error("operation failed", exc_info=getattr(error, "__cause__", None) or error)
+            raise WireError("Internal error in mockserver; see its log.", code="Server")
+        self.server.get_out_string(p_ctx)
+        out = b"".join(p_ctx.out_string)
+        if soap12:
+            out = out.replace(SOAP11_ENV.encode(), SOAP12_ENV.encode(), 1)
+        return out
+
+
+def _fault_text(error) -> str:
+    return getattr(error, "faultstring", None) or str(error)

@@ -1,0 +1,448 @@
+"""The SQLite store: schema, migrations and every query the domain needs.
+
+One file on disk shared by all worker processes (WAL mode). Each thread gets its
+own connection; writes happen inside ``Store.transaction()``, which commits before
+the caller builds its response.
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from typing import Iterable, Iterator
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+# Each migration brings the store from version N-1 to N. Append, never edit.
+MIGRATIONS: list[str] = [
+    # 1: BACKCLICK configuration, subscribers, confirmations, newsletters, outbox.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE mandators (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');
+    CREATE TABLE api_keys (
+        mandator_id INTEGER NOT NULL REFERENCES mandators(id), key TEXT NOT NULL,
+        PRIMARY KEY (mandator_id, key));
+    CREATE TABLE allowed_ips (
+        mandator_id INTEGER NOT NULL REFERENCES mandators(id), cidr TEXT NOT NULL,
+        PRIMARY KEY (mandator_id, cidr));
+    CREATE TABLE sender_domains (
+        mandator_id INTEGER NOT NULL REFERENCES mandators(id), domain TEXT NOT NULL,
+        PRIMARY KEY (mandator_id, domain));
+    CREATE TABLE fields (
+        mandator_id INTEGER NOT NULL REFERENCES mandators(id), name TEXT NOT NULL,
+        name_key TEXT NOT NULL, position INTEGER NOT NULL,
+        PRIMARY KEY (mandator_id, name_key));
+    CREATE TABLE lists (
+        mandator_id INTEGER NOT NULL REFERENCES mandators(id), id INTEGER NOT NULL,
+        name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+        welcome_template_id INTEGER, PRIMARY KEY (mandator_id, id));
+    CREATE TABLE templates (
+        mandator_id INTEGER NOT NULL REFERENCES mandators(id), id INTEGER NOT NULL,
+        name TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '',
+        html TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (mandator_id, id));
+    CREATE TABLE profile_filters (
+        mandator_id INTEGER NOT NULL REFERENCES mandators(id), id INTEGER NOT NULL,
+        name TEXT NOT NULL DEFAULT '', conditions TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (mandator_id, id));
+    CREATE TABLE voucher_lists (
+        mandator_id INTEGER NOT NULL REFERENCES mandators(id), id INTEGER NOT NULL,
+        name TEXT NOT NULL DEFAULT '', PRIMARY KEY (mandator_id, id));
+    CREATE TABLE vouchers (
+        mandator_id INTEGER NOT NULL, voucher_list_id INTEGER NOT NULL,
+        position INTEGER NOT NULL, code TEXT NOT NULL, used_at TEXT, used_by TEXT,
+        PRIMARY KEY (mandator_id, voucher_list_id, position));
+    CREATE TABLE block_list (pattern TEXT PRIMARY KEY);
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mandator_id INTEGER NOT NULL REFERENCES mandators(id),
+        email TEXT NOT NULL, email_key TEXT NOT NULL,
+        fields TEXT NOT NULL DEFAULT '{}',
+        created TEXT NOT NULL, modified TEXT NOT NULL);
+    CREATE UNIQUE INDEX subscribers_by_email ON subscribers (mandator_id, email_key);
+    CREATE TABLE memberships (
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        list_id INTEGER NOT NULL, status INTEGER NOT NULL, changed TEXT NOT NULL,
+        PRIMARY KEY (subscriber_id, list_id)) WITHOUT ROWID;
+    CREATE TABLE confirmations (
+        token TEXT PRIMARY KEY, kind TEXT NOT NULL, mandator_id INTEGER NOT NULL,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        list_ids TEXT NOT NULL DEFAULT '[]', changes TEXT NOT NULL DEFAULT '{}',
+        send_welcome INTEGER NOT NULL DEFAULT 0,
+        send_last_newsletter INTEGER NOT NULL DEFAULT 0,
+        created TEXT NOT NULL, confirmed TEXT);
+    CREATE TABLE newsletters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, mandator_id INTEGER NOT NULL,
+        list_id INTEGER, subject TEXT NOT NULL DEFAULT '', html TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '', sender_name TEXT NOT NULL DEFAULT '',
+        sender_email TEXT NOT NULL DEFAULT '', send_time TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'sent');
+    CREATE INDEX newsletters_by_list ON newsletters (mandator_id, list_id, send_time);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, mandator_id INTEGER NOT NULL,
+        kind TEXT NOT NULL, to_addr TEXT NOT NULL, from_addr TEXT NOT NULL DEFAULT '',
+        from_name TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '',
+        html TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '',
+        created TEXT NOT NULL, newsletter_id INTEGER, list_id INTEGER,
+        links TEXT NOT NULL DEFAULT '{}');
+    CREATE INDEX outbox_by_recipient ON outbox (to_addr);
+    CREATE TABLE import_locks (mandator_id INTEGER PRIMARY KEY, started TEXT NOT NULL);
+    """,
+]
+
+# Tables in dependency order, as exported and restored.
+TABLES = [
+    "mandators", "api_keys", "allowed_ips", "sender_domains", "fields", "lists",
+    "templates", "profile_filters", "voucher_lists", "vouchers", "block_list",
+    "subscribers", "memberships", "confirmations", "newsletters", "outbox",
+]
+
+
+class Store:
+    """The mock's state: one SQLite database, one connection per thread."""
+
+    def __init__(self, path: str):
+        """Open (and create) the store at ``path``; ``:memory:`` makes a throwaway file."""
+        if path == ":memory:":
+            folder = tempfile.mkdtemp(prefix="mockserver-", dir=_scratch_dir())
+            atexit.register(shutil.rmtree, folder, True)
+            path = os.path.join(folder, "store.db")
+        self.path = path
+        self._local = threading.local()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's sqlite-utils database handle."""
+        db = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            db = sqlite_utils.Database(conn)
+            self._local.db, self._local.pid = db, os.getpid()
+        return db
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """Run a block as one write transaction; commit on success, roll back on error."""
+        db = self.db
+        if db.conn.in_transaction:  # nested: join the outer transaction
+            yield db
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- schema ---------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version the store is at (0 for an empty file)."""
+        if not self.db["meta"].exists():
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> int:
+        """Apply the migrations the store lacks; return the resulting version."""
+        with self.transaction() as db:
+            version = self.schema_version()
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} has schema version {version}; this mockserver knows "
+                    f"only up to {SCHEMA_VERSION}. Upgrade mockserver or use another --db.")
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _statements(MIGRATIONS[number - 1]):
+                    db.execute(statement)
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                           [str(number)])
+        return SCHEMA_VERSION
+
+    def is_empty(self) -> bool:
+        """True when no mandator has been configured yet."""
+        return self.db.execute("SELECT 1 FROM mandators LIMIT 1").fetchone() is None
+
+    def wipe(self) -> None:
+        """Delete every row of every data table (the schema stays)."""
+        with self.transaction() as db:
+            for table in reversed(TABLES + ["import_locks"]):
+                db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM sqlite_sequence")
+            db.execute("DELETE FROM meta WHERE key != 'schema_version'")
+
+    def dump(self) -> dict[str, list[dict]]:
+        """Every row of every data table, in primary-key order."""
+        return {table: [dict(row) for row in self.db.query(
+            f"SELECT * FROM {table} ORDER BY {_order(table)}")] for table in TABLES}
+
+    def load(self, tables: dict[str, list[dict]]) -> None:
+        """Insert the rows of ``dump()``-shaped data (call inside a transaction)."""
+        db = self.db
+        for table in TABLES:
+            rows = tables.get(table) or []
+            if rows:
+                db[table].insert_all(rows, batch_size=2000)
+
+    def meta_get(self, key: str, default: str | None = None) -> str | None:
+        """A value from the meta table."""
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", [key]).fetchone()
+        return row[0] if row else default
+
+    def meta_set(self, key: str, value: str) -> None:
+        """Store a value in the meta table."""
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    # -- mandators ------------------------------------------------------------
+
+    def mandator(self, mandator_id: int) -> dict | None:
+        """The mandator row, or None."""
+        return _one(self.db, "SELECT * FROM mandators WHERE id=?", [mandator_id])
+
+    def mandator_has_key(self, mandator_id: int, key: str) -> bool:
+        """True when ``key`` is one of the mandator's API keys."""
+        return self.db.execute("SELECT 1 FROM api_keys WHERE mandator_id=? AND key=?",
+                               [mandator_id, key]).fetchone() is not None
+
+    def allowed_ips(self, mandator_id: int) -> list[str]:
+        """The mandator's allowed client networks (CIDR strings)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT cidr FROM allowed_ips WHERE mandator_id=? ORDER BY cidr", [mandator_id])]
+
+    def field_names(self, mandator_id: int) -> dict[str, str]:
+        """The mandator's database fields: lower-case name -> name as defined, in order."""
+        return {r[0]: r[1] for r in self.db.execute(
+            "SELECT name_key, name FROM fields WHERE mandator_id=? ORDER BY position",
+            [mandator_id])}
+
+    def lists(self, mandator_id: int) -> dict[int, dict]:
+        """The mandator's newsletter lists by id."""
+        return {r["id"]: r for r in self.db.query(
+            "SELECT * FROM lists WHERE mandator_id=? ORDER BY id", [mandator_id])}
+
+    def template(self, mandator_id: int, template_id: int) -> dict | None:
+        """A mail template, or None."""
+        return _one(self.db, "SELECT * FROM templates WHERE mandator_id=? AND id=?",
+                    [mandator_id, template_id])
+
+    def sender_domains(self, mandator_id: int) -> list[str]:
+        """The domains the mandator may send from."""
+        return [r[0] for r in self.db.execute(
+            "SELECT domain FROM sender_domains WHERE mandator_id=? ORDER BY domain", [mandator_id])]
+
+    def block_list(self) -> set[str]:
+        """The global block list: lower-case addresses and ``*@domain`` patterns."""
+        return {r[0] for r in self.db.execute("SELECT pattern FROM block_list")}
+
+    def is_blocked(self, email_key: str) -> bool:
+        """True when the lower-case address or its domain is on the block list."""
+        domain = email_key.rpartition("@")[2]
+        return self.db.execute("SELECT 1 FROM block_list WHERE pattern IN (?, ?)",
+                               [email_key, "*@" + domain]).fetchone() is not None
+
+    # -- subscribers ----------------------------------------------------------
+
+    def subscriber(self, mandator_id: int, email_key: str) -> dict | None:
+        """A subscriber by lower-case address, fields decoded, or None."""
+        row = _one(self.db, "SELECT * FROM subscribers WHERE mandator_id=? AND email_key=?",
+                   [mandator_id, email_key])
+        if row:
+            row["fields"] = json.loads(row["fields"])
+        return row
+
+    def subscriber_by_id(self, subscriber_id: int) -> dict | None:
+        """A subscriber by id, fields decoded, or None."""
+        row = _one(self.db, "SELECT * FROM subscribers WHERE id=?", [subscriber_id])
+        if row:
+            row["fields"] = json.loads(row["fields"])
+        return row
+
+    def subscribers_with_memberships(self, mandator_id: int, email_keys: list[str]) -> dict[str, dict]:
+        """Subscribers by lower-case address with ``memberships`` {list_id: status}, in two queries."""
+        if not email_keys:
+            return {}
+        found: dict[str, dict] = {}
+        by_id: dict[int, dict] = {}
+        for chunk in _chunks(list(dict.fromkeys(email_keys)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                    f"SELECT id, email, email_key, fields FROM subscribers "
+                    f"WHERE mandator_id=? AND email_key IN ({marks})", [mandator_id, *chunk]):
+                sub = {"id": row[0], "email": row[1], "fields": row[3], "memberships": {}}
+                found[row[2]] = by_id[row[0]] = sub
+        for chunk in _chunks(list(by_id), 500):
+            marks = ",".join("?" * len(chunk))
+            for sid, list_id, status in self.db.execute(
+                    f"SELECT subscriber_id, list_id, status FROM memberships "
+                    f"WHERE subscriber_id IN ({marks}) ORDER BY list_id", chunk):
+                by_id[sid]["memberships"][list_id] = status
+        return found
+
+    def insert_subscriber(self, mandator_id: int, email: str, fields: dict, now: str) -> int:
+        """Create a subscriber; return its id."""
+        cur = self.db.execute(
+            "INSERT INTO subscribers (mandator_id, email, email_key, fields, created, modified) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [mandator_id, email, email.lower(), json.dumps(fields, ensure_ascii=False), now, now])
+        return cur.lastrowid
+
+    def update_subscriber_fields(self, subscriber_id: int, fields: dict, now: str) -> None:
+        """Replace a subscriber's field values."""
+        self.db.execute("UPDATE subscribers SET fields=?, modified=? WHERE id=?",
+                        [json.dumps(fields, ensure_ascii=False), now, subscriber_id])
+
+    def memberships(self, subscriber_id: int) -> dict[int, int]:
+        """A subscriber's list memberships: {list_id: status}."""
+        return {r[0]: r[1] for r in self.db.execute(
+            "SELECT list_id, status FROM memberships WHERE subscriber_id=? ORDER BY list_id",
+            [subscriber_id])}
+
+    def set_membership(self, subscriber_id: int, list_id: int, status: int, now: str) -> None:
+        """Create or change one list membership."""
+        self.db.execute(
+            "INSERT INTO memberships (subscriber_id, list_id, status, changed) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (subscriber_id, list_id) DO UPDATE SET status=excluded.status, "
+            "changed=excluded.changed", [subscriber_id, list_id, status, now])
+
+    # -- confirmations --------------------------------------------------------
+
+    def insert_confirmation(self, row: dict) -> None:
+        """Store a pending confirmation (double opt-in or profile change)."""
+        row = dict(row, list_ids=json.dumps(row.get("list_ids", [])),
+                   changes=json.dumps(row.get("changes", {}), ensure_ascii=False))
+        self.db["confirmations"].insert(row)
+
+    def confirmation(self, token: str) -> dict | None:
+        """A confirmation by token, lists and changes decoded, or None."""
+        row = _one(self.db, "SELECT * FROM confirmations WHERE token=?", [token])
+        if row:
+            row["list_ids"] = json.loads(row["list_ids"])
+            row["changes"] = json.loads(row["changes"])
+        return row
+
+    def mark_confirmed(self, token: str, now: str) -> None:
+        """Record that a confirmation link was opened."""
+        self.db.execute("UPDATE confirmations SET confirmed=? WHERE token=?", [now, token])
+
+    # -- newsletters ----------------------------------------------------------
+
+    def last_newsletter(self, mandator_id: int, list_id: int, now: str) -> dict | None:
+        """The list's most recent newsletter already sent, or None."""
+        return _one(self.db, "SELECT * FROM newsletters WHERE mandator_id=? AND list_id=? "
+                    "AND send_time<=? AND state='sent' ORDER BY send_time DESC, id DESC LIMIT 1",
+                    [mandator_id, list_id, now])
+
+    # -- outbox ---------------------------------------------------------------
+
+    def insert_mail(self, row: dict) -> int:
+        """Put a mail in the outbox; return its id."""
+        row = dict(row, links=json.dumps(row.get("links", {})))
+        return self.db["outbox"].insert(row).last_pk
+
+    def mails(self, to: str | None = None, mandator_id: int | None = None,
+              kind: str | None = None, since: str | None = None,
+              limit: int | None = None) -> list[dict]:
+        """Outbox mails matching the filters, oldest first."""
+        where, args = [], []
+        if to:
+            where.append("to_addr = ? COLLATE NOCASE")
+            args.append(to)
+        if mandator_id is not None:
+            where.append("mandator_id = ?")
+            args.append(mandator_id)
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        if since:
+            where.append("created >= ?")
+            args.append(since)
+        sql = "SELECT * FROM outbox"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = [dict(r) for r in self.db.query(sql, args)]
+        for row in rows:
+            row["links"] = json.loads(row["links"])
+        return rows
+
+    def mail(self, mail_id: int) -> dict | None:
+        """One outbox mail, or None."""
+        rows = _one(self.db, "SELECT * FROM outbox WHERE id=?", [mail_id])
+        if rows:
+            rows["links"] = json.loads(rows["links"])
+        return rows
+
+    # -- import lock ----------------------------------------------------------
+
+    def acquire_import_lock(self, mandator_id: int, now: str, stale_before: str) -> bool:
+        """Take the mandator's import lock (committed at once); False when another holds it."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM import_locks WHERE mandator_id=? AND started<?",
+                       [mandator_id, stale_before])
+            try:
+                db.execute("INSERT INTO import_locks (mandator_id, started) VALUES (?, ?)",
+                           [mandator_id, now])
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+    def release_import_lock(self, mandator_id: int) -> None:
+        """Give the mandator's import lock back."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM import_locks WHERE mandator_id=?", [mandator_id])
+
+    def import_running(self, mandator_id: int) -> bool:
+        """True while an import of the mandator holds the lock."""
+        return self.db.execute("SELECT 1 FROM import_locks WHERE mandator_id=?",
+                               [mandator_id]).fetchone() is not None
+
+
+def _one(db: sqlite_utils.Database, sql: str, args: list) -> dict | None:
+    rows = list(db.query(sql, args))
+    return dict(rows[0]) if rows else None
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _order(table: str) -> str:
+    return {
+        "mandators": "id", "api_keys": "mandator_id, key", "allowed_ips": "mandator_id, cidr",
+        "sender_domains": "mandator_id, domain", "fields": "mandator_id, position",
+        "lists": "mandator_id, id", "templates": "mandator_id, id",
+        "profile_filters": "mandator_id, id", "voucher_lists": "mandator_id, id",
+        "vouchers": "mandator_id, voucher_list_id, position", "block_list": "pattern",
+        "subscribers": "id", "memberships": "subscriber_id, list_id", "confirmations": "token",
+        "newsletters": "id", "outbox": "id",
+    }[table]
+
+
+def _scratch_dir() -> str | None:
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None

@@ -1,0 +1,125 @@
+"""The WSGI application: mounts the SOAP dialects, vendor links and the admin API on one port."""
+from __future__ import annotations
+
+import encodings.idna  # noqa: F401  (werkzeug needs it; import before workers fork)
+import html
+import logging
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from mockserver import admin, auth, backclick, subscribers
+from mockserver.settings import Settings
+from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
+from mockserver.store import Store
+
+log = logging.getLogger(__name__)
+
+SOAP11_TYPE = "text/xml; charset=utf-8"
+SOAP12_TYPE = "application/soap+xml; charset=utf-8"
+
+
+def host_url(environ: dict) -> str:
+    """``scheme://host:port/`` as the client addressed this server."""
+    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}/"
+
+
+class MockServer:
+    """The WSGI callable serving every dialect and surface over one store."""
+
+    def __init__(self, settings: Settings, store: Store):
+        """Build the dialect endpoints once; the store is opened lazily per thread."""
+        self.settings, self.store = settings, store
+        self.backclick = backclick.endpoint(settings.max_body)
+        self.soap: dict[str, SoapEndpoint] = {backclick.SERVICE_PATH: self.backclick}
+        self.wsdl_paths: dict[str, SoapEndpoint] = {backclick.WSDL_PATH: self.backclick}
+        self.admin = admin.AdminApi(self)
+        self.routes = Map([
+            Rule("/bc/confirm/<token>", endpoint="confirm", methods=["GET"]),
+            *self.admin.rules(),
+        ], strict_slashes=False)
+
+    def __call__(self, environ, start_response):
+        """Answer one HTTP request."""
+        path = environ.get("PATH_INFO", "")
+        endpoint = self.soap.get(path)
+        if endpoint is not None:
+            return self.serve_soap(endpoint, environ, start_response)
+        endpoint = self.wsdl_paths.get(path)
+        if endpoint is not None:
+            return self.serve_wsdl(endpoint, environ, start_response)
+        request = Request(environ)
+        try:
+            name, args = self.routes.bind_to_environ(environ).match()
+            if name == "confirm":
+                response = self.confirm(request, **args)
+            else:
+                response = self.admin.dispatch(name, request, **args)
+        except NotFound:
+            response = admin.json_response({"error": f"No such path: {path}"}, 404)
+        except HTTPException as error:
+            response = admin.json_response({"error": error.description}, error.code or 500)
+        except Exception:  # noqa: BLE001 - never a traceback to the client
+            log.exception("request failed: %s", path)
+            response = admin.json_response({"error": "Internal error in mockserver; see its log."},
+                                           500)
+        return response(environ, start_response)
+
+    def serve_wsdl(self, endpoint: SoapEndpoint, environ, start_response):
+        """The WSDL, addressed to the host the client used."""
+        body = endpoint.wsdl(host_url(environ))
+        start_response("200 OK", [("Content-Type", SOAP11_TYPE), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def serve_soap(self, endpoint: SoapEndpoint, environ, start_response):
+        """One SOAP exchange (or the WSDL for ``GET ?wsdl``)."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = environ.get("QUERY_STRING", "")
+        soap12 = False
+        if method == "GET" and query.lower() in ("wsdl", "wsdl=", "wsdl=1"):
+            return self.serve_wsdl(endpoint, environ, start_response)
+        try:
+            if method != "POST":
+                raise WireError(f"{method} is not supported here: POST a SOAP envelope, or GET "
+                                f"{host_url(environ).rstrip('/')}{environ.get('PATH_INFO')}?wsdl "
+                                f"for the WSDL.", status=405)
+            soap12 = "application/soap+xml" in environ.get("CONTENT_TYPE", "")
+            body = read_body(environ, endpoint.max_body)
+            call = SoapCall(store=self.store, environ=environ, base_url=host_url(environ),
+                            caller=auth.caller_address(
+                                environ.get("REMOTE_ADDR", ""),
+                                environ.get("HTTP_X_FORWARDED_FOR"),
+                                self.settings.trusted_proxies))
+            status, out, soap12, _operation = endpoint.handle(body, call)
+        except WireError as error:
+            status, out = error.status, fault_envelope(error.code, str(error), soap12)
+        headers = [("Content-Type", SOAP12_TYPE if soap12 else SOAP11_TYPE),
+                   ("Content-Length", str(len(out)))]
+        if status == 405:
+            headers.append(("Allow", "POST"))
+        start_response(f"{status} {_REASONS.get(status, '')}", headers)
+        return [out]
+
+    def confirm(self, request: Request, token: str) -> Response:
+        """A confirmation link from a double opt-in or change-confirmation mail."""
+        result = subscribers.confirm(self.store, token)
+        if result is None:
+            return _page("Link not valid", "This confirmation link is unknown or has expired.", 404)
+        if result.get("already"):
+            return _page("Already confirmed", "This link was confirmed before; nothing changed.")
+        if result["kind"] == "change":
+            return _page("Change confirmed", "Your data has been updated.")
+        return _page("Subscription confirmed", "Thank you: your subscription is now active.")
+
+
+_REASONS = {200: "OK", 405: "Method Not Allowed", 413: "Request Entity Too Large",
+            500: "Internal Server Error"}
+
+
+def _page(title: str, text: str, status: int = 200) -> Response:
+    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title></head><body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+            f"</body></html>")
+    return Response(body, status=status, content_type="text/html; charset=utf-8")
