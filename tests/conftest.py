@@ -77,7 +77,7 @@ class RunningServer:
     def stop(self) -> None:
         """Stop the server and wait for it."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGINT)  # quick shutdown
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
