@@ -47,9 +47,9 @@ spyne_ns._regen_prefmap()
 class WireError(Exception):
     """A request the wire layer refuses: answered as a SOAP fault with this code and message."""
 
-    def __init__(self, message: str, code: str = "Client", status: int = 500):
+    def __init__(self, message: str, code: str = "Client"):
         super().__init__(message)
-        self.code, self.status = code, status
+        self.code = code
 
 
 @dataclass
@@ -99,12 +99,11 @@ def read_body(environ: dict, limit: int) -> bytes:
     except ValueError:
         raise WireError("Content-Length is not a number.")
     if length > limit:
-        raise WireError(f"Request body of {length} bytes exceeds the limit of {limit} bytes.",
-                        status=413)
+        raise WireError(f"Request body of {length} bytes exceeds the limit of {limit} bytes.")
     stream = environ["wsgi.input"]
     body = stream.read(length) if length >= 0 else stream.read(limit + 1)
     if len(body) > limit:
-        raise WireError(f"Request body exceeds the limit of {limit} bytes.", status=413)
+        raise WireError(f"Request body exceeds the limit of {limit} bytes.")
     encoding = (environ.get("HTTP_CONTENT_ENCODING") or "").strip().lower()
     if encoding in ("gzip", "x-gzip", "deflate"):
         try:
@@ -292,7 +291,7 @@ class SoapEndpoint:
             self._validate(element)
             return 200, self._dispatch(envelope, call, soap12), soap12, operation
         except WireError as error:
-            return error.status, fault_envelope(error.code, str(error), soap12), soap12, operation
+            return 500, fault_envelope(error.code, str(error), soap12), soap12, operation
 
     def _operation(self, envelope: etree._Element, env_ns: str) -> tuple[str, etree._Element]:
         body = envelope.find(f"{{{env_ns}}}Body")

@@ -84,7 +84,7 @@ class MockServer:
             if method != "POST":
                 raise WireError(f"{method} is not supported here: POST a SOAP envelope, or GET "
                                 f"{host_url(environ).rstrip('/')}{environ.get('PATH_INFO')}?wsdl "
-                                f"for the WSDL.", status=405)
+                                f"for the WSDL.")
             soap12 = "application/soap+xml" in environ.get("CONTENT_TYPE", "")
             body = read_body(environ, endpoint.max_body)
             call = SoapCall(store=self.store, environ=environ, base_url=host_url(environ),
@@ -94,11 +94,9 @@ class MockServer:
                                 self.settings.trusted_proxies))
             status, out, soap12, _operation = endpoint.handle(body, call)
         except WireError as error:
-            status, out = error.status, fault_envelope(error.code, str(error), soap12)
+            status, out = 500, fault_envelope(error.code, str(error), soap12)
         headers = [("Content-Type", SOAP12_TYPE if soap12 else SOAP11_TYPE),
                    ("Content-Length", str(len(out)))]
-        if status == 405:
-            headers.append(("Allow", "POST"))
         start_response(f"{status} {_REASONS.get(status, '')}", headers)
         return [out]
 
@@ -114,8 +112,7 @@ class MockServer:
         return _page("Subscription confirmed", "Thank you: your subscription is now active.")
 
 
-_REASONS = {200: "OK", 405: "Method Not Allowed", 413: "Request Entity Too Large",
-            500: "Internal Server Error"}
+_REASONS = {200: "OK", 500: "Internal Server Error"}
 
 
 def _page(title: str, text: str, status: int = 200) -> Response:
