@@ -112,8 +112,7 @@ def read_body(environ: dict, limit: int) -> bytes:
         except zlib.error as error:
             raise WireError(f"Request body is not valid {encoding}: {error}.")
         if len(body) > limit:
-            raise WireError(f"Decompressed request body exceeds the limit of {limit} bytes.",
-                            status=413)
+            raise WireError(f"Decompressed request body exceeds the limit of {limit} bytes.")
     elif encoding not in ("", "identity"):
         raise WireError(f"Unsupported Content-Encoding {encoding!r}.")
     return body
