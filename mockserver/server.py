@@ -72,7 +72,9 @@ class GunicornServer(BaseApplication):
 
     def _announce(self, port: int) -> None:
         host = self.settings.host
-        probe = urls(host, port)["admin"] + "health"
+        probe = urllib.request.Request(urls(host, port)["admin"] + "health")
+        if self.settings.admin_token:
+            probe.add_header("Authorization", f"Bearer {self.settings.admin_token}")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -51,6 +51,12 @@ class MockServer:
         if endpoint is not None:
             return self.serve_wsdl(endpoint, environ, start_response)
         request = Request(environ)
+        token = self.settings.admin_token
+        if token and path.startswith("/_mock/") and \
+                request.headers.get("Authorization", "") != f"Bearer {token}":
+            return admin.json_response(
+                {"error": "The admin API needs 'Authorization: Bearer <admin token>'."},
+                401)(environ, start_response)
         try:
             name, args = self.routes.bind_to_environ(environ).match()
             if name == "confirm":

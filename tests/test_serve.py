@@ -1,0 +1,148 @@
+"""``mockserver serve``: options, environment, persistence, workers, admin protection."""
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+
+import pytest
+import zeep
+
+from conftest import BASIC, ROOT, http, start_server
+
+
+def run_cli(*args, env=None, timeout=30):
+    """Run ``python -m mockserver ARGS``; (exit status, combined output)."""
+    import os
+    done = subprocess.run([sys.executable, "-m", "mockserver", *args], cwd=ROOT, text=True,
+                          capture_output=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_help_reads_like_documentation():
+    status, out = run_cli("--help")
+    assert status == 0
+    for command in ("serve", "seed", "export", "wsdl", "check"):
+        assert command in out
+    status, out = run_cli("serve", "--help")
+    for option in ("--host", "--port", "--db", ":memory:", "--fixtures", "--demo",
+                   "--trusted-proxy", "--workers", "--max-body", "--admin-token"):
+        assert option in out
+
+
+def test_ready_line_names_the_wsdl(server):
+    status, body, _ = http("GET", server.backclick_wsdl)
+    assert status == 200 and b"backclickService" in body
+    assert server.json("_mock/health")["status"] == "ok"
+
+
+def test_options_come_from_the_environment(tmp_path):
+    running = start_server(tmp_path, fixtures=(), env={
+        "MOCKSERVER_FIXTURES": str(BASIC), "MOCKSERVER_TRUSTED_PROXY": "127.0.0.1/32"})
+    try:
+        session_headers = {"X-Forwarded-For": "198.51.100.9"}
+        from requests import Session
+        from zeep.transports import Transport
+        session = Session()
+        session.headers.update(session_headers)
+        client = zeep.Client(running.backclick_wsdl, transport=Transport(session=session))
+        (view,) = client.service.getSubscribers(mandatorId=3, emailAddresses={"item": ["a@b.de"]})
+        assert view.status == -1  # allowed: the trusted proxy's X-Forwarded-For names 198.51.100.9
+    finally:
+        running.stop()
+
+
+def test_memory_store_is_throwaway_and_shared_by_workers(tmp_path):
+    running = start_server(tmp_path, "--db", ":memory:", "--workers", "2")
+    try:
+        client = running.zeep()
+        client.service.saveOrCreateSubscriber(mandatorId=1, subscribers={"item": [
+            {"subscriberEmail": "mem@example.com", "newsletterListIds": {"item": [1]}}]})
+        for _ in range(20):  # fresh connections land on either worker
+            status, body, _ = http("GET", running.base_url + "_mock/outbox")
+            assert status == 200
+            views = running.zeep().service.getSubscribers(
+                mandatorId=1, emailAddresses={"item": ["mem@example.com"]})
+            assert views[0].status == 1
+    finally:
+        running.stop()
+
+
+def test_state_survives_a_restart(tmp_path):
+    first = start_server(tmp_path)
+    first.zeep().service.saveOrCreateSubscriber(mandatorId=1, subscribers={"item": [
+        {"subscriberEmail": "stays@example.com", "newsletterListIds": {"item": [2]}}]})
+    first.stop()
+    second = start_server(tmp_path)  # same --db; fixtures are not re-applied to a store with data
+    try:
+        (view,) = second.zeep().service.getSubscribers(
+            mandatorId=1, emailAddresses={"item": ["stays@example.com"]})
+        assert view.status == 1 and view.newsletterListIds == "2"
+        assert second.rows("SELECT count(*) AS n FROM mandators")[0]["n"] == 3
+    finally:
+        second.stop()
+
+
+def test_migrations_run_on_start_and_record_the_version(server):
+    assert server.rows("SELECT value FROM meta WHERE key='schema_version'") == [{"value": "1"}]
+    assert server.json("_mock/health")["schemaVersion"] == 1
+    assert server.rows("PRAGMA journal_mode") == [{"journal_mode": "wal"}]
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path):
+    db = tmp_path / "future.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '999')")
+    status, out = run_cli("serve", "--port", "0", "--db", str(db))
+    assert status == 1
+    assert "has schema version 999; this mockserver knows only up to 1" in out
+
+
+def test_import_lock_is_shared_by_worker_processes(tmp_path):
+    running = start_server(tmp_path, "--workers", "2")
+    try:
+        rows = "".join(f"w{i}@example.com\t1\n" for i in range(60000))
+        done = {}
+        thread = threading.Thread(target=lambda: done.setdefault("r", running.zeep().service
+                                  .importSubscribers(mandatorId=1, importData="EMAIL\tNEWSLETTER\n"
+                                                     + rows)))
+        thread.start()
+        refused = 0
+        while thread.is_alive():
+            try:  # a new client and connection each time, so both workers are asked
+                running.zeep().service.importSubscribers(mandatorId=1,
+                                                         importData="EMAIL\nlate@example.com\n")
+            except zeep.exceptions.Fault as fault:
+                assert fault.message == "Another auto import is running. Please try again later."
+                refused += 1
+                if refused >= 4:
+                    break
+        thread.join(60)
+        assert refused >= 1 and done["r"].importedCount == 60000
+    finally:
+        running.stop()
+
+
+def test_non_loopback_bind_needs_an_admin_token(tmp_path):
+    status, out = run_cli("serve", "--host", "0.0.0.0", "--port", "0", "--db",
+                          str(tmp_path / "x.db"))
+    assert status == 1
+    assert "binding to 0.0.0.0 exposes the admin API; pass --admin-token TOKEN" in out
+
+
+def test_admin_token_protects_the_admin_api(tmp_path):
+    running = start_server(tmp_path, "--admin-token", "s3cret")
+    try:
+        status, body, _ = running.get("_mock/outbox")
+        assert status == 401
+        assert json.loads(body) == {
+            "error": "The admin API needs 'Authorization: Bearer <admin token>'."}
+        status, body, _ = http("GET", running.base_url + "_mock/outbox",
+                               headers={"Authorization": "Bearer s3cret"})
+        assert status == 200 and json.loads(body)["mails"] == []
+        # the SOAP dialect is not behind the admin token
+        assert running.zeep().service.getSubscribers(
+            mandatorId=1, emailAddresses={"item": ["x@example.com"]})[0].status == -1
+    finally:
+        running.stop()
