@@ -104,9 +104,8 @@ class ListInformation:
     status: int
 
 
-def _canonical_fields(store: Store, mandator_id: int, pairs) -> dict[str, str | None]:
-    """Map client field names onto the mandator's fields; fault on an unknown name."""
-    known = store.field_names(mandator_id)
+def _canonical_fields(known: dict[str, str], pairs) -> dict[str, str | None]:
+    """Map client field names onto the mandator's fields (``known``); fault on an unknown name."""
     values: dict[str, str | None] = {}
     for name, value in pairs:
         key = (name or "").strip().lower()
@@ -150,6 +149,7 @@ def save_or_create(store: Store, mandator_id: int, subscribers: list[SubscriberD
             f"Too many subscribers in request! Max subscribers per request: {MAX_PER_REQUEST}")
     with store.transaction():
         lists = store.lists(mandator_id)
+        known = store.field_names(mandator_id)
         prepared = []
         for data in subscribers:
             if data.mandator_id not in (None, mandator_id):
@@ -160,7 +160,7 @@ def save_or_create(store: Store, mandator_id: int, subscribers: list[SubscriberD
             for template_id in (data.double_optin_template_id, data.change_profile_template_id):
                 if template_id:
                     _check_template(store, mandator_id, template_id)
-            prepared.append((data, _canonical_fields(store, mandator_id, data.fields)))
+            prepared.append((data, _canonical_fields(known, data.fields)))
         now = clock.now_stamp(store)
         invalid, blocked, saved = [], [], 0
         for data, values in prepared:
