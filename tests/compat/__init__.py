@@ -1,0 +1,1 @@
+"""Client compatibility suite (a package, so its conftest does not shadow tests/conftest.py)."""
