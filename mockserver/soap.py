@@ -194,6 +194,17 @@ def canonical_wsdl(doc: etree._Element, tns: str, operations: set[str]) -> etree
     return rebuild(doc)
 
 
+XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+
+def _drop_nil_elements(element: etree._Element) -> None:
+    """Treat empty ``xsi:nil="true"`` elements as absent (node-soap sends them for ``null``);
+    a required element dropped this way is then reported missing by the schema."""
+    for nil in [e for e in element.iter() if e.get(XSI_NIL) in ("true", "1")]:
+        if len(nil) == 0 and not (nil.text or "").strip() and nil is not element:
+            nil.getparent().remove(nil)
+
+
 def _array_shapes(model) -> dict:
     """For a complex type: {child name: (is_array, shape of the child or item type)}."""
     shapes = {}
@@ -286,6 +297,7 @@ class SoapEndpoint:
             operation, element = self._operation(envelope, env_ns)
             if soap12:
                 envelope = self._as_soap11(envelope)
+            _drop_nil_elements(element)
             _normalise_arrays(element, self.shapes[operation], self.tns)
             self._validate(element)
             return 200, self._dispatch(envelope, call, soap12), soap12, operation

@@ -193,3 +193,24 @@ def test_unknown_paths_answer_json_not_html(shared_server):
     status, body, headers = shared_server.get("no/such/page")
     assert status == 404 and headers["Content-Type"].startswith("application/json")
     assert json.loads(body) == {"error": "No such path: /no/such/page"}
+
+
+def test_nil_optional_elements_count_as_absent(server):
+    """node-soap sends ``xsi:nil="true"`` for null values; optional ones are simply absent."""
+    body = OK_BODY.replace(
+        "<b:mandatorId>1</b:mandatorId>",
+        '<b:mandatorId>1</b:mandatorId><b:apiKey xsi:nil="true" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>')
+    status, out, _ = post(server, envelope(body))
+    assert status == 200, out
+    assert server.rows("SELECT email FROM subscribers WHERE email_key='new@example.com'")
+
+
+def test_nil_required_element_is_missing(shared_server):
+    body = OK_BODY.replace(
+        "<b:mandatorId>1</b:mandatorId>",
+        '<b:mandatorId xsi:nil="true" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>')
+    message = client_fault(*post(shared_server, envelope(body)))
+    assert message == ("Element 'subscribers': This element is not expected. Expected is "
+                       "( mandatorId ). (line 1)")
+    nothing_stored(shared_server)
