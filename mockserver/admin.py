@@ -6,7 +6,7 @@ import json
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from mockserver import __version__, outbox
+from mockserver import __version__, fixtures, outbox
 from mockserver.store import SCHEMA_VERSION
 
 
@@ -58,6 +58,9 @@ class AdminApi:
             Rule("/_mock/health", endpoint="health", methods=["GET"]),
             Rule("/_mock/outbox", endpoint="outbox", methods=["GET"]),
             Rule("/_mock/outbox/<int:mail_id>", endpoint="mail", methods=["GET"]),
+            Rule("/_mock/reset", endpoint="reset", methods=["POST"]),
+            Rule("/_mock/seed", endpoint="seed", methods=["POST"]),
+            Rule("/_mock/export", endpoint="export", methods=["GET"]),
         ]
 
     def dispatch(self, name: str, request: Request, **args) -> Response:
@@ -96,3 +99,63 @@ class AdminApi:
         if row is None:
             raise ApiError(f"No mail with id {mail_id}.", 404)
         return json_response(mail_json(row))
+
+    def reset(self, request: Request) -> Response:
+        """``POST /_mock/reset``: empty the store, then re-apply the fixtures the server started with."""
+        paths = list(self.server.settings.fixtures)
+        store = self.server.store
+        try:
+            document = fixtures.load_paths(paths) if paths else None
+            with store.transaction():
+                store.wipe()
+                counts = fixtures.seed(store, document) if document else {}
+        except fixtures.FixtureError as error:
+            raise ApiError(f"Cannot re-apply the fixtures; the store is unchanged: {error}", 500)
+        return json_response({"status": "reset", "fixtures": paths, "seeded": counts})
+
+    def seed(self, request: Request) -> Response:
+        """``POST /_mock/seed[?replace=true]``: add a fixture document (JSON or YAML body) to the store."""
+        limit = getattr(self.server.settings, "max_body", None)
+        if limit and (request.content_length or 0) > limit:
+            raise ApiError(f"Request body too large: more than {limit} bytes.", 413)
+        replace = _flag_arg(request, "replace")
+        try:
+            text = request.get_data().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(f"{fixtures.REQUEST_BODY}: not UTF-8 text")
+        if not text.strip():
+            raise ApiError(f"{fixtures.REQUEST_BODY}: empty; send a fixture document "
+                           f"(JSON or YAML) as the body")
+        mimetype = request.mimetype or ""
+        as_json = True if "json" in mimetype else (False if "yaml" in mimetype else None)
+        store = self.server.store
+        try:
+            document = fixtures.parse_text(text, fixtures.REQUEST_BODY, as_json)
+            with store.transaction():
+                if replace:
+                    store.wipe()
+                counts = fixtures.seed(store, document, fixtures.REQUEST_BODY)
+        except fixtures.FixtureConflict as error:
+            raise ApiError(str(error), 409)
+        except fixtures.FixtureError as error:
+            raise ApiError(str(error), 400)
+        return json_response({"status": "seeded", "replaced": replace, "seeded": counts})
+
+    def export(self, request: Request) -> Response:
+        """``GET /_mock/export[?format=yaml]``: the whole store as a fixture document."""
+        document = fixtures.export(self.server.store)
+        fmt = request.args.get("format", "json")
+        if fmt == "yaml":
+            return Response(fixtures.dumps(document), content_type="application/yaml; charset=utf-8")
+        if fmt != "json":
+            raise ApiError(f"Unknown format {fmt!r}; use json or yaml.")
+        return json_response(document)
+
+
+def _flag_arg(request: Request, name: str) -> bool:
+    value = (request.args.get(name) or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ApiError(f"Query parameter {name!r} must be true or false, got {value!r}.")

@@ -163,14 +163,16 @@ def cmd_seed(args) -> int:
         document = fixtures.load_paths(args.paths)
         store = Store(args.db)
         store.migrate()
-        if args.replace:
-            store.wipe()
-        elif not store.is_empty():
-            return _fail(f"{args.db} already has data; pass --replace to empty it first")
-        fixtures.seed(store, document)
+        with store.transaction():  # --replace: wipe and seed in one transaction
+            if args.replace:
+                store.wipe()
+            elif not store.is_empty():
+                return _fail(f"{args.db} already has data; pass --replace to empty it first")
+            counts = fixtures.seed(store, document)
     except fixtures.FixtureError as error:
         return _fail(str(error))
-    print(f"seeded {args.db} from {', '.join(args.paths)}")
+    print(f"seeded {args.db} from {', '.join(args.paths)}: {counts['mandators']} mandators, "
+          f"{counts['subscribers']} subscribers")
     return 0
 
 
@@ -179,7 +181,7 @@ def cmd_export(args) -> int:
     from mockserver import fixtures
     from mockserver.store import Store
 
-    if args.path != "-" and not Path(args.db).exists():
+    if args.db != ":memory:" and not Path(args.db).exists():
         return _fail(f"no store at {args.db}")
     store = Store(args.db)
     store.migrate()
@@ -211,6 +213,7 @@ def cmd_check(args) -> int:
     try:
         fixtures.load_paths(args.paths)
     except fixtures.FixtureError as error:
-        return _fail(str(error))
+        print(error, file=sys.stderr)  # the line at fault, as "file: path: problem"
+        return 1
     print(f"ok: {', '.join(args.paths)}")
     return 0

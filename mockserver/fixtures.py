@@ -1,85 +1,869 @@
-"""Fixtures: YAML or JSON documents that configure and fill the store.
+"""Fixtures: YAML or JSON documents that configure and fill the store (see docs/fixtures.md).
 
-(Minimal first version: loads and seeds mandators; validation and export follow.)
+``load_paths`` reads and validates files and merges them into one document, ``seed`` writes
+a document into the store in one transaction, ``export`` reads the whole store back as a
+document such that seeding it into an empty store reproduces every row.
 """
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import json
+import re
+import sqlite3
 from pathlib import Path
 
 import yaml
 
-from mockserver import clock
-from mockserver.store import Store
+from mockserver import clock, outbox
+from mockserver.store import TABLES, Store
+from mockserver.subscribers import is_valid_address
+
+SUFFIXES = (".yaml", ".yml", ".json")
+REQUEST_BODY = "<request body>"
+DOCUMENT = "<document>"
 
 STATUS_NAMES = {"subscribed": 0, "unsubscribed": 1, "pending": 2}
+STATUS_OF = {code: name for name, code in STATUS_NAMES.items()}
+OPERATORS = ("=", "!=", "<", ">", "<=", ">=", "contains")
+CONFIRMATION_KINDS = ("doi", "change")
+NEWSLETTER_STATES = ("scheduled", "sending", "sent")
+MAX_ID = 2**31 - 1
+
+TOP_KEYS = ("seed", "clock", "backclick", "copernica", "state")
+CLOCK_KEYS = ("start", "frozen")
+BACKCLICK_KEYS = ("blockList", "mandators")
+MANDATOR_KEYS = ("id", "name", "apiKeys", "allowedIps", "senderDomains", "fields", "lists",
+                 "templates", "profileFilters", "voucherLists", "subscribers")
+LIST_KEYS = ("id", "name", "description", "welcomeTemplateId")
+TEMPLATE_KEYS = ("id", "name", "subject", "html", "text")
+FILTER_KEYS = ("id", "name", "conditions")
+CONDITION_KEYS = ("field", "operator", "value")
+VOUCHER_LIST_KEYS = ("id", "name", "codes")
+VOUCHER_KEYS = ("code", "usedAt", "usedBy")
+SUBSCRIBER_KEYS = ("id", "email", "fields", "lists", "listsChanged", "created", "modified")
+STATE_KEYS = ("confirmations", "newsletters", "outbox")
+CONFIRMATION_KEYS = ("token", "kind", "mandatorId", "subscriberId", "listIds", "changes",
+                     "sendWelcome", "sendLastNewsletter", "created", "confirmed")
+NEWSLETTER_KEYS = ("id", "mandatorId", "listId", "subject", "html", "text", "senderName",
+                   "senderEmail", "sendTime", "state")
+MAIL_KEYS = ("id", "mandatorId", "kind", "to", "from", "fromName", "subject", "html", "text",
+             "created", "newsletterId", "listId", "links")
+
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The safe YAML loader (libyaml when present); a plain ``=`` is the string "="."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value",
+                        lambda loader, node: loader.construct_scalar(node))
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class FixtureError(Exception):
     """A fixture problem, worded ``file: path: problem``."""
 
 
+class FixtureConflict(FixtureError):
+    """A valid document that clashes with what the store already holds."""
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def fixture_files(path: str) -> list[Path]:
+    """The files a path names: itself, or a folder's .yaml/.yml/.json files, sorted by name."""
+    p = Path(path)
+    if not p.is_dir():
+        return [p]
+    files = sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and f.is_file())
+    if not files:
+        raise FixtureError(f"{p}: no fixture files (.yaml, .yml, .json) in this folder")
+    return files
+
+
+def parse_text(text: str, source: str, as_json: bool | None = None) -> object:
+    """Parse fixture text as JSON or YAML (``None``: JSON if it parses, else YAML)."""
+    if as_json is not False:
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            if as_json:
+                line, column = getattr(error, "lineno", 1), getattr(error, "colno", 1)
+                raise FixtureError(f"{source}: line {line}, column {column}: not valid JSON: "
+                                   f"{getattr(error, 'msg', error)}")
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise FixtureError(f"{source}: {where}not valid YAML: {problem}")
+
+
+def load_file(path: Path) -> dict:
+    """Read and validate one fixture file (not yet merged)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise FixtureError(f"{path}: cannot read: not UTF-8 text")
+    except OSError as error:
+        raise FixtureError(f"{path}: cannot read: {error.strerror or error}")
+    return validate(parse_text(text, str(path), as_json=path.suffix == ".json"), str(path))
+
+
 def load_paths(paths: list[str]) -> dict:
-    """Read fixture files (folders: every .yaml/.yml/.json inside, sorted) into one document."""
-    merged: dict = {}
-    for path in paths:
-        p = Path(path)
-        files = sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml", ".json")) \
-            if p.is_dir() else [p]
-        for f in files:
-            try:
-                text = f.read_text(encoding="utf-8")
-            except OSError as error:
-                raise FixtureError(f"{f}: cannot read: {error.strerror}")
-            try:
-                doc = json.loads(text) if f.suffix == ".json" else yaml.safe_load(text)
-            except (ValueError, yaml.YAMLError) as error:
-                raise FixtureError(f"{f}: not valid {f.suffix[1:].upper()}: {error}")
-            mandators = ((doc or {}).get("backclick") or {}).get("mandators") or []
-            merged.setdefault("backclick", {}).setdefault("mandators", []).extend(mandators)
-            merged["backclick"].setdefault("blockList", []).extend(
-                ((doc or {}).get("backclick") or {}).get("blockList") or [])
-    return merged
+    """Read fixture files and folders, validate each and merge them into one document."""
+    return merge([(str(f), load_file(f)) for path in paths for f in fixture_files(path)])
 
 
-def seed(store: Store, document: dict) -> None:
-    """Load a fixture document into the store in one transaction."""
+def read_document(document: object, source: str = DOCUMENT) -> dict:
+    """Validate one parsed document (e.g. a request body) into the merged, normalised form."""
+    return merge([(source, validate(document, source))])
+
+
+# -- validation of one document ----------------------------------------------
+
+
+def _join(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+class _Checker:
+    """Validates one document; every failure names the source and the path."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, problem: str):
+        raise FixtureError(f"{self.source}: {path or 'document'}: {problem}")
+
+    def mapping(self, value, path: str, known: tuple, required: tuple = ()) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path, "expected a mapping")
+        for key in value:
+            if key not in known:
+                self.fail(_join(path, key), f"unknown key (known keys: {', '.join(known)})")
+        for key in required:
+            if value.get(key) is None:
+                self.fail(_join(path, key), "required key is missing")
+        return value
+
+    def any_mapping(self, value, path: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(path, "expected a mapping")
+        return value
+
+    def sequence(self, value, path: str) -> list:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(path, "expected a list")
+        return value
+
+    def integer(self, value, path: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(path, "expected an integer")
+        return value
+
+    def ident(self, value, path: str) -> int:
+        self.integer(value, path)
+        if not 1 <= value <= MAX_ID:
+            self.fail(path, f"expected an id between 1 and {MAX_ID}")
+        return value
+
+    def optional_ident(self, value, path: str) -> int | None:
+        return None if value is None else self.ident(value, path)
+
+    def text(self, value, path: str, default: str = "", nonempty: bool = False) -> str:
+        if value is None:
+            value = default
+        if not isinstance(value, str):
+            self.fail(path, "expected a string")
+        if nonempty and not value.strip():
+            self.fail(path, "must not be empty")
+        return value
+
+    def value(self, value, path: str) -> str:
+        """A field value: a string (a YAML date is taken as its ISO form)."""
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value.isoformat()
+        if not isinstance(value, str):
+            self.fail(path, "expected a string (quote numbers in YAML: 01067 would lose its 0)")
+        return value
+
+    def flag(self, value, path: str, default: bool = False) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.fail(path, "expected true or false")
+        return value
+
+    def moment(self, value, path: str, default: str | None = None) -> str | None:
+        """A date and time, normalised to the store's stamp (UTC; naive means UTC)."""
+        if value is None:
+            return default
+        if isinstance(value, dt.datetime):
+            moment = value
+        elif isinstance(value, dt.date):
+            moment = dt.datetime(value.year, value.month, value.day)
+        elif isinstance(value, str):
+            try:
+                moment = clock.parse_stamp(value.strip())
+            except ValueError:
+                self.fail(path, "expected an ISO 8601 date and time, e.g. 2026-11-22T12:00:00+01:00")
+        else:
+            self.fail(path, "expected an ISO 8601 date and time, e.g. 2026-11-22T12:00:00+01:00")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return clock.stamp(moment)
+
+    def choice(self, value, path: str, choices: tuple, default: str | None = None) -> str:
+        if value is None and default is not None:
+            return default
+        if value not in choices:
+            self.fail(path, f"expected one of {', '.join(choices)}")
+        return value
+
+    def unique(self, seen: dict, key, path: str, what: str, first: str) -> None:
+        if key in seen:
+            self.fail(path, f"duplicate {what} (also {seen[key]})")
+        seen[key] = first
+
+
+def validate(document: object, source: str) -> dict:
+    """Check one parsed fixture document; return it normalised (defaults filled in)."""
+    c = _Checker(source)
+    if document is None:
+        document = {}
+    c.mapping(document, "", TOP_KEYS)
+    out: dict = {}
+    if "seed" in document:
+        out["seed"] = c.integer(document["seed"], "seed")
+    if document.get("clock") is not None:
+        raw = c.mapping(document["clock"], "clock", CLOCK_KEYS)
+        out["clock"] = {}
+        if raw.get("start") is not None:
+            out["clock"]["start"] = c.moment(raw["start"], "clock.start")
+        if raw.get("frozen") is not None:
+            out["clock"]["frozen"] = c.flag(raw["frozen"], "clock.frozen")
+    if document.get("copernica") is not None:
+        c.any_mapping(document["copernica"], "copernica")  # defined by a later issue
+    bc = document.get("backclick")
+    bc = {} if bc is None else c.mapping(bc, "backclick", BACKCLICK_KEYS)
+    out["backclick"] = {"blockList": _block_list(c, bc.get("blockList")),
+                        "mandators": []}
+    seen: dict = {}
+    for i, raw in enumerate(c.sequence(bc.get("mandators"), "backclick.mandators")):
+        path = f"backclick.mandators[{i}]"
+        mandator = _mandator(c, raw, path)
+        c.unique(seen, mandator["id"], _join(path, "id"),
+                 f"mandator id {mandator['id']}", f"backclick.mandators[{seen.get(mandator['id'], i)}]")
+        out["backclick"]["mandators"].append(mandator)
+    state = document.get("state")
+    state = {} if state is None else c.mapping(state, "state", STATE_KEYS)
+    out["state"] = {
+        "confirmations": [_confirmation(c, r, f"state.confirmations[{i}]") for i, r in
+                          enumerate(c.sequence(state.get("confirmations"), "state.confirmations"))],
+        "newsletters": [_newsletter(c, r, f"state.newsletters[{i}]") for i, r in
+                        enumerate(c.sequence(state.get("newsletters"), "state.newsletters"))],
+        "outbox": [_mail(c, r, f"state.outbox[{i}]") for i, r in
+                   enumerate(c.sequence(state.get("outbox"), "state.outbox"))],
+    }
+    return out
+
+
+def _domain_ok(domain: str) -> bool:
+    return bool(domain) and is_valid_address("x@" + domain)
+
+
+def _block_list(c: _Checker, raw) -> list[str]:
+    patterns: list[str] = []
+    for i, entry in enumerate(c.sequence(raw, "backclick.blockList")):
+        path = f"backclick.blockList[{i}]"
+        entry = c.text(entry, path, nonempty=True).strip()
+        ok = _domain_ok(entry[2:]) if entry.startswith("*@") else is_valid_address(entry)
+        if not ok:
+            c.fail(path, f"expected an e-mail address or *@domain, got {entry!r}")
+        if entry.lower() not in patterns:
+            patterns.append(entry.lower())
+    return patterns
+
+
+def _strings(c: _Checker, raw, path: str, what: str, check=None) -> list[str]:
+    values: list[str] = []
+    seen: dict = {}
+    for i, value in enumerate(c.sequence(raw, path)):
+        item = f"{path}[{i}]"
+        value = c.text(value, item, nonempty=True).strip()
+        if check:
+            value = check(value, item)
+        c.unique(seen, value.lower(), item, f"{what} {value!r}", f"{path.rsplit('.', 1)[-1]}[{i}]")
+        values.append(value)
+    return values
+
+
+def _mandator(c: _Checker, raw, path: str) -> dict:
+    c.mapping(raw, path, MANDATOR_KEYS, required=("id",))
+    m = {"id": c.ident(raw["id"], _join(path, "id")),
+         "name": c.text(raw.get("name"), _join(path, "name"))}
+
+    def cidr(value: str, item: str) -> str:
+        try:
+            return str(ipaddress.ip_network(value, strict=True))
+        except ValueError as error:
+            c.fail(item, f"expected a CIDR network like 127.0.0.1/32: {error}")
+
+    def domain(value: str, item: str) -> str:
+        if not _domain_ok(value):
+            c.fail(item, f"expected a domain name, got {value!r}")
+        return value.lower()
+
+    def field(value: str, item: str) -> str:
+        if value.upper() == "EMAIL":
+            c.fail(item, "EMAIL is built in; do not list it")
+        if not _FIELD_NAME.match(value):
+            c.fail(item, "field names use letters, digits, _ and - only "
+                         "(they are used as $$NAME$$ placeholders)")
+        return value
+
+    m["apiKeys"] = _strings(c, raw.get("apiKeys"), _join(path, "apiKeys"), "API key")
+    m["allowedIps"] = _strings(c, raw.get("allowedIps"), _join(path, "allowedIps"), "network", cidr)
+    m["senderDomains"] = _strings(c, raw.get("senderDomains"), _join(path, "senderDomains"),
+                                  "domain", domain)
+    m["fields"] = _strings(c, raw.get("fields"), _join(path, "fields"), "field", field)
+    known = {name.lower(): name for name in m["fields"]}
+
+    m["templates"] = []
+    seen: dict = {}
+    for i, t in enumerate(c.sequence(raw.get("templates"), _join(path, "templates"))):
+        item = f"{path}.templates[{i}]"
+        c.mapping(t, item, TEMPLATE_KEYS, required=("id",))
+        tid = c.ident(t["id"], _join(item, "id"))
+        c.unique(seen, tid, _join(item, "id"), f"template id {tid}", f"templates[{seen.get(tid, i)}]")
+        m["templates"].append({"id": tid, **{k: c.text(t.get(k), _join(item, k))
+                                             for k in ("name", "subject", "html", "text")}})
+    templates = set(seen)
+
+    m["lists"] = []
+    seen = {}
+    for i, li in enumerate(c.sequence(raw.get("lists"), _join(path, "lists"))):
+        item = f"{path}.lists[{i}]"
+        c.mapping(li, item, LIST_KEYS, required=("id", "name"))
+        lid = c.ident(li["id"], _join(item, "id"))
+        c.unique(seen, lid, _join(item, "id"), f"list id {lid}", f"lists[{seen.get(lid, i)}]")
+        welcome = c.optional_ident(li.get("welcomeTemplateId"), _join(item, "welcomeTemplateId"))
+        if welcome is not None and welcome not in templates:
+            c.fail(_join(item, "welcomeTemplateId"), f"no template with id {welcome}")
+        m["lists"].append({"id": lid, "name": c.text(li["name"], _join(item, "name")),
+                           "description": c.text(li.get("description"), _join(item, "description")),
+                           "welcomeTemplateId": welcome})
+    lists = set(seen)
+
+    m["profileFilters"] = []
+    seen = {}
+    for i, f in enumerate(c.sequence(raw.get("profileFilters"), _join(path, "profileFilters"))):
+        item = f"{path}.profileFilters[{i}]"
+        c.mapping(f, item, FILTER_KEYS, required=("id",))
+        fid = c.ident(f["id"], _join(item, "id"))
+        c.unique(seen, fid, _join(item, "id"), f"profile filter id {fid}",
+                 f"profileFilters[{seen.get(fid, i)}]")
+        conditions = []
+        for j, cond in enumerate(c.sequence(f.get("conditions"), _join(item, "conditions"))):
+            at = f"{item}.conditions[{j}]"
+            c.mapping(cond, at, CONDITION_KEYS, required=("field", "operator", "value"))
+            name = c.text(cond["field"], _join(at, "field"), nonempty=True).strip()
+            if name.upper() == "EMAIL":
+                name = "EMAIL"
+            elif name.lower() in known:
+                name = known[name.lower()]
+            else:
+                c.fail(_join(at, "field"), f"no field named {name!r}")
+            conditions.append({"field": name,
+                               "operator": c.choice(cond["operator"], _join(at, "operator"),
+                                                    OPERATORS),
+                               "value": c.value(cond["value"], _join(at, "value"))})
+        m["profileFilters"].append({"id": fid, "name": c.text(f.get("name"), _join(item, "name")),
+                                    "conditions": conditions})
+
+    m["voucherLists"] = []
+    seen = {}
+    for i, v in enumerate(c.sequence(raw.get("voucherLists"), _join(path, "voucherLists"))):
+        item = f"{path}.voucherLists[{i}]"
+        c.mapping(v, item, VOUCHER_LIST_KEYS, required=("id",))
+        vid = c.ident(v["id"], _join(item, "id"))
+        c.unique(seen, vid, _join(item, "id"), f"voucher list id {vid}",
+                 f"voucherLists[{seen.get(vid, i)}]")
+        codes, seen_codes = [], {}
+        for j, code in enumerate(c.sequence(v.get("codes"), _join(item, "codes"))):
+            at = f"{item}.codes[{j}]"
+            if isinstance(code, dict):
+                c.mapping(code, at, VOUCHER_KEYS, required=("code",))
+                entry = {"code": c.text(code["code"], _join(at, "code"), nonempty=True),
+                         "usedAt": c.moment(code.get("usedAt"), _join(at, "usedAt")),
+                         "usedBy": None if code.get("usedBy") is None
+                         else c.text(code["usedBy"], _join(at, "usedBy"))}
+                value = entry["code"]
+                if entry["usedAt"] is None and entry["usedBy"] is None:
+                    entry = value
+            else:
+                value = entry = c.text(code, at, nonempty=True)
+            c.unique(seen_codes, value, at, f"voucher code {value!r}",
+                     f"codes[{seen_codes.get(value, j)}]")
+            codes.append(entry)
+        m["voucherLists"].append({"id": vid, "name": c.text(v.get("name"), _join(item, "name")),
+                                  "codes": codes})
+
+    m["subscribers"] = []
+    seen = {}
+    for i, s in enumerate(c.sequence(raw.get("subscribers"), _join(path, "subscribers"))):
+        item = f"{path}.subscribers[{i}]"
+        sub = _subscriber(c, s, item, known, lists)
+        key = sub["email"].lower()
+        c.unique(seen, key, _join(item, "email"), f"address {key}",
+                 f"subscribers[{seen.get(key, i)}]")
+        m["subscribers"].append(sub)
+    return m
+
+
+def _subscriber(c: _Checker, s, item: str, known: dict, lists: set) -> dict:
+    c.mapping(s, item, SUBSCRIBER_KEYS, required=("email",))
+    email = c.text(s["email"], _join(item, "email"), nonempty=True).strip()
+    if not is_valid_address(email):
+        c.fail(_join(item, "email"), f"not a valid e-mail address (RFC 5322 addr-spec): {email!r}")
+    sub: dict = {}
+    if s.get("id") is not None:
+        sub["id"] = c.ident(s["id"], _join(item, "id"))
+    sub["email"] = email
+    sub["fields"] = _field_values(c, s.get("fields"), _join(item, "fields"), known)
+    sub["lists"] = {}
+    for key, status in c.any_mapping(s.get("lists"), _join(item, "lists")).items():
+        at = _join(_join(item, "lists"), key)
+        lid = _list_key(c, key, at, lists)
+        sub["lists"][lid] = c.choice(status, at, tuple(STATUS_NAMES))
+    sub["listsChanged"] = {}
+    for key, when in c.any_mapping(s.get("listsChanged"), _join(item, "listsChanged")).items():
+        at = _join(_join(item, "listsChanged"), key)
+        lid = _list_key(c, key, at, lists)
+        if lid not in sub["lists"]:
+            c.fail(at, f"list {lid} is not among this subscriber's lists")
+        sub["listsChanged"][lid] = c.moment(when, at)
+    for key in ("created", "modified"):
+        if s.get(key) is not None:
+            sub[key] = c.moment(s[key], _join(item, key))
+    return sub
+
+
+def _list_key(c: _Checker, key, at: str, lists: set) -> int:
+    if isinstance(key, str) and key.strip().isdigit():
+        key = int(key)
+    lid = c.ident(key, at)
+    if lid not in lists:
+        c.fail(at, f"no list with id {lid}")
+    return lid
+
+
+def _field_values(c: _Checker, raw, path: str, known: dict) -> dict:
+    values: dict = {}
+    for name, value in c.any_mapping(raw, path).items():
+        at = _join(path, name)
+        canonical = known.get(str(name).lower())
+        if canonical is None:
+            c.fail(at, f"no such field (defined fields: {', '.join(known.values()) or 'none'})")
+        if canonical in values:
+            c.fail(at, f"field {canonical} is given twice")
+        values[canonical] = c.value(value, at)
+    return values
+
+
+def _confirmation(c: _Checker, r, path: str) -> dict:
+    c.mapping(r, path, CONFIRMATION_KEYS, required=("token", "kind", "mandatorId", "subscriberId"))
+    changes = c.any_mapping(r.get("changes"), _join(path, "changes"))
+    return {
+        "token": c.text(r["token"], _join(path, "token"), nonempty=True),
+        "kind": c.choice(r["kind"], _join(path, "kind"), CONFIRMATION_KINDS),
+        "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
+        "subscriberId": c.ident(r["subscriberId"], _join(path, "subscriberId")),
+        "listIds": [c.ident(v, f"{path}.listIds[{i}]")
+                    for i, v in enumerate(c.sequence(r.get("listIds"), _join(path, "listIds")))],
+        "changes": {name: c.value(v, _join(_join(path, "changes"), name))
+                    for name, v in changes.items()},
+        "sendWelcome": c.flag(r.get("sendWelcome"), _join(path, "sendWelcome")),
+        "sendLastNewsletter": c.flag(r.get("sendLastNewsletter"), _join(path, "sendLastNewsletter")),
+        "created": c.moment(r.get("created"), _join(path, "created")),
+        "confirmed": c.moment(r.get("confirmed"), _join(path, "confirmed")),
+    }
+
+
+def _newsletter(c: _Checker, r, path: str) -> dict:
+    c.mapping(r, path, NEWSLETTER_KEYS, required=("mandatorId",))
+    out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
+    out.update({
+        "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
+        "listId": c.optional_ident(r.get("listId"), _join(path, "listId")),
+        **{k: c.text(r.get(k), _join(path, k))
+           for k in ("subject", "html", "text", "senderName", "senderEmail")},
+        "sendTime": c.moment(r.get("sendTime"), _join(path, "sendTime")),
+        "state": c.choice(r.get("state"), _join(path, "state"), NEWSLETTER_STATES, "sent"),
+    })
+    return out
+
+
+def _mail(c: _Checker, r, path: str) -> dict:
+    c.mapping(r, path, MAIL_KEYS, required=("mandatorId", "kind", "to"))
+    out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
+    out.update({
+        "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
+        "kind": c.choice(r["kind"], _join(path, "kind"), outbox.KINDS),
+        "to": c.text(r["to"], _join(path, "to"), nonempty=True),
+        **{k: c.text(r.get(k), _join(path, k))
+           for k in ("from", "fromName", "subject", "html", "text")},
+        "created": c.moment(r.get("created"), _join(path, "created")),
+        "newsletterId": c.optional_ident(r.get("newsletterId"), _join(path, "newsletterId")),
+        "listId": c.optional_ident(r.get("listId"), _join(path, "listId")),
+        "links": dict(c.any_mapping(r.get("links"), _join(path, "links"))),
+    })
+    return out
+
+
+# -- merging several documents ------------------------------------------------
+
+
+def merge(parts: list[tuple[str, dict]]) -> dict:
+    """Merge validated documents (source, document): mandators concatenated, ids checked across."""
+    doc: dict = {"backclick": {"blockList": [], "mandators": []},
+                 "state": {key: [] for key in STATE_KEYS}}
+    origin: dict = {}
+    mandators: dict[int, dict] = {}
+    subscriber_ids: dict[int, tuple[str, str, int]] = {}
+    for source, part in parts:
+        c = _Checker(source)
+        for key in ("seed", "clock"):
+            if key in part:
+                if key in doc:
+                    c.fail(key, f"already set in {origin[key]}")
+                doc[key], origin[key] = part[key], source
+        for pattern in part["backclick"]["blockList"]:
+            if pattern not in doc["backclick"]["blockList"]:
+                doc["backclick"]["blockList"].append(pattern)
+        for i, m in enumerate(part["backclick"]["mandators"]):
+            path = f"backclick.mandators[{i}]"
+            if m["id"] in mandators:
+                c.fail(_join(path, "id"), f"mandator {m['id']} is also defined in "
+                                          f"{origin[('mandator', m['id'])]}")
+            mandators[m["id"]], origin[("mandator", m["id"])] = m, source
+            for j, s in enumerate(m["subscribers"]):
+                if "id" in s:
+                    at = f"{path}.subscribers[{j}].id"
+                    if s["id"] in subscriber_ids:
+                        other_source, other_path, _ = subscriber_ids[s["id"]]
+                        where = other_path if other_source == source else f"{other_path} in {other_source}"
+                        c.fail(at, f"duplicate subscriber id {s['id']} (also {where})")
+                    subscriber_ids[s["id"]] = (source, at, m["id"])
+            doc["backclick"]["mandators"].append(m)
+    newsletter_ids: dict[int, str] = {}
+    for source, part in parts:
+        c = _Checker(source)
+        for i, n in enumerate(part["state"]["newsletters"]):
+            path = f"state.newsletters[{i}]"
+            _check_owner(c, path, n, mandators, n["listId"])
+            if "id" in n:
+                c.unique(newsletter_ids, n["id"], _join(path, "id"), f"newsletter id {n['id']}",
+                         path if len(parts) == 1 else f"{path} in {source}")
+            doc["state"]["newsletters"].append(n)
+    tokens: dict[str, str] = {}
+    mail_ids: dict[int, str] = {}
+    for source, part in parts:
+        c = _Checker(source)
+        for i, r in enumerate(part["state"]["confirmations"]):
+            path = f"state.confirmations[{i}]"
+            m = _check_owner(c, path, r, mandators, None)
+            owner = subscriber_ids.get(r["subscriberId"])
+            if owner is None or owner[2] != r["mandatorId"]:
+                c.fail(_join(path, "subscriberId"), f"no subscriber with id {r['subscriberId']} "
+                                                     f"in mandator {r['mandatorId']}")
+            lists = {li["id"] for li in m["lists"]}
+            for j, lid in enumerate(r["listIds"]):
+                if lid not in lists:
+                    c.fail(f"{path}.listIds[{j}]", f"no list with id {lid} in mandator {m['id']}")
+            known = {name.lower(): name for name in m["fields"]}
+            r = dict(r, changes=_field_values(c, r["changes"], _join(path, "changes"), known))
+            c.unique(tokens, r["token"], _join(path, "token"), "confirmation token",
+                     path if len(parts) == 1 else f"{path} in {source}")
+            doc["state"]["confirmations"].append(r)
+        for i, r in enumerate(part["state"]["outbox"]):
+            path = f"state.outbox[{i}]"
+            _check_owner(c, path, r, mandators, r["listId"])
+            if r["newsletterId"] is not None and r["newsletterId"] not in newsletter_ids:
+                c.fail(_join(path, "newsletterId"), f"no newsletter with id {r['newsletterId']} "
+                                                     f"in state.newsletters")
+            if "id" in r:
+                c.unique(mail_ids, r["id"], _join(path, "id"), f"mail id {r['id']}",
+                         path if len(parts) == 1 else f"{path} in {source}")
+            doc["state"]["outbox"].append(r)
+    return doc
+
+
+def _check_owner(c: _Checker, path: str, row: dict, mandators: dict, list_id) -> dict:
+    m = mandators.get(row["mandatorId"])
+    if m is None:
+        c.fail(_join(path, "mandatorId"), f"no mandator with id {row['mandatorId']}")
+    if list_id is not None and list_id not in {li["id"] for li in m["lists"]}:
+        c.fail(_join(path, "listId"), f"no list with id {list_id} in mandator {m['id']}")
+    return m
+
+
+# -- seeding --------------------------------------------------------------------
+
+
+def seed(store: Store, document: dict, source: str = DOCUMENT) -> dict:
+    """Load a fixture document into the store in one transaction; return counts of what was added."""
+    doc = read_document(document, source)
     now = clock.now_stamp(store)
-    with store.transaction() as db:
-        bc = document.get("backclick") or {}
-        for pattern in bc.get("blockList") or []:
-            db["block_list"].insert({"pattern": pattern.lower()}, ignore=True)
-        for m in bc.get("mandators") or []:
-            mid = m["id"]
-            db["mandators"].insert({"id": mid, "name": m.get("name", "")})
-            db["api_keys"].insert_all({"mandator_id": mid, "key": k} for k in m.get("apiKeys") or [])
-            db["allowed_ips"].insert_all({"mandator_id": mid, "cidr": c}
-                                         for c in m.get("allowedIps") or [])
-            db["sender_domains"].insert_all({"mandator_id": mid, "domain": d}
-                                            for d in m.get("senderDomains") or [])
-            db["fields"].insert_all({"mandator_id": mid, "name": f, "name_key": f.lower(),
-                                     "position": i} for i, f in enumerate(m.get("fields") or []))
-            db["lists"].insert_all({"mandator_id": mid, "id": li["id"], "name": li["name"],
-                                    "description": li.get("description", ""),
-                                    "welcome_template_id": li.get("welcomeTemplateId")}
-                                   for li in m.get("lists") or [])
-            db["templates"].insert_all({"mandator_id": mid, "id": t["id"],
-                                        "name": t.get("name", ""), "subject": t.get("subject", ""),
-                                        "html": t.get("html", ""), "text": t.get("text", "")}
-                                       for t in m.get("templates") or [])
-            for s in m.get("subscribers") or []:
-                sid = store.insert_subscriber(mid, s["email"], s.get("fields") or {}, now)
-                for list_id, status in (s.get("lists") or {}).items():
-                    store.set_membership(sid, int(list_id), STATUS_NAMES[status], now)
+    mandators = doc["backclick"]["mandators"]
+    state = doc["state"]
+    with store.transaction():
+        taken = store.mandator_ids()
+        for i, m in enumerate(mandators):
+            if m["id"] in taken:
+                raise FixtureConflict(f"{source}: backclick.mandators[{i}].id: mandator {m['id']} "
+                                      f"already exists in the store")
+        tables = _rows(doc, now, store.max_ids(), store.block_list())
+        try:
+            store.load(tables)
+        except sqlite3.IntegrityError as error:
+            raise FixtureConflict(f"{source}: conflicts with the store: {error}")
+        if "seed" in doc:
+            store.meta_set("seed", str(doc["seed"]))
+        if "clock" in doc:
+            store.meta_set("clock", json.dumps(doc["clock"], sort_keys=True))
+    return {"mandators": len(mandators), "subscribers": len(tables["subscribers"]),
+            "blockList": len(tables["block_list"]),
+            **{key: len(state[key]) for key in STATE_KEYS}}
+
+
+def _next_ids(rows: list[dict], start: int) -> None:
+    """Give rows without an id the next free ids, in document order."""
+    next_id = max([start] + [r["id"] for r in rows if "id" in r]) + 1
+    for row in rows:
+        if "id" not in row:
+            row["id"] = next_id
+            next_id += 1
+
+
+def _rows(doc: dict, now: str, max_ids: dict, blocked: set) -> dict[str, list[dict]]:
+    tables: dict[str, list[dict]] = {table: [] for table in TABLES}
+    tables["block_list"] = [{"pattern": p} for p in doc["backclick"]["blockList"] if p not in blocked]
+    mandators = doc["backclick"]["mandators"]
+    all_subscribers = [dict(s) for m in mandators for s in m["subscribers"]]
+    _next_ids(all_subscribers, max_ids["subscribers"])
+    subscribers = iter(all_subscribers)
+    for m in mandators:
+        mid = m["id"]
+        tables["mandators"].append({"id": mid, "name": m["name"]})
+        tables["api_keys"] += [{"mandator_id": mid, "key": k} for k in m["apiKeys"]]
+        tables["allowed_ips"] += [{"mandator_id": mid, "cidr": c} for c in m["allowedIps"]]
+        tables["sender_domains"] += [{"mandator_id": mid, "domain": d} for d in m["senderDomains"]]
+        tables["fields"] += [{"mandator_id": mid, "name": f, "name_key": f.lower(), "position": i}
+                             for i, f in enumerate(m["fields"])]
+        tables["lists"] += [{"mandator_id": mid, "id": li["id"], "name": li["name"],
+                             "description": li["description"],
+                             "welcome_template_id": li["welcomeTemplateId"]} for li in m["lists"]]
+        tables["templates"] += [{"mandator_id": mid, **t} for t in m["templates"]]
+        tables["profile_filters"] += [
+            {"mandator_id": mid, "id": f["id"], "name": f["name"],
+             "conditions": json.dumps(f["conditions"], ensure_ascii=False)}
+            for f in m["profileFilters"]]
+        for v in m["voucherLists"]:
+            tables["voucher_lists"].append({"mandator_id": mid, "id": v["id"], "name": v["name"]})
+            for position, code in enumerate(v["codes"]):
+                used = code if isinstance(code, dict) else {"code": code}
+                tables["vouchers"].append({
+                    "mandator_id": mid, "voucher_list_id": v["id"], "position": position,
+                    "code": used["code"], "used_at": used.get("usedAt"),
+                    "used_by": used.get("usedBy")})
+        for _ in m["subscribers"]:
+            s = next(subscribers)
+            created = s.get("created", now)
+            tables["subscribers"].append({
+                "id": s["id"], "mandator_id": mid, "email": s["email"],
+                "email_key": s["email"].lower(),
+                "fields": json.dumps(s["fields"], ensure_ascii=False),
+                "created": created, "modified": s.get("modified", created)})
+            tables["memberships"] += [
+                {"subscriber_id": s["id"], "list_id": lid, "status": STATUS_NAMES[status],
+                 "changed": s["listsChanged"].get(lid, created)}
+                for lid, status in s["lists"].items()]
+    state = doc["state"]
+    newsletters = [dict(n) for n in state["newsletters"]]
+    _next_ids(newsletters, max_ids["newsletters"])
+    tables["newsletters"] = [{
+        "id": n["id"], "mandator_id": n["mandatorId"], "list_id": n["listId"],
+        "subject": n["subject"], "html": n["html"], "text": n["text"],
+        "sender_name": n["senderName"], "sender_email": n["senderEmail"],
+        "send_time": n["sendTime"] or now, "state": n["state"]} for n in newsletters]
+    tables["confirmations"] = [{
+        "token": r["token"], "kind": r["kind"], "mandator_id": r["mandatorId"],
+        "subscriber_id": r["subscriberId"], "list_ids": json.dumps(r["listIds"]),
+        "changes": json.dumps(r["changes"], ensure_ascii=False),
+        "send_welcome": int(r["sendWelcome"]), "send_last_newsletter": int(r["sendLastNewsletter"]),
+        "created": r["created"] or now, "confirmed": r["confirmed"]}
+        for r in state["confirmations"]]
+    mails = [dict(r) for r in state["outbox"]]
+    _next_ids(mails, max_ids["outbox"])
+    tables["outbox"] = [{
+        "id": r["id"], "mandator_id": r["mandatorId"], "kind": r["kind"], "to_addr": r["to"],
+        "from_addr": r["from"], "from_name": r["fromName"], "subject": r["subject"],
+        "html": r["html"], "text": r["text"], "created": r["created"] or now,
+        "newsletter_id": r["newsletterId"], "list_id": r["listId"],
+        "links": json.dumps(r["links"])} for r in mails]
+    return tables
+
+
+# -- export ---------------------------------------------------------------------
+
+
+def _grouped(rows: list[dict], key: str) -> dict:
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    return groups
 
 
 def export(store: Store) -> dict:
-    """The store as a fixture document (to be completed)."""
-    return {"tables": store.dump()}
+    """The whole store as a fixture document; seeding it into an empty store reproduces it."""
+    with store.transaction():  # one consistent snapshot
+        tables = store.dump()
+        seed_value, clock_value = store.meta_get("seed"), store.meta_get("clock")
+    doc: dict = {}
+    if seed_value is not None:
+        doc["seed"] = int(seed_value)
+    if clock_value is not None:
+        doc["clock"] = json.loads(clock_value)
+    by = {table: _grouped(tables[table], "mandator_id") for table in (
+        "api_keys", "allowed_ips", "sender_domains", "fields", "lists", "templates",
+        "profile_filters", "voucher_lists", "subscribers")}
+    vouchers = _grouped(tables["vouchers"], "voucher_list_id")
+    memberships = _grouped(tables["memberships"], "subscriber_id")
+    mandators = []
+    for m in tables["mandators"]:
+        mid = m["id"]
+        part = {table: by[table].get(mid, []) for table in by}
+        mandators.append({
+            "id": mid, "name": m["name"],
+            "apiKeys": [r["key"] for r in part["api_keys"]],
+            "allowedIps": [r["cidr"] for r in part["allowed_ips"]],
+            "senderDomains": [r["domain"] for r in part["sender_domains"]],
+            "fields": [r["name"] for r in part["fields"]],
+            "lists": [_list_out(r) for r in part["lists"]],
+            "templates": [{k: r[k] for k in TEMPLATE_KEYS} for r in part["templates"]],
+            "profileFilters": [{"id": r["id"], "name": r["name"],
+                                "conditions": json.loads(r["conditions"])}
+                               for r in part["profile_filters"]],
+            "voucherLists": [{"id": r["id"], "name": r["name"], "codes": [
+                _voucher_out(v) for v in vouchers.get(r["id"], []) if v["mandator_id"] == mid]}
+                for r in part["voucher_lists"]],
+            "subscribers": [_subscriber_out(r, memberships.get(r["id"], []))
+                            for r in part["subscribers"]],
+        })
+    doc["backclick"] = {"blockList": [r["pattern"] for r in tables["block_list"]],
+                        "mandators": mandators}
+    state = {
+        "confirmations": [{
+            "token": r["token"], "kind": r["kind"], "mandatorId": r["mandator_id"],
+            "subscriberId": r["subscriber_id"], "listIds": json.loads(r["list_ids"]),
+            "changes": json.loads(r["changes"]), "sendWelcome": bool(r["send_welcome"]),
+            "sendLastNewsletter": bool(r["send_last_newsletter"]), "created": r["created"],
+            "confirmed": r["confirmed"]} for r in tables["confirmations"]],
+        "newsletters": [{
+            "id": r["id"], "mandatorId": r["mandator_id"], "listId": r["list_id"],
+            "subject": r["subject"], "html": r["html"], "text": r["text"],
+            "senderName": r["sender_name"], "senderEmail": r["sender_email"],
+            "sendTime": r["send_time"], "state": r["state"]} for r in tables["newsletters"]],
+        "outbox": [{
+            "id": r["id"], "mandatorId": r["mandator_id"], "kind": r["kind"], "to": r["to_addr"],
+            "from": r["from_addr"], "fromName": r["from_name"], "subject": r["subject"],
+            "html": r["html"], "text": r["text"], "created": r["created"],
+            "newsletterId": r["newsletter_id"], "listId": r["list_id"],
+            "links": json.loads(r["links"])} for r in tables["outbox"]],
+    }
+    state = {key: rows for key, rows in state.items() if rows}
+    if state:
+        doc["state"] = state
+    return doc
+
+
+def _list_out(row: dict) -> dict:
+    out = {"id": row["id"], "name": row["name"], "description": row["description"]}
+    if row["welcome_template_id"] is not None:
+        out["welcomeTemplateId"] = row["welcome_template_id"]
+    return out
+
+
+def _voucher_out(row: dict):
+    if row["used_at"] is None and row["used_by"] is None:
+        return row["code"]
+    return {"code": row["code"], "usedAt": row["used_at"], "usedBy": row["used_by"]}
+
+
+def _subscriber_out(row: dict, memberships: list[dict]) -> dict:
+    created = row["created"]
+    out: dict = {"id": row["id"], "email": row["email"]}
+    fields = json.loads(row["fields"])
+    if fields:
+        out["fields"] = fields
+    if memberships:
+        out["lists"] = {r["list_id"]: STATUS_OF[r["status"]] for r in memberships}
+        changed = {r["list_id"]: r["changed"] for r in memberships if r["changed"] != created}
+        if changed:
+            out["listsChanged"] = changed
+    out["created"] = created
+    if row["modified"] != created:
+        out["modified"] = row["modified"]
+    return out
+
+
+# -- writing --------------------------------------------------------------------
+
+
+class _Dumper(_BaseDumper):
+    """YAML output: short scalar-only collections inline, multi-line strings as blocks."""
+
+
+def _is_short(value) -> bool:
+    if isinstance(value, (dict, list)):
+        return False
+    return not isinstance(value, str) or ("\n" not in value and len(value) <= 60)
+
+
+def _represent_str(dumper, value: str):
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value,
+                                   style="|" if "\n" in value and value == value.strip(" ")
+                                   else None)
+
+
+def _represent_dict(dumper, value: dict):
+    inline = all(_is_short(v) for v in value.values()) and \
+        sum(len(str(k)) + len(str(v)) + 4 for k, v in value.items()) <= 100
+    return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=inline)
+
+
+def _represent_list(dumper, value: list):
+    inline = all(_is_short(v) for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=inline)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(dict, _represent_dict)
+_Dumper.add_representer(list, _represent_list)
 
 
 def dumps(document: dict, as_json: bool = False) -> str:
     """A fixture document as YAML (or JSON) text."""
     if as_json:
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    return yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120)

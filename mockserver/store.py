@@ -417,6 +417,17 @@ class Store:
         return self.db.execute("SELECT 1 FROM import_locks WHERE mandator_id=?",
                                [mandator_id]).fetchone() is not None
 
+    # -- fixtures support (used by mockserver/fixtures.py) ---------------------
+
+    def mandator_ids(self) -> set[int]:
+        """The ids of every configured mandator."""
+        return {r[0] for r in self.db.execute("SELECT id FROM mandators")}
+
+    def max_ids(self) -> dict[str, int]:
+        """The highest id in use in each table with generated ids (0 when empty)."""
+        return {table: self.db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+                for table in ("subscribers", "newsletters", "outbox")}
+
 
 def _one(db: sqlite_utils.Database, sql: str, args: list) -> dict | None:
     rows = list(db.query(sql, args))
