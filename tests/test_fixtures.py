@@ -2,7 +2,6 @@
 the admin reset/seed/export calls and the shipped demo."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,24 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import BASIC, ROOT, start_server
 
 from mockserver import fixtures
 from mockserver.store import Store
 
-
-def _harness():
-    """tests/conftest.py as a module (a plain import could pick up tests/compat/conftest.py)."""
-    name = "mockserver_test_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-harness = _harness()
-ROOT, BASIC, start_server = harness.ROOT, harness.BASIC, harness.start_server
 DEMO = ROOT / "fixtures" / "demo.yaml"
 
 MANDATOR = """\
