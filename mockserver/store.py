@@ -323,6 +323,25 @@ class Store:
             "ON CONFLICT (subscriber_id, list_id) DO UPDATE SET status=excluded.status, "
             "changed=excluded.changed", [subscriber_id, list_id, status, now])
 
+    def bulk_insert_subscribers(self, mandator_id: int, emails: Iterable[str],
+                                list_ids: list[int], now: str, batch: int = 50_000) -> int:
+        """Insert many new subscribers (no fields), each subscribed to ``list_ids``; return the count."""
+        count = 0
+        with self.transaction() as db:
+            (last,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()
+            for chunk in _chunks_of(emails, batch):
+                ids = range(last + 1, last + 1 + len(chunk))
+                db.conn.executemany(
+                    "INSERT INTO subscribers (id, mandator_id, email, email_key, fields, created, "
+                    "modified) VALUES (?, ?, ?, ?, '{}', ?, ?)",
+                    [(i, mandator_id, e, e.lower(), now, now) for i, e in zip(ids, chunk)])
+                db.conn.executemany(
+                    "INSERT INTO memberships (subscriber_id, list_id, status, changed) "
+                    "VALUES (?, ?, 0, ?)", [(i, list_id, now) for i in ids for list_id in list_ids])
+                last += len(chunk)
+                count += len(chunk)
+        return count
+
     # -- confirmations --------------------------------------------------------
 
     def insert_confirmation(self, row: dict) -> None:
@@ -437,6 +456,17 @@ def _one(db: sqlite_utils.Database, sql: str, args: list) -> dict | None:
 def _chunks(items: list, size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _chunks_of(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _statements(script: str) -> list[str]:
