@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import ipaddress
+import mmap
 import sys
 import threading
 import time
 import urllib.request
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from mockserver import backclick
 from mockserver.settings import Settings
@@ -40,6 +42,62 @@ def ready_line(host: str, port: int) -> str:
     return f"mockserver ready on {u['base']}  BACKCLICK WSDL: {u['backclick_wsdl']}  admin: {u['admin']}"
 
 
+MAX_SLOTS = 256
+ABSENT = 1 << 40
+
+
+class ConnectionBoard:
+    """Open connections per worker, in memory shared by the master and its workers."""
+
+    def __init__(self):
+        """An anonymous shared mapping, made before the fork; every slot starts absent."""
+        self._map = mmap.mmap(-1, MAX_SLOTS * 8)
+        self.counts = memoryview(self._map).cast("q")
+        for slot in range(MAX_SLOTS):
+            self.counts[slot] = ABSENT
+
+    def fewest_elsewhere(self, slot: int) -> int:
+        """The fewest connections any other live worker holds (ABSENT when there is none)."""
+        counts = self.counts
+        return min((counts[i] for i in range(MAX_SLOTS) if i != slot), default=ABSENT)
+
+
+class BalancedThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker that leaves a new connection to a sibling holding fewer.
+
+    Keep-alive connections stay with the worker that accepted them, and a worker
+    that is awake accepts a whole burst; without this, 16 clients connecting at
+    once can all land on one worker and leave the other cores idle.
+    """
+
+    board: ConnectionBoard | None = None
+    slot = 0
+
+    def init_process(self):
+        """Start with no connections on the board."""
+        if self.board is not None:
+            self.board.counts[self.slot] = 0
+        super().init_process()
+
+    def accept(self, listener):
+        """Accept unless another worker holds fewer connections (it accepts this one)."""
+        board = self.board
+        if board is not None:
+            if self.nr_conns > board.fewest_elsewhere(self.slot):
+                time.sleep(0.001)  # the listener stays readable; let the sibling take it
+                return
+            super().accept(listener)
+            board.counts[self.slot] = self.nr_conns
+            return
+        super().accept(listener)
+
+    def wait_for_and_dispatch_events(self, timeout):
+        """Dispatch events, then publish how many connections this worker holds."""
+        super().wait_for_and_dispatch_events(timeout)
+        if self.board is not None:
+            self.board.counts[self.slot] = self.nr_conns
+
+
 class GunicornServer(BaseApplication):
     """gunicorn running the given WSGI app with settings from ``Settings``."""
 
@@ -54,7 +112,9 @@ class GunicornServer(BaseApplication):
         host = f"[{s.host}]" if ":" in s.host and not s.host.startswith("[") else s.host
         for key, value in {
             "bind": [f"{host}:{s.port}"], "workers": max(1, s.workers),
-            "worker_class": "gthread", "threads": max(1, s.threads), "keepalive": 75,
+            "worker_class": "mockserver.server.BalancedThreadWorker",
+            "threads": max(1, s.threads), "keepalive": 75,
+            "pre_fork": self._pre_fork, "child_exit": self._child_exit,
             "timeout": 120, "graceful_timeout": 5, "loglevel": "warning", "accesslog": None,
             "errorlog": "-", "proc_name": "mockserver", "when_ready": self._when_ready,
             "limit_request_line": 8190, "backlog": 2048,
@@ -64,6 +124,17 @@ class GunicornServer(BaseApplication):
     def load(self):
         """The WSGI application (already built, before the fork)."""
         return self.application
+
+    def _pre_fork(self, arbiter, worker):
+        if BalancedThreadWorker.board is None:
+            BalancedThreadWorker.board = ConnectionBoard()
+        taken = {getattr(w, "slot", None) for w in arbiter.WORKERS.values()}
+        worker.slot = next((i for i in range(MAX_SLOTS) if i not in taken), 0)
+
+    def _child_exit(self, arbiter, worker):
+        board = BalancedThreadWorker.board
+        if board is not None and getattr(worker, "slot", None) is not None:
+            board.counts[worker.slot] = ABSENT
 
     def _when_ready(self, arbiter):
         sock = arbiter.LISTENERS[0].sock
