@@ -44,6 +44,7 @@ def ready_line(host: str, port: int) -> str:
 
 MAX_SLOTS = 256
 ABSENT = 1 << 40
+DEFER_AT_MOST = 0.005  # seconds a worker leaves a waiting connection to a less busy sibling
 
 
 class ConnectionBoard:
@@ -72,6 +73,7 @@ class BalancedThreadWorker(ThreadWorker):
 
     board: ConnectionBoard | None = None
     slot = 0
+    deferred_since: float | None = None
 
     def init_process(self):
         """Start with no connections on the board."""
@@ -80,12 +82,17 @@ class BalancedThreadWorker(ThreadWorker):
         super().init_process()
 
     def accept(self, listener):
-        """Accept unless another worker holds fewer connections (it accepts this one)."""
+        """Accept unless another worker holds fewer connections and takes this one soon."""
         board = self.board
         if board is not None:
             if self.nr_conns > board.fewest_elsewhere(self.slot):
-                time.sleep(0.001)  # the listener stays readable; let the sibling take it
-                return
+                now = time.monotonic()
+                if self.deferred_since is None:
+                    self.deferred_since = now
+                if now - self.deferred_since < DEFER_AT_MOST:
+                    time.sleep(0.001)  # the listener stays readable; let the sibling take it
+                    return
+            self.deferred_since = None
             super().accept(listener)
             board.counts[self.slot] = self.nr_conns
             return

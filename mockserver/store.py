@@ -124,10 +124,13 @@ class Store:
         if db is None or getattr(self._local, "pid", None) != os.getpid():
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            # WAL is a property of the file; switching needs the write lock, so only ask
+            # when it is not on yet (a new connection must not wait for a running import).
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
             db = sqlite_utils.Database(conn)
             self._local.db, self._local.pid = db, os.getpid()
         return db
@@ -415,26 +418,42 @@ class Store:
     # -- import lock ----------------------------------------------------------
 
     def acquire_import_lock(self, mandator_id: int, now: str, stale_before: str) -> bool:
-        """Take the mandator's import lock (committed at once); False when another holds it."""
-        with self.transaction() as db:
-            db.execute("DELETE FROM import_locks WHERE mandator_id=? AND started<?",
-                       [mandator_id, stale_before])
-            try:
-                db.execute("INSERT INTO import_locks (mandator_id, started) VALUES (?, ?)",
-                           [mandator_id, now])
-            except sqlite3.IntegrityError:
+        """Take the mandator's import lock (committed at once); False when another holds it.
+
+        A running import holds the write lock for its whole transaction, so the write
+        lock is only tried briefly, and the lock row re-read, never waited on.
+        """
+        conn = self.db.conn
+        while True:
+            if self.import_running(mandator_id, stale_before):
                 return False
-        return True
+            conn.execute("PRAGMA busy_timeout=100")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # another write is running: look again
+                continue
+            finally:
+                conn.execute("PRAGMA busy_timeout=30000")
+            try:
+                conn.execute("DELETE FROM import_locks WHERE mandator_id=? AND started<?",
+                             [mandator_id, stale_before])
+                conn.execute("INSERT INTO import_locks (mandator_id, started) VALUES (?, ?)",
+                             [mandator_id, now])
+            except sqlite3.IntegrityError:
+                conn.execute("ROLLBACK")
+                return False
+            conn.execute("COMMIT")
+            return True
 
     def release_import_lock(self, mandator_id: int) -> None:
         """Give the mandator's import lock back."""
         with self.transaction() as db:
             db.execute("DELETE FROM import_locks WHERE mandator_id=?", [mandator_id])
 
-    def import_running(self, mandator_id: int) -> bool:
-        """True while an import of the mandator holds the lock."""
-        return self.db.execute("SELECT 1 FROM import_locks WHERE mandator_id=?",
-                               [mandator_id]).fetchone() is not None
+    def import_running(self, mandator_id: int, stale_before: str = "") -> bool:
+        """True while an import of the mandator holds the lock (a read: never waits on writers)."""
+        return self.db.execute("SELECT 1 FROM import_locks WHERE mandator_id=? AND started>=?",
+                               [mandator_id, stale_before]).fetchone() is not None
 
     # -- fixtures support (used by mockserver/fixtures.py) ---------------------
 

@@ -431,8 +431,8 @@ def parse_import(store: Store, mandator_id: int, data: str) -> tuple[list[str], 
 def import_subscribers(store: Store, mandator_id: int, data: str) -> ImportResult:
     """Import a BACKCLICK import file, all or nothing, one import per mandator at a time."""
     started = clock.now(store)
-    if not store.acquire_import_lock(mandator_id, clock.stamp(started),
-                                     clock.stamp(started - IMPORT_LOCK_STALE_AFTER)):
+    stale_before = clock.stamp(started - IMPORT_LOCK_STALE_AFTER)
+    if not store.acquire_import_lock(mandator_id, clock.stamp(started), stale_before):
         raise Busy("Another auto import is running. Please try again later.")
     try:
         _, rows = parse_import(store, mandator_id, data)
