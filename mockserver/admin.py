@@ -6,7 +6,7 @@ import json
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from mockserver import __version__, fixtures, outbox
+from mockserver import __version__, outbox
 from mockserver.store import SCHEMA_VERSION
 
 
@@ -102,6 +102,7 @@ class AdminApi:
 
     def reset(self, request: Request) -> Response:
         """``POST /_mock/reset``: empty the store, then re-apply the fixtures the server started with."""
+        from mockserver import fixtures  # YAML and validation: only when used
         paths = list(self.server.settings.fixtures)
         store = self.server.store
         try:
@@ -115,6 +116,7 @@ class AdminApi:
 
     def seed(self, request: Request) -> Response:
         """``POST /_mock/seed[?replace=true]``: add a fixture document (JSON or YAML body) to the store."""
+        from mockserver import fixtures  # YAML and validation: only when used
         limit = getattr(self.server.settings, "max_body", None)
         if limit and (request.content_length or 0) > limit:
             raise ApiError(f"Request body too large: more than {limit} bytes.", 413)
@@ -143,6 +145,7 @@ class AdminApi:
 
     def export(self, request: Request) -> Response:
         """``GET /_mock/export[?format=yaml]``: the whole store as a fixture document."""
+        from mockserver import fixtures  # YAML and validation: only when used
         document = fixtures.export(self.server.store)
         fmt = request.args.get("format", "json")
         if fmt == "yaml":

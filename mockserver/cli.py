@@ -128,10 +128,9 @@ def _fail(message: str) -> int:
 
 def cmd_serve(args) -> int:
     """``mockserver serve``."""
-    from mockserver import fixtures, server
+    from mockserver import server
     from mockserver.settings import Settings
     from mockserver.store import Store
-    from mockserver.web import MockServer
 
     if not server.is_loopback(args.host) and not args.admin_token:
         return _fail(f"binding to {args.host} exposes the admin API; pass --admin-token TOKEN")
@@ -144,12 +143,18 @@ def cmd_serve(args) -> int:
         store = Store(settings.db)
         store.migrate()
         if paths and store.is_empty():
-            fixtures.seed(store, fixtures.load_paths(paths))
-    except fixtures.FixtureError as error:
-        return _fail(str(error))
+            from mockserver import fixtures  # YAML and validation: only when seeding
+            try:
+                fixtures.seed(store, fixtures.load_paths(paths))
+            except fixtures.FixtureError as error:
+                return _fail(str(error))
     except (OSError, RuntimeError) as error:
         return _fail(str(error))
-    app = MockServer(settings, store)
+
+    def app():
+        from mockserver.web import MockServer  # in the worker: spyne, lxml, werkzeug
+        return MockServer(settings, store)
+
     server.serve(settings, store, app)
     return 0
 

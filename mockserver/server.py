@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import ipaddress
 import mmap
+import os
 import sys
 import threading
 import time
-import urllib.request
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
@@ -106,11 +106,13 @@ class BalancedThreadWorker(ThreadWorker):
 
 
 class GunicornServer(BaseApplication):
-    """gunicorn running the given WSGI app with settings from ``Settings``."""
+    """gunicorn running the WSGI app that ``app_factory()`` builds in each worker."""
 
-    def __init__(self, app, settings: Settings, on_ready=None):
+    def __init__(self, app_factory, settings: Settings, on_ready=None):
         """Prepare gunicorn; ``on_ready(host, port)`` runs once the server answers."""
-        self.application, self.settings, self.on_ready = app, settings, on_ready
+        self.app_factory, self.settings, self.on_ready = app_factory, settings, on_ready
+        self._ready_r, self._ready_w = os.pipe()  # workers say "ready" through it
+        os.set_blocking(self._ready_w, False)
         super().__init__()
 
     def load_config(self):
@@ -124,13 +126,15 @@ class GunicornServer(BaseApplication):
             "pre_fork": self._pre_fork, "child_exit": self._child_exit,
             "timeout": 120, "graceful_timeout": 5, "loglevel": "warning", "accesslog": None,
             "errorlog": "-", "proc_name": "mockserver", "when_ready": self._when_ready,
+            "post_worker_init": self._post_worker_init,
             "limit_request_line": 8190, "backlog": 2048,
         }.items():
             self.cfg.set(key, value)
 
     def load(self):
-        """The WSGI application (already built, before the fork)."""
-        return self.application
+        """Build the WSGI application; called in each worker after the fork, so the master
+        stays small (it never imports spyne, lxml or werkzeug) and workers import in parallel."""
+        return self.app_factory()
 
     def _pre_fork(self, arbiter, worker):
         if BalancedThreadWorker.board is None:
@@ -144,33 +148,29 @@ class GunicornServer(BaseApplication):
             board.counts[worker.slot] = ABSENT
 
     def _when_ready(self, arbiter):
-        sock = arbiter.LISTENERS[0].sock
-        port = sock.getsockname()[1]
+        port = arbiter.LISTENERS[0].sock.getsockname()[1]
         threading.Thread(target=self._announce, args=(port,), daemon=True).start()
 
+    def _post_worker_init(self, worker):
+        try:  # this worker has its app and is about to accept: tell the master
+            os.write(self._ready_w, b"!")
+        except BlockingIOError:
+            pass
+
     def _announce(self, port: int) -> None:
-        host = self.settings.host
-        probe = urllib.request.Request(urls(host, port)["admin"] + "health")
-        if self.settings.admin_token:
-            probe.add_header("Authorization", f"Bearer {self.settings.admin_token}")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(probe, timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.005)
+        # Only a blocking read here: a thread of the master must not import anything
+        # while workers fork, or a child inherits a held import lock and hangs.
+        os.read(self._ready_r, 1)
         if self.on_ready:
-            self.on_ready(host, port)
+            self.on_ready(self.settings.host, port)
 
 
-def serve(settings: Settings, store: Store, app) -> None:
+def serve(settings: Settings, store: Store, app_factory) -> None:
     """Run until interrupted; print the ready line once requests are answered."""
     store.close()  # never carry a SQLite connection across fork
 
     def announce(host: str, port: int) -> None:
         print(ready_line(host, port), flush=True)
 
-    GunicornServer(app, settings, on_ready=announce).run()
+    GunicornServer(app_factory, settings, on_ready=announce).run()
     sys.stdout.flush()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mockserver.soap import DEFAULT_MAX_BODY
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
 
 
 @dataclass

@@ -27,6 +27,7 @@ from spyne.server.null import NullServer  # noqa: F401  (keeps spyne's server re
 from spyne import MethodContext
 
 from mockserver.errors import VendorError
+from mockserver.settings import DEFAULT_MAX_BODY
 
 log = logging.getLogger(__name__)
 logging.getLogger("spyne").setLevel(logging.CRITICAL)  # faults are answers, not log events
@@ -36,7 +37,6 @@ SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 XSD = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 ADDRESS_PLACEHOLDER = "http://mockserver.invalid/"
-DEFAULT_MAX_BODY = 10 * 1024 * 1024
 
 # Answer with the conventional ``soap`` prefix (``soap:Server``), not spyne's ``soap11env``.
 spyne_ns.NSMAP.pop("soap11env", None)

@@ -112,7 +112,7 @@ class Store:
         """Open (and create) the store at ``path``; ``:memory:`` makes a throwaway file."""
         if path == ":memory:":
             folder = tempfile.mkdtemp(prefix="mockserver-", dir=_scratch_dir())
-            atexit.register(shutil.rmtree, folder, True)
+            atexit.register(_remove_scratch, folder, os.getpid())
             path = os.path.join(folder, "store.db")
         self.path = path
         self._local = threading.local()
@@ -502,6 +502,12 @@ def _order(table: str) -> str:
         "subscribers": "id", "memberships": "subscriber_id, list_id", "confirmations": "token",
         "newsletters": "id", "outbox": "id",
     }[table]
+
+
+def _remove_scratch(folder: str, owner: int) -> None:
+    """Delete a ``:memory:`` store's folder, from the process that made it only (not a worker)."""
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _scratch_dir() -> str | None:

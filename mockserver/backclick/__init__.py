@@ -1,15 +1,15 @@
 """The BACKCLICK SOAP API v2 dialect."""
-from mockserver.backclick.service import BackclickService
-from mockserver.backclick.types import TNS
-from mockserver.soap import SoapEndpoint
-
 SERVICE_PATH = "/bc/rpc/soap/backclickService"
 WSDL_PATH = SERVICE_PATH + ".wsdl"
 WSDL_FILE = "backclickService.wsdl"
 
 
-def endpoint(max_body: int | None = None) -> SoapEndpoint:
-    """The BACKCLICK endpoint: spyne application, WSDL and request pipeline."""
+def endpoint(max_body: int | None = None):
+    """The BACKCLICK endpoint (a SoapEndpoint): spyne application, WSDL and request pipeline."""
+    from mockserver.backclick.service import BackclickService
+    from mockserver.backclick.types import TNS
+    from mockserver.soap import SoapEndpoint
+
     kwargs = {"max_body": max_body} if max_body else {}
     return SoapEndpoint([BackclickService], tns=TNS, name="backclickService",
                         address_path=SERVICE_PATH, **kwargs)
