@@ -10,6 +10,7 @@ $(BIN)/mockserver: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q mockserver  # start fast even where bytecode is not written
 	touch $@
 
 $(VENV)/.test-deps: $(BIN)/mockserver pyproject.toml

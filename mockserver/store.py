@@ -16,7 +16,6 @@ import tempfile
 import threading
 from typing import Iterable, Iterator
 
-import sqlite_utils
 
 SCHEMA_VERSION = 1
 
@@ -118,10 +117,10 @@ class Store:
         self._local = threading.local()
 
     @property
-    def db(self) -> sqlite_utils.Database:
-        """This thread's sqlite-utils database handle."""
-        db = getattr(self._local, "db", None)
-        if db is None or getattr(self._local, "pid", None) != os.getpid():
+    def conn(self) -> sqlite3.Connection:
+        """This thread's SQLite connection (autocommit; see ``transaction()``)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA busy_timeout=30000")
@@ -131,44 +130,58 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            db = sqlite_utils.Database(conn)
-            self._local.db, self._local.pid = db, os.getpid()
+            self._local.conn, self._local.db, self._local.pid = conn, None, os.getpid()
+        return conn
+
+    @property
+    def db(self):
+        """This thread's sqlite-utils Database on the same connection, for table operations.
+
+        Imported on first use: queries on the request path go through ``conn`` and
+        keep sqlite-utils (and its plugin machinery) out of start-up and memory.
+        """
+        conn = self.conn
+        db = self._local.db
+        if db is None:
+            import sqlite_utils
+            db = self._local.db = sqlite_utils.Database(conn)
         return db
 
     def close(self) -> None:
         """Close this thread's connection."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.conn.close()
-            self._local.db = None
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = self._local.db = None
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """Run a block as one write transaction; commit on success, roll back on error."""
-        db = self.db
-        if db.conn.in_transaction:  # nested: join the outer transaction
-            yield db
+        conn = self.conn
+        if conn.in_transaction:  # nested: join the outer transaction
+            yield conn
             return
-        db.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield db
+            yield conn
         except BaseException:
-            db.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
+        conn.execute("COMMIT")
 
     # -- schema ---------------------------------------------------------------
 
     def schema_version(self) -> int:
         """The schema version the store is at (0 for an empty file)."""
-        if not self.db["meta"].exists():
+        if self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+                             ).fetchone() is None:
             return 0
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         return int(row[0]) if row else 0
 
     def migrate(self) -> int:
         """Apply the migrations the store lacks; return the resulting version."""
-        with self.transaction() as db:
+        with self.transaction() as conn:
             version = self.schema_version()
             if version > SCHEMA_VERSION:
                 raise RuntimeError(
@@ -176,27 +189,27 @@ class Store:
                     f"only up to {SCHEMA_VERSION}. Upgrade mockserver or use another --db.")
             for number in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _statements(MIGRATIONS[number - 1]):
-                    db.execute(statement)
-                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    conn.execute(statement)
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                            [str(number)])
         return SCHEMA_VERSION
 
     def is_empty(self) -> bool:
         """True when no mandator has been configured yet."""
-        return self.db.execute("SELECT 1 FROM mandators LIMIT 1").fetchone() is None
+        return self.conn.execute("SELECT 1 FROM mandators LIMIT 1").fetchone() is None
 
     def wipe(self) -> None:
         """Delete every row of every data table (the schema stays)."""
-        with self.transaction() as db:
+        with self.transaction() as conn:
             for table in reversed(TABLES + ["import_locks"]):
-                db.execute(f"DELETE FROM {table}")
-            db.execute("DELETE FROM sqlite_sequence")
-            db.execute("DELETE FROM meta WHERE key != 'schema_version'")
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM sqlite_sequence")
+            conn.execute("DELETE FROM meta WHERE key != 'schema_version'")
 
     def dump(self) -> dict[str, list[dict]]:
         """Every row of every data table, in primary-key order."""
-        return {table: [dict(row) for row in self.db.query(
-            f"SELECT * FROM {table} ORDER BY {_order(table)}")] for table in TABLES}
+        return {table: list(_query(self.conn, f"SELECT * FROM {table} ORDER BY {_order(table)}"))
+                for table in TABLES}
 
     def load(self, tables: dict[str, list[dict]]) -> None:
         """Insert the rows of ``dump()``-shaped data (call inside a transaction)."""
@@ -208,65 +221,65 @@ class Store:
 
     def meta_get(self, key: str, default: str | None = None) -> str | None:
         """A value from the meta table."""
-        row = self.db.execute("SELECT value FROM meta WHERE key=?", [key]).fetchone()
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", [key]).fetchone()
         return row[0] if row else default
 
     def meta_set(self, key: str, value: str) -> None:
         """Store a value in the meta table."""
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
 
     # -- mandators ------------------------------------------------------------
 
     def mandator(self, mandator_id: int) -> dict | None:
         """The mandator row, or None."""
-        return _one(self.db, "SELECT * FROM mandators WHERE id=?", [mandator_id])
+        return _one(self.conn, "SELECT * FROM mandators WHERE id=?", [mandator_id])
 
     def mandator_has_key(self, mandator_id: int, key: str) -> bool:
         """True when ``key`` is one of the mandator's API keys."""
-        return self.db.execute("SELECT 1 FROM api_keys WHERE mandator_id=? AND key=?",
+        return self.conn.execute("SELECT 1 FROM api_keys WHERE mandator_id=? AND key=?",
                                [mandator_id, key]).fetchone() is not None
 
     def allowed_ips(self, mandator_id: int) -> list[str]:
         """The mandator's allowed client networks (CIDR strings)."""
-        return [r[0] for r in self.db.execute(
+        return [r[0] for r in self.conn.execute(
             "SELECT cidr FROM allowed_ips WHERE mandator_id=? ORDER BY cidr", [mandator_id])]
 
     def field_names(self, mandator_id: int) -> dict[str, str]:
         """The mandator's database fields: lower-case name -> name as defined, in order."""
-        return {r[0]: r[1] for r in self.db.execute(
+        return {r[0]: r[1] for r in self.conn.execute(
             "SELECT name_key, name FROM fields WHERE mandator_id=? ORDER BY position",
             [mandator_id])}
 
     def lists(self, mandator_id: int) -> dict[int, dict]:
         """The mandator's newsletter lists by id."""
-        return {r["id"]: r for r in self.db.query(
+        return {r["id"]: r for r in _query(self.conn, 
             "SELECT * FROM lists WHERE mandator_id=? ORDER BY id", [mandator_id])}
 
     def template(self, mandator_id: int, template_id: int) -> dict | None:
         """A mail template, or None."""
-        return _one(self.db, "SELECT * FROM templates WHERE mandator_id=? AND id=?",
+        return _one(self.conn, "SELECT * FROM templates WHERE mandator_id=? AND id=?",
                     [mandator_id, template_id])
 
     def sender_domains(self, mandator_id: int) -> list[str]:
         """The domains the mandator may send from."""
-        return [r[0] for r in self.db.execute(
+        return [r[0] for r in self.conn.execute(
             "SELECT domain FROM sender_domains WHERE mandator_id=? ORDER BY domain", [mandator_id])]
 
     def block_list(self) -> set[str]:
         """The global block list: lower-case addresses and ``*@domain`` patterns."""
-        return {r[0] for r in self.db.execute("SELECT pattern FROM block_list")}
+        return {r[0] for r in self.conn.execute("SELECT pattern FROM block_list")}
 
     def is_blocked(self, email_key: str) -> bool:
         """True when the lower-case address or its domain is on the block list."""
         domain = email_key.rpartition("@")[2]
-        return self.db.execute("SELECT 1 FROM block_list WHERE pattern IN (?, ?)",
+        return self.conn.execute("SELECT 1 FROM block_list WHERE pattern IN (?, ?)",
                                [email_key, "*@" + domain]).fetchone() is not None
 
     # -- subscribers ----------------------------------------------------------
 
     def subscriber(self, mandator_id: int, email_key: str) -> dict | None:
         """A subscriber by lower-case address, fields decoded, or None."""
-        row = _one(self.db, "SELECT * FROM subscribers WHERE mandator_id=? AND email_key=?",
+        row = _one(self.conn, "SELECT * FROM subscribers WHERE mandator_id=? AND email_key=?",
                    [mandator_id, email_key])
         if row:
             row["fields"] = json.loads(row["fields"])
@@ -274,7 +287,7 @@ class Store:
 
     def subscriber_by_id(self, subscriber_id: int) -> dict | None:
         """A subscriber by id, fields decoded, or None."""
-        row = _one(self.db, "SELECT * FROM subscribers WHERE id=?", [subscriber_id])
+        row = _one(self.conn, "SELECT * FROM subscribers WHERE id=?", [subscriber_id])
         if row:
             row["fields"] = json.loads(row["fields"])
         return row
@@ -287,14 +300,14 @@ class Store:
         by_id: dict[int, dict] = {}
         for chunk in _chunks(list(dict.fromkeys(email_keys)), 500):
             marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(
+            for row in self.conn.execute(
                     f"SELECT id, email, email_key, fields FROM subscribers "
                     f"WHERE mandator_id=? AND email_key IN ({marks})", [mandator_id, *chunk]):
                 sub = {"id": row[0], "email": row[1], "fields": row[3], "memberships": {}}
                 found[row[2]] = by_id[row[0]] = sub
         for chunk in _chunks(list(by_id), 500):
             marks = ",".join("?" * len(chunk))
-            for sid, list_id, status in self.db.execute(
+            for sid, list_id, status in self.conn.execute(
                     f"SELECT subscriber_id, list_id, status FROM memberships "
                     f"WHERE subscriber_id IN ({marks}) ORDER BY list_id", chunk):
                 by_id[sid]["memberships"][list_id] = status
@@ -302,7 +315,7 @@ class Store:
 
     def insert_subscriber(self, mandator_id: int, email: str, fields: dict, now: str) -> int:
         """Create a subscriber; return its id."""
-        cur = self.db.execute(
+        cur = self.conn.execute(
             "INSERT INTO subscribers (mandator_id, email, email_key, fields, created, modified) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [mandator_id, email, email.lower(), json.dumps(fields, ensure_ascii=False), now, now])
@@ -310,18 +323,18 @@ class Store:
 
     def update_subscriber_fields(self, subscriber_id: int, fields: dict, now: str) -> None:
         """Replace a subscriber's field values."""
-        self.db.execute("UPDATE subscribers SET fields=?, modified=? WHERE id=?",
+        self.conn.execute("UPDATE subscribers SET fields=?, modified=? WHERE id=?",
                         [json.dumps(fields, ensure_ascii=False), now, subscriber_id])
 
     def memberships(self, subscriber_id: int) -> dict[int, int]:
         """A subscriber's list memberships: {list_id: status}."""
-        return {r[0]: r[1] for r in self.db.execute(
+        return {r[0]: r[1] for r in self.conn.execute(
             "SELECT list_id, status FROM memberships WHERE subscriber_id=? ORDER BY list_id",
             [subscriber_id])}
 
     def set_membership(self, subscriber_id: int, list_id: int, status: int, now: str) -> None:
         """Create or change one list membership."""
-        self.db.execute(
+        self.conn.execute(
             "INSERT INTO memberships (subscriber_id, list_id, status, changed) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (subscriber_id, list_id) DO UPDATE SET status=excluded.status, "
             "changed=excluded.changed", [subscriber_id, list_id, status, now])
@@ -330,15 +343,15 @@ class Store:
                                 list_ids: list[int], now: str, batch: int = 50_000) -> int:
         """Insert many new subscribers (no fields), each subscribed to ``list_ids``; return the count."""
         count = 0
-        with self.transaction() as db:
-            (last,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()
+        with self.transaction() as conn:
+            (last,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()
             for chunk in _chunks_of(emails, batch):
                 ids = range(last + 1, last + 1 + len(chunk))
-                db.conn.executemany(
+                conn.executemany(
                     "INSERT INTO subscribers (id, mandator_id, email, email_key, fields, created, "
                     "modified) VALUES (?, ?, ?, ?, '{}', ?, ?)",
                     [(i, mandator_id, e, e.lower(), now, now) for i, e in zip(ids, chunk)])
-                db.conn.executemany(
+                conn.executemany(
                     "INSERT INTO memberships (subscriber_id, list_id, status, changed) "
                     "VALUES (?, ?, 0, ?)", [(i, list_id, now) for i in ids for list_id in list_ids])
                 last += len(chunk)
@@ -355,7 +368,7 @@ class Store:
 
     def confirmation(self, token: str) -> dict | None:
         """A confirmation by token, lists and changes decoded, or None."""
-        row = _one(self.db, "SELECT * FROM confirmations WHERE token=?", [token])
+        row = _one(self.conn, "SELECT * FROM confirmations WHERE token=?", [token])
         if row:
             row["list_ids"] = json.loads(row["list_ids"])
             row["changes"] = json.loads(row["changes"])
@@ -363,13 +376,13 @@ class Store:
 
     def mark_confirmed(self, token: str, now: str) -> None:
         """Record that a confirmation link was opened."""
-        self.db.execute("UPDATE confirmations SET confirmed=? WHERE token=?", [now, token])
+        self.conn.execute("UPDATE confirmations SET confirmed=? WHERE token=?", [now, token])
 
     # -- newsletters ----------------------------------------------------------
 
     def last_newsletter(self, mandator_id: int, list_id: int, now: str) -> dict | None:
         """The list's most recent newsletter already sent, or None."""
-        return _one(self.db, "SELECT * FROM newsletters WHERE mandator_id=? AND list_id=? "
+        return _one(self.conn, "SELECT * FROM newsletters WHERE mandator_id=? AND list_id=? "
                     "AND send_time<=? AND state='sent' ORDER BY send_time DESC, id DESC LIMIT 1",
                     [mandator_id, list_id, now])
 
@@ -403,14 +416,14 @@ class Store:
         sql += " ORDER BY id"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        rows = [dict(r) for r in self.db.query(sql, args)]
+        rows = [dict(r) for r in _query(self.conn, sql, args)]
         for row in rows:
             row["links"] = json.loads(row["links"])
         return rows
 
     def mail(self, mail_id: int) -> dict | None:
         """One outbox mail, or None."""
-        rows = _one(self.db, "SELECT * FROM outbox WHERE id=?", [mail_id])
+        rows = _one(self.conn, "SELECT * FROM outbox WHERE id=?", [mail_id])
         if rows:
             rows["links"] = json.loads(rows["links"])
         return rows
@@ -423,7 +436,7 @@ class Store:
         A running import holds the write lock for its whole transaction, so the write
         lock is only tried briefly, and the lock row re-read, never waited on.
         """
-        conn = self.db.conn
+        conn = self.conn
         while True:
             if self.import_running(mandator_id, stale_before):
                 return False
@@ -447,29 +460,35 @@ class Store:
 
     def release_import_lock(self, mandator_id: int) -> None:
         """Give the mandator's import lock back."""
-        with self.transaction() as db:
-            db.execute("DELETE FROM import_locks WHERE mandator_id=?", [mandator_id])
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM import_locks WHERE mandator_id=?", [mandator_id])
 
     def import_running(self, mandator_id: int, stale_before: str = "") -> bool:
         """True while an import of the mandator holds the lock (a read: never waits on writers)."""
-        return self.db.execute("SELECT 1 FROM import_locks WHERE mandator_id=? AND started>=?",
+        return self.conn.execute("SELECT 1 FROM import_locks WHERE mandator_id=? AND started>=?",
                                [mandator_id, stale_before]).fetchone() is not None
 
     # -- fixtures support (used by mockserver/fixtures.py) ---------------------
 
     def mandator_ids(self) -> set[int]:
         """The ids of every configured mandator."""
-        return {r[0] for r in self.db.execute("SELECT id FROM mandators")}
+        return {r[0] for r in self.conn.execute("SELECT id FROM mandators")}
 
     def max_ids(self) -> dict[str, int]:
         """The highest id in use in each table with generated ids (0 when empty)."""
-        return {table: self.db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+        return {table: self.conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
                 for table in ("subscribers", "newsletters", "outbox")}
 
 
-def _one(db: sqlite_utils.Database, sql: str, args: list) -> dict | None:
-    rows = list(db.query(sql, args))
-    return dict(rows[0]) if rows else None
+def _query(conn: sqlite3.Connection, sql: str, args=()) -> Iterator[dict]:
+    cursor = conn.execute(sql, args)
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row))
+
+
+def _one(conn: sqlite3.Connection, sql: str, args: list) -> dict | None:
+    return next(_query(conn, sql, args), None)
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
