@@ -6,8 +6,10 @@ import json
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from mockserver import __version__, outbox
-from mockserver.store import SCHEMA_VERSION
+import time
+
+from mockserver import __version__, clock, newsletters, outbox
+from mockserver.errors import NotFound, VendorError
 
 
 def json_response(value, status: int = 200) -> Response:
@@ -34,15 +36,51 @@ def _int_arg(request: Request, name: str) -> int | None:
         raise ApiError(f"Query parameter {name!r} must be an integer, got {value!r}.")
 
 
-def mail_json(row: dict) -> dict:
-    """An outbox mail as the admin API shows it."""
+def mail_json(store, row: dict) -> dict:
+    """An outbox mail as the admin API shows it: rendered as its recipient gets it."""
+    content = outbox.render(store, row)
+    links = dict(row["links"])
+    if row["token"]:
+        links.update(unsubscribe=outbox.unsubscribe_url(row))
+        if row["kind"] in outbox.TRACKED_KINDS:
+            links.update(openPixel=outbox.open_pixel_url(row),
+                         tracked=[outbox.click_url(row, i)
+                                  for i in range(len(outbox.links(store, row)))],
+                         original=outbox.links(store, row))
     return {
         "id": row["id"], "kind": row["kind"], "tenant": f"mandator-{row['mandator_id']}",
         "mandatorId": row["mandator_id"], "to": row["to_addr"], "from": row["from_addr"],
-        "fromName": row["from_name"], "subject": row["subject"], "html": row["html"],
-        "text": row["text"], "created": row["created"], "newsletterId": row["newsletter_id"],
-        "listId": row["list_id"], "links": row["links"],
+        "fromName": row["from_name"], "replyTo": row["reply_to"], "subject": content["subject"],
+        "html": content["html"], "text": content["text"], "created": row["created"],
+        "newsletterId": row["newsletter_id"], "listId": row["list_id"],
+        "channelId": row["channel_id"], "campaignId": row["campaign_id"], "links": links,
+        "attachments": [{"name": a["name"], "contentType": a["content_type"],
+                         "size": len(a["data"])} for a in store.attachments(row["id"])],
+        "events": store.events(row["id"]),
+        "relay": {"state": row["relay_state"], "error": row["relay_error"]},
     }
+
+
+def _stamp_arg(request: Request, name: str) -> str | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return clock.stamp(clock.parse_stamp(value))
+    except ValueError:
+        raise ApiError(f"Query parameter {name!r} must be an ISO 8601 time, got {value!r}.")
+
+
+def _json_body(request: Request) -> dict:
+    if not request.get_data():
+        return {}
+    try:
+        body = json.loads(request.get_data())
+    except ValueError as error:
+        raise ApiError(f"The request body is not JSON: {error}.")
+    if not isinstance(body, dict):
+        raise ApiError("The request body must be a JSON object.")
+    return body
 
 
 class AdminApi:
@@ -58,6 +96,11 @@ class AdminApi:
             Rule("/_mock/health", endpoint="health", methods=["GET"]),
             Rule("/_mock/outbox", endpoint="outbox", methods=["GET"]),
             Rule("/_mock/outbox/<int:mail_id>", endpoint="mail", methods=["GET"]),
+            Rule("/_mock/outbox/<int:mail_id>.eml", endpoint="eml", methods=["GET"]),
+            Rule("/_mock/outbox/<int:mail_id>/events", endpoint="event", methods=["POST"]),
+            Rule("/_mock/outbox/wait", endpoint="wait", methods=["GET"]),
+            Rule("/_mock/clock", endpoint="clock", methods=["GET", "PUT"]),
+            Rule("/_mock/clock/advance", endpoint="advance", methods=["POST"]),
             Rule("/_mock/reset", endpoint="reset", methods=["POST"]),
             Rule("/_mock/seed", endpoint="seed", methods=["POST"]),
             Rule("/_mock/export", endpoint="export", methods=["GET"]),
@@ -69,6 +112,10 @@ class AdminApi:
             return getattr(self, name)(request, **args)
         except ApiError as error:
             return json_response({"error": str(error)}, error.status)
+        except NotFound as error:
+            return json_response({"error": str(error)}, 404)
+        except VendorError as error:
+            return json_response({"error": str(error)}, 400)
 
     def health(self, request: Request) -> Response:
         """``GET /_mock/health``: ready, with the version and the store's schema version."""
@@ -76,8 +123,8 @@ class AdminApi:
         return json_response({"status": "ok", "version": __version__,
                               "schemaVersion": store.schema_version()})
 
-    def outbox(self, request: Request) -> Response:
-        """``GET /_mock/outbox?to=&tenant=&kind=&since=&limit=``: captured mails, oldest first."""
+    def _filters(self, request: Request) -> dict:
+        """The outbox filters of a query string, checked."""
         tenant = request.args.get("tenant")
         mandator_id = None
         if tenant:
@@ -88,17 +135,91 @@ class AdminApi:
         kind = request.args.get("kind")
         if kind and kind not in outbox.KINDS:
             raise ApiError(f"Unknown kind {kind!r}; one of {', '.join(outbox.KINDS)}.")
-        rows = outbox.mails(self.server.store, to=request.args.get("to"),
-                            mandator_id=mandator_id, kind=kind,
-                            since=request.args.get("since"), limit=_int_arg(request, "limit"))
-        return json_response({"mails": [mail_json(r) for r in rows], "count": len(rows)})
+        return {"to": request.args.get("to"), "mandator_id": mandator_id, "kind": kind,
+                "since": _stamp_arg(request, "since"), "subject": request.args.get("subject"),
+                "newsletter_id": _int_arg(request, "newsletter")}
 
-    def mail(self, request: Request, mail_id: int) -> Response:
-        """``GET /_mock/outbox/ID``: one mail."""
+    def outbox(self, request: Request) -> Response:
+        """``GET /_mock/outbox?to=&tenant=&kind=&since=&subject=&newsletter=&limit=``: mails,
+        oldest first (at most ``limit``, default 1000)."""
+        store = self.server.store
+        rows = outbox.mails(store, limit=_int_arg(request, "limit") or 1000,
+                            **self._filters(request))
+        return json_response({"mails": [mail_json(store, r) for r in rows], "count": len(rows)})
+
+    def _row(self, mail_id: int) -> dict:
         row = outbox.mail(self.server.store, mail_id)
         if row is None:
             raise ApiError(f"No mail with id {mail_id}.", 404)
-        return json_response(mail_json(row))
+        return row
+
+    def mail(self, request: Request, mail_id: int) -> Response:
+        """``GET /_mock/outbox/ID``: one mail, rendered, with its attachments and events."""
+        return json_response(mail_json(self.server.store, self._row(mail_id)))
+
+    def eml(self, request: Request, mail_id: int) -> Response:
+        """``GET /_mock/outbox/ID.eml``: the mail as RFC 5322 message bytes."""
+        return Response(outbox.as_eml(self.server.store, self._row(mail_id)),
+                        content_type="message/rfc822")
+
+    def wait(self, request: Request) -> Response:
+        """``GET /_mock/outbox/wait?to=&subject=&kind=&since=&timeout=``: the first matching
+        mail, waiting up to ``timeout`` seconds (default 10, at most 120) for one to arrive."""
+        try:
+            timeout = min(float(request.args.get("timeout") or 10), 120.0)
+        except ValueError:
+            raise ApiError("Query parameter 'timeout' must be a number of seconds.")
+        filters = self._filters(request)
+        store = self.server.store
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = outbox.mails(store, limit=1, **filters)
+            if rows:
+                return json_response(mail_json(store, rows[0]))
+            if time.monotonic() >= deadline:
+                raise ApiError(f"No matching mail arrived within {timeout:g} s.", 408)
+            time.sleep(0.05)
+
+    def event(self, request: Request, mail_id: int) -> Response:
+        """``POST /_mock/outbox/ID/events``: ``{"type": "open"}``, ``{"type": "click", "url": …}``,
+        ``{"type": "bounce", "bounce": "hard"|"soft"}``, ``unsubscribe``, ``complaint``."""
+        body = _json_body(request)
+        row = self._row(mail_id)
+        event_type, detail = body.get("type") or "", ""
+        if event_type == "click":  # without a url: the mail's first link
+            detail = body.get("url") or next(iter(outbox.links(self.server.store, row)), "")
+        elif event_type == "bounce":
+            detail = body.get("bounce") or body.get("kind") or ""
+        return json_response(outbox.record_event(self.server.store, mail_id, event_type, detail),
+                             201)
+
+    def clock(self, request: Request) -> Response:
+        """``GET /_mock/clock``; ``PUT /_mock/clock {"now": ISO time, "frozen": bool}``."""
+        store = self.server.store
+        if request.method == "PUT":
+            body = _json_body(request)
+            moment = None
+            if body.get("now"):
+                try:
+                    moment = clock.parse_stamp(str(body["now"]))
+                except ValueError:
+                    raise ApiError(f"'now' must be an ISO 8601 time, got {body['now']!r}.")
+            frozen = body.get("frozen")
+            if frozen is not None and not isinstance(frozen, bool):
+                raise ApiError("'frozen' must be true or false.")
+            clock.set_clock(store, moment, frozen)
+            newsletters.dispatch_due(store)
+        return json_response(clock.describe(store))
+
+    def advance(self, request: Request) -> Response:
+        """``POST /_mock/clock/advance {"seconds": N}``: move the clock on and send what fell due."""
+        seconds = _json_body(request).get("seconds")
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+            raise ApiError("'seconds' must be a number of seconds, 0 or more.")
+        store = self.server.store
+        described = clock.advance(store, seconds)
+        described["newslettersSent"] = newsletters.dispatch_due(store)
+        return json_response(described)
 
     def reset(self, request: Request) -> Response:
         """``POST /_mock/reset``: empty the store, then re-apply the fixtures the server started with."""

@@ -85,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
                        help="threads per worker process (default 4)")
     serve.add_argument("--admin-token", default=_env("admin_token"),
                        help="require 'Authorization: Bearer TOKEN' on the admin API and UI")
+    serve.add_argument("--smtp-relay", default=_env("smtp_relay"), metavar="HOST:PORT",
+                       help="also deliver every outbox mail to this SMTP server (e.g. Mailpit "
+                            "on 127.0.0.1:1025); failures are recorded on the mail")
 
     seed = sub.add_parser("seed", help="load fixture files into the store",
                           description="Validate fixture files and load them into the store.")
@@ -138,10 +141,15 @@ def cmd_serve(args) -> int:
     settings = Settings(host=args.host, port=args.port, db=args.db, fixtures=paths,
                         demo=args.demo, trusted_proxies=args.trusted_proxies,
                         max_body=args.max_body, workers=args.workers, threads=args.threads,
-                        admin_token=args.admin_token)
+                        admin_token=args.admin_token, smtp_relay=args.smtp_relay)
+    try:
+        settings.relay_address()
+    except ValueError:
+        return _fail(f"--smtp-relay takes HOST:PORT, got {args.smtp_relay!r}")
     try:
         store = Store(settings.db)
         store.migrate()
+        store.set_relay(settings.smtp_relay)
         if paths and store.is_empty():
             from mockserver import fixtures  # YAML and validation: only when seeding
             try:

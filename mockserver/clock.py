@@ -1,13 +1,20 @@
-"""The mock's clock: one notion of "now" for the whole server, kept in the store."""
+"""The mock's clock: one notion of "now" for the whole server, kept in the store.
+
+Real time by default. It can be set to any moment (and keep running from there) or
+frozen, and moved forward; every worker process reads the same state from the store,
+and it survives restarts. Scheduled newsletters and retries go by this clock.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 UTC = dt.timezone.utc
+STATE_KEY = "clock_state"  # {"at": stamp, "anchor": real stamp, "frozen": bool}
+CONFIG_KEY = "clock"  # the fixtures' {"start", "frozen"}, exported as is
 
 
-def now(store=None) -> dt.datetime:
-    """The current time of the mock (timezone-aware, UTC)."""
+def _real_now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
@@ -17,8 +24,25 @@ def stamp(moment: dt.datetime) -> str:
 
 
 def parse_stamp(text: str) -> dt.datetime:
-    """A moment from its store form (or any ISO 8601 text)."""
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """A moment from its store form (or any ISO 8601 text; no offset means UTC)."""
+    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _state(store) -> dict | None:
+    raw = store.meta_get(STATE_KEY) if store is not None else None
+    return json.loads(raw) if raw else None
+
+
+def now(store=None) -> dt.datetime:
+    """The current time of the mock (timezone-aware, UTC)."""
+    state = _state(store)
+    if state is None:
+        return _real_now()
+    at = parse_stamp(state["at"])
+    if state["frozen"]:
+        return at
+    return at + (_real_now() - parse_stamp(state["anchor"]))
 
 
 def now_stamp(store=None) -> str:
@@ -29,3 +53,50 @@ def now_stamp(store=None) -> str:
 def local(moment: dt.datetime) -> dt.datetime:
     """A moment in the server's own time zone, as the vendors print dates."""
     return moment.astimezone()
+
+
+def describe(store) -> dict:
+    """The clock as the admin API shows it: ``now``, ``frozen``, ``offsetSeconds``."""
+    state = _state(store)
+    current = now(store)
+    return {"now": current.isoformat(timespec="milliseconds"),
+            "frozen": bool(state and state["frozen"]),
+            "offsetSeconds": round((current - _real_now()).total_seconds(), 3)}
+
+
+def set_clock(store, moment: dt.datetime | None = None, frozen: bool | None = None) -> dict:
+    """Set the clock to ``moment`` (default: where it is) and freeze or release it."""
+    with store.transaction():
+        state = _state(store)
+        moment = moment or now(store)
+        frozen = bool(state and state["frozen"]) if frozen is None else frozen
+        _write(store, moment, frozen)
+    return describe(store)
+
+
+def advance(store, seconds: float) -> dict:
+    """Move the clock forward (a frozen clock stays frozen at the later moment)."""
+    with store.transaction():
+        state = _state(store)
+        _write(store, now(store) + dt.timedelta(seconds=seconds), bool(state and state["frozen"]))
+    return describe(store)
+
+
+def reset(store) -> None:
+    """Back to real time."""
+    with store.transaction():
+        store.meta_delete(STATE_KEY)
+        store.meta_delete(CONFIG_KEY)
+
+
+def configure(store, start: str | None, frozen: bool) -> None:
+    """Apply a fixture's ``clock`` section (inside the caller's transaction)."""
+    moment = parse_stamp(start) if start else now(store)
+    _write(store, moment, frozen)
+
+
+def _write(store, moment: dt.datetime, frozen: bool) -> None:
+    store.meta_set(STATE_KEY, json.dumps(
+        {"at": stamp(moment), "anchor": stamp(_real_now()), "frozen": frozen}))
+    store.meta_set(CONFIG_KEY, json.dumps({"frozen": frozen, "start": stamp(moment)},
+                                          sort_keys=True))

@@ -640,7 +640,7 @@ def seed(store: Store, document: dict, source: str = DOCUMENT) -> dict:
         if "seed" in doc:
             store.meta_set("seed", str(doc["seed"]))
         if "clock" in doc:
-            store.meta_set("clock", json.dumps(doc["clock"], sort_keys=True))
+            clock.configure(store, doc["clock"].get("start"), doc["clock"].get("frozen", False))
     return {"mandators": len(mandators), "subscribers": len(tables["subscribers"]),
             "blockList": len(tables["block_list"]),
             **{key: len(state[key]) for key in STATE_KEYS}}

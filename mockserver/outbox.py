@@ -1,19 +1,39 @@
-"""The outbox: every mail the vendor would have sent, rendered for its recipient."""
+"""The outbox: every mail the vendor would have sent, rendered for its recipient.
+
+Newsletter mails are stored compactly (the newsletter once, per recipient only the
+personalisation values) and rendered when read; other mails are stored rendered.
+Reading a mail adds what the vendor adds on the way out: the unsubscribe link, link
+tracking (links point at the mock, which records the click and redirects) and an
+open-tracking pixel.
+"""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
 
 from mockserver import clock
+from mockserver.errors import InvalidRequest, NotFound
 from mockserver.store import Store
+from mockserver.tokens import new_token
 
 KINDS = ("newsletter", "transaction", "doi", "welcome", "change-confirm")
+EVENT_TYPES = ("open", "click", "bounce", "unsubscribe", "complaint")
+TRACKED_KINDS = ("newsletter", "transaction")
+RELAY_KEY = "smtp_relay"  # meta key: set while the server relays to SMTP
 
 _PLACEHOLDER = re.compile(r"\$\$([A-Za-z0-9_\-]+)\$\$")
+_HREF = re.compile(r'(<a\b[^>]*?\bhref\s*=\s*)(["\'])(https?://[^"\']+)\2', re.I)
+_MARKUP = re.compile(r"<\s*(/?[a-zA-Z][a-zA-Z0-9]*|!--)[^>]*>")
 
 
 def personalise(text: str, values: dict[str, str]) -> str:
     """Replace ``$$NAME$$`` placeholders (names case-insensitive); unknown ones stay as they are."""
+    if "$$" not in text:
+        return text
     lookup = {k.upper(): v for k, v in values.items()}
 
     def replace(match: re.Match) -> str:
@@ -26,6 +46,11 @@ def personalise(text: str, values: dict[str, str]) -> str:
 def has_placeholder(text: str, name: str) -> bool:
     """True when ``$$NAME$$`` occurs in the text."""
     return f"$${name}$$".upper() in text.upper()
+
+
+def is_html(content: str) -> bool:
+    """True when the content contains markup (then it is the HTML part of a mail)."""
+    return bool(_MARKUP.search(content or ""))
 
 
 @dataclass
@@ -43,23 +68,52 @@ class Mail:
     newsletter_id: int | None = None
     list_id: int | None = None
     links: dict = field(default_factory=dict)
+    base_url: str = ""
+    reply_to: str = ""
+    subscriber_id: int | None = None
+    channel_id: int | None = None
+    campaign_id: int | None = None
+    personalisation: str = "{}"
+    token: str | None = None
 
 
-def put(store: Store, mail: Mail, now: str | None = None) -> int:
+@dataclass
+class Attachment:
+    """A file attached to a mail."""
+
+    name: str
+    data: bytes
+    content_type: str = "application/octet-stream"
+
+
+def relay_state(store: Store) -> str | None:
+    """The relay state a new mail starts in: 'pending' while an SMTP relay is configured."""
+    return "pending" if store.meta_get(RELAY_KEY) else None
+
+
+def put(store: Store, mail: Mail, now: str | None = None,
+        attachments: list[Attachment] = ()) -> int:
     """Store a mail in the outbox (inside the caller's transaction); return its id."""
-    row = {k: v for k, v in mail.__dict__.items()}
+    row = dict(mail.__dict__)
+    row["links"] = json.dumps(row["links"])
+    row["token"] = row["token"] or new_token()
     row["created"] = now or clock.now_stamp(store)
-    return store.insert_mail(row)
+    row["relay_state"] = relay_state(store)
+    mail_id = store.insert_row("outbox", row)
+    if attachments:
+        store.insert_rows("attachments", [
+            {"mail_id": mail_id, "position": i, "name": a.name, "content_type": a.content_type,
+             "data": a.data} for i, a in enumerate(attachments)])
+    return mail_id
 
 
-def mails(store: Store, to: str | None = None, mandator_id: int | None = None,
-          kind: str | None = None, since: str | None = None, limit: int | None = None) -> list[dict]:
-    """Outbox mails matching the filters, oldest first."""
-    return store.mails(to=to, mandator_id=mandator_id, kind=kind, since=since, limit=limit)
+def mails(store: Store, **filters) -> list[dict]:
+    """Outbox mails matching the filters (see ``Store.mails``), oldest first, not rendered."""
+    return store.mails(**filters)
 
 
 def mail(store: Store, mail_id: int) -> dict | None:
-    """One outbox mail, or None."""
+    """One outbox mail row, or None."""
     return store.mail(mail_id)
 
 
@@ -69,3 +123,116 @@ def system_sender(store: Store, mandator_id: int) -> tuple[str, str]:
     mandator = store.mandator(mandator_id) or {}
     domain = domains[0] if domains else "backclick.example"
     return f"newsletter@{domain}", mandator.get("name", "")
+
+
+# -- links --------------------------------------------------------------------------------
+
+def unsubscribe_url(row: dict) -> str:
+    """The working unsubscribe link of a mail."""
+    return f"{row['base_url'].rstrip('/')}/bc/t/u/{row['token']}"
+
+
+def open_pixel_url(row: dict) -> str:
+    """The open-tracking pixel of a mail."""
+    return f"{row['base_url'].rstrip('/')}/bc/t/o/{row['token']}.gif"
+
+
+def click_url(row: dict, number: int) -> str:
+    """The tracking URL that stands for the mail's link number ``number``."""
+    return f"{row['base_url'].rstrip('/')}/bc/t/c/{row['token']}/{number}"
+
+
+def _content(store: Store, row: dict) -> tuple[str, str, str]:
+    """(subject, html, text) personalised, before tracking."""
+    if row["kind"] == "newsletter" and row["newsletter_id"] and not (row["html"] or row["text"]):
+        # a compact newsletter mail: the newsletter's content with this recipient's values
+        letter = store.newsletter_by_id(row["newsletter_id"]) or {}
+        values = dict(json.loads(row["personalisation"]), EMAIL=row["to_addr"])
+        values["SPECIAL-REPLACEMENT-TEXT"] = letter.get("adhock", "")
+        values["UNSUBSCRIBE-LINK"] = unsubscribe_url(row)
+        return (row["subject"], personalise(letter.get("html", ""), values),
+                personalise(letter.get("text", ""), values))
+    values = {"UNSUBSCRIBE-LINK": unsubscribe_url(row)} if row["token"] else {}
+    return row["subject"], personalise(row["html"], values), personalise(row["text"], values)
+
+
+def links(store: Store, row: dict) -> list[str]:
+    """The tracked links of a mail's HTML part, in order (what click URLs stand for): every
+    http(s) link but the unsubscribe link."""
+    _, html, _ = _content(store, row)
+    unsubscribe = unsubscribe_url(row) if row["token"] else None
+    return [m.group(3) for m in _HREF.finditer(html) if m.group(3) != unsubscribe]
+
+
+def render(store: Store, row: dict) -> dict:
+    """A mail as its recipient gets it: subject, html and text, with tracking where the vendor tracks."""
+    subject, html, text = _content(store, row)
+    if html and row["kind"] in TRACKED_KINDS and row["token"]:
+        unsubscribe = unsubscribe_url(row)
+        counter = iter(range(1 << 30))
+
+        def track(match: re.Match) -> str:
+            if match.group(3) == unsubscribe:
+                return match.group(0)
+            number = next(counter)
+            return f"{match.group(1)}{match.group(2)}{click_url(row, number)}{match.group(2)}"
+
+        html = _HREF.sub(track, html)
+        pixel = f'<img src="{open_pixel_url(row)}" width="1" height="1" alt="" />'
+        html = re.sub(r"(</body\s*>)", pixel + r"\1", html, count=1, flags=re.I) \
+            if re.search(r"</body\s*>", html, re.I) else html + pixel
+    return {"subject": subject, "html": html, "text": text}
+
+
+def as_eml(store: Store, row: dict) -> bytes:
+    """The mail as RFC 5322 bytes: multipart/alternative, attachments, List-Unsubscribe."""
+    content = render(store, row)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = formataddr((row["from_name"], row["from_addr"])) if row["from_name"] \
+        else row["from_addr"]
+    message["To"] = row["to_addr"]
+    message["Subject"] = content["subject"]
+    message["Date"] = format_datetime(clock.parse_stamp(row["created"]))
+    domain = row["from_addr"].rpartition("@")[2] or "mockserver.invalid"
+    message["Message-ID"] = f"<{row['token'] or row['id']}.{row['id']}@{domain}>"
+    if row["reply_to"]:
+        message["Reply-To"] = row["reply_to"]
+    if row["token"]:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url(row)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["X-Mockserver-Kind"] = row["kind"]
+    if content["html"] and content["text"]:
+        message.set_content(content["text"])
+        message.add_alternative(content["html"], subtype="html")
+    elif content["html"]:
+        message.set_content(content["html"], subtype="html")
+    else:
+        message.set_content(content["text"] or "")
+    for attachment in store.attachments(row["id"]):
+        maintype, _, subtype = attachment["content_type"].partition("/")
+        message.add_attachment(attachment["data"], maintype=maintype or "application",
+                               subtype=subtype or "octet-stream", filename=attachment["name"])
+    return message.as_bytes()
+
+
+# -- events -------------------------------------------------------------------------------
+
+def record_event(store: Store, mail_id: int, event_type: str, detail: str = "") -> dict:
+    """Record an open, click (detail: URL), bounce (hard|soft), unsubscribe or complaint."""
+    from mockserver import subscribers  # unsubscribe acts on the subscriber
+
+    if event_type not in EVENT_TYPES:
+        raise InvalidRequest(f"Unknown event type {event_type!r}; one of {', '.join(EVENT_TYPES)}.")
+    if event_type == "bounce" and detail not in ("hard", "soft"):
+        raise InvalidRequest("A bounce is 'hard' or 'soft'.")
+    with store.transaction():
+        row = store.mail(mail_id)
+        if row is None:
+            raise NotFound(f"No mail with id {mail_id}.")
+        now = clock.now_stamp(store)
+        store.insert_row("mail_events", {"mail_id": mail_id, "type": event_type,
+                                         "detail": detail or "", "at": now})
+        if event_type == "unsubscribe":
+            subscribers.unsubscribe(store, row["mandator_id"], row["to_addr"],
+                                    [row["list_id"]] if row["list_id"] else [])
+    return {"mail": mail_id, "type": event_type, "detail": detail or "", "at": now}

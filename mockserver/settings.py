@@ -20,3 +20,11 @@ class Settings:
     workers: int = 1
     threads: int = 4
     admin_token: str | None = None
+    smtp_relay: str | None = None
+
+    def relay_address(self) -> tuple[str, int] | None:
+        """``--smtp-relay HOST:PORT`` as (host, port), or None."""
+        if not self.smtp_relay:
+            return None
+        host, _, port = self.smtp_relay.rpartition(":")
+        return host.strip("[]") or "127.0.0.1", int(port)

@@ -20,6 +20,7 @@ from spyne import Application, Fault
 from spyne.const import xml as spyne_ns
 from spyne.interface.wsdl import Wsdl11
 from spyne.model.complex import Array, ComplexModelBase
+from spyne.model.primitive import DateTime
 from spyne.protocol import ProtocolBase
 from spyne.protocol.soap import Soap11
 from spyne.server import ServerBase
@@ -68,9 +69,12 @@ class SoapProtocol(Soap11):
     soap_env = "soap"
 
     def __init__(self, *args, **kwargs):
-        """spyne's protocol, plus a plain memo of class attributes."""
+        """spyne's protocol, plus a plain memo of class attributes and vendor-style dates."""
         super().__init__(*args, **kwargs)
         self._attrs_by_class: dict = {}
+        # 2026-11-22T12:00:00.000+01:00, as the vendor prints dates
+        self._to_unicode_handlers[DateTime] = \
+            lambda cls, value: value.isoformat(timespec="milliseconds")
 
     def get_cls_attrs(self, cls):
         """spyne's attributes of a model class, memoised in a plain dict.

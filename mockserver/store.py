@@ -17,7 +17,7 @@ import threading
 from typing import Iterable, Iterator
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each migration brings the store from version N-1 to N. Append, never edit.
 MIGRATIONS: list[str] = [
@@ -94,13 +94,61 @@ MIGRATIONS: list[str] = [
     CREATE INDEX outbox_by_recipient ON outbox (to_addr);
     CREATE TABLE import_locks (mandator_id INTEGER PRIMARY KEY, started TEXT NOT NULL);
     """,
+    # 2: sending newsletters and transaction mails, tracking events, SMTP relay state.
+    """
+    ALTER TABLE newsletters ADD COLUMN kind TEXT NOT NULL DEFAULT 'list';
+    ALTER TABLE newsletters ADD COLUMN filter_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE newsletters ADD COLUMN adhock TEXT NOT NULL DEFAULT '';
+    ALTER TABLE newsletters ADD COLUMN template_id INTEGER;
+    ALTER TABLE newsletters ADD COLUMN base_url TEXT NOT NULL DEFAULT '';
+    ALTER TABLE newsletters ADD COLUMN created TEXT;
+    ALTER TABLE newsletters ADD COLUMN started TEXT;
+    ALTER TABLE newsletters ADD COLUMN finished TEXT;
+    ALTER TABLE newsletters ADD COLUMN num_unadjusted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE newsletters ADD COLUMN excluded_blocked INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE newsletters ADD COLUMN excluded_invalid INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE newsletters ADD COLUMN excluded_duplicate INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE newsletters ADD COLUMN num_adjusted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX newsletters_due ON newsletters (state, send_time);
+    CREATE TABLE newsletter_recipients (
+        newsletter_id INTEGER NOT NULL REFERENCES newsletters(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL, email TEXT NOT NULL, fields TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (newsletter_id, position)) WITHOUT ROWID;
+    ALTER TABLE outbox ADD COLUMN token TEXT;
+    ALTER TABLE outbox ADD COLUMN subscriber_id INTEGER;
+    ALTER TABLE outbox ADD COLUMN personalisation TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE outbox ADD COLUMN base_url TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN reply_to TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN channel_id INTEGER;
+    ALTER TABLE outbox ADD COLUMN campaign_id INTEGER;
+    ALTER TABLE outbox ADD COLUMN relay_state TEXT;
+    ALTER TABLE outbox ADD COLUMN relay_error TEXT;
+    CREATE UNIQUE INDEX outbox_by_token ON outbox (token);
+    DROP INDEX outbox_by_recipient;
+    CREATE INDEX outbox_by_recipient ON outbox (to_addr COLLATE NOCASE);
+    CREATE INDEX outbox_by_newsletter ON outbox (newsletter_id);
+    CREATE INDEX outbox_relay_pending ON outbox (id) WHERE relay_state = 'pending';
+    CREATE TABLE attachments (
+        mail_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL, name TEXT NOT NULL, content_type TEXT NOT NULL,
+        data BLOB NOT NULL, PRIMARY KEY (mail_id, position)) WITHOUT ROWID;
+    CREATE TABLE mail_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mail_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        type TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', at TEXT NOT NULL);
+    CREATE INDEX mail_events_by_mail ON mail_events (mail_id);
+    CREATE TABLE channels (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, mandator_id INTEGER NOT NULL,
+        name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', created TEXT NOT NULL);
+    """,
 ]
 
 # Tables in dependency order, as exported and restored.
 TABLES = [
     "mandators", "api_keys", "allowed_ips", "sender_domains", "fields", "lists",
     "templates", "profile_filters", "voucher_lists", "vouchers", "block_list",
-    "subscribers", "memberships", "confirmations", "newsletters", "outbox",
+    "subscribers", "memberships", "confirmations", "newsletters", "newsletter_recipients",
+    "channels", "outbox", "attachments", "mail_events",
 ]
 
 
@@ -204,7 +252,7 @@ class Store:
             for table in reversed(TABLES + ["import_locks"]):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM sqlite_sequence")
-            conn.execute("DELETE FROM meta WHERE key != 'schema_version'")
+            conn.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'smtp_relay')")
 
     def dump(self) -> dict[str, list[dict]]:
         """Every row of every data table, in primary-key order."""
@@ -223,6 +271,19 @@ class Store:
         """A value from the meta table."""
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", [key]).fetchone()
         return row[0] if row else default
+
+    def set_relay(self, address: str | None) -> None:
+        """Record whether new outbox mails wait for the SMTP relay (meta ``smtp_relay``)."""
+        with self.transaction() as conn:
+            if address:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('smtp_relay', ?)",
+                             [address])
+            else:
+                conn.execute("DELETE FROM meta WHERE key='smtp_relay'")
+
+    def meta_delete(self, key: str) -> None:
+        """Remove a key from the meta table."""
+        self.conn.execute("DELETE FROM meta WHERE key=?", [key])
 
     def meta_set(self, key: str, value: str) -> None:
         """Store a value in the meta table."""
@@ -395,9 +456,16 @@ class Store:
 
     def mails(self, to: str | None = None, mandator_id: int | None = None,
               kind: str | None = None, since: str | None = None,
-              limit: int | None = None) -> list[dict]:
+              limit: int | None = None, subject: str | None = None,
+              after_id: int = 0, newsletter_id: int | None = None) -> list[dict]:
         """Outbox mails matching the filters, oldest first."""
-        where, args = [], []
+        where, args = ["id > ?"], [after_id]
+        if subject:
+            where.append("subject LIKE ?")
+            args.append(f"%{subject}%")
+        if newsletter_id is not None:
+            where.append("newsletter_id = ?")
+            args.append(newsletter_id)
         if to:
             where.append("to_addr = ? COLLATE NOCASE")
             args.append(to)
@@ -427,6 +495,171 @@ class Store:
         if rows:
             rows["links"] = json.loads(rows["links"])
         return rows
+
+    # -- sending: newsletters, channels, vouchers, events, relay ---------------
+
+    def insert_row(self, table: str, row: dict) -> int:
+        """Insert one row into a table; return its primary key."""
+        return self.db[table].insert(row).last_pk
+
+    def insert_rows(self, table: str, rows: list[dict]) -> None:
+        """Insert many rows into a table, batched."""
+        self.db[table].insert_all(rows, batch_size=1000)
+
+    def newsletter(self, mandator_id: int, newsletter_id: int) -> dict | None:
+        """A newsletter of the mandator, or None."""
+        return _one(self.conn, "SELECT * FROM newsletters WHERE mandator_id=? AND id=?",
+                    [mandator_id, newsletter_id])
+
+    def newsletter_by_id(self, newsletter_id: int) -> dict | None:
+        """A newsletter by id, or None."""
+        return _one(self.conn, "SELECT * FROM newsletters WHERE id=?", [newsletter_id])
+
+    def newsletters_of_list(self, mandator_id: int, list_id: int, start: str,
+                            end: str) -> list[dict]:
+        """The list's newsletters sent (or due) between two moments, oldest first."""
+        return list(_query(self.conn, "SELECT * FROM newsletters WHERE mandator_id=? AND "
+                           "list_id=? AND send_time>=? AND send_time<=? ORDER BY send_time, id",
+                           [mandator_id, list_id, start, end]))
+
+    def claim_due_newsletters(self, now: str) -> list[int]:
+        """Mark scheduled newsletters whose time has come as sending; return their ids.
+
+        One UPDATE, so of several workers exactly one claims each newsletter.
+        """
+        with self.transaction() as conn:
+            return [r[0] for r in conn.execute(
+                "UPDATE newsletters SET state='sending', started=? WHERE state='scheduled' "
+                "AND send_time<=? RETURNING id", [now, now]).fetchall()]
+
+    def next_due_time(self) -> str | None:
+        """The earliest send time of a scheduled newsletter, or None."""
+        row = self.conn.execute("SELECT MIN(send_time) FROM newsletters WHERE "
+                                "state='scheduled'").fetchone()
+        return row[0]
+
+    def newsletter_recipients(self, newsletter_id: int) -> list[tuple[str, str]]:
+        """The explicit recipients of a newsletter: (address, fields JSON), in request order."""
+        return self.conn.execute("SELECT email, fields FROM newsletter_recipients WHERE "
+                                 "newsletter_id=? ORDER BY position", [newsletter_id]).fetchall()
+
+    def list_audience(self, mandator_id: int, list_id: int | None) -> Iterator[tuple]:
+        """(subscriber id, address, fields JSON) of the list's active subscribers, or of all
+        subscribers active on some list when ``list_id`` is None; by subscriber id."""
+        if list_id is None:
+            return iter(self.conn.execute(
+                "SELECT s.id, s.email, s.fields FROM subscribers s WHERE s.mandator_id=? AND "
+                "EXISTS (SELECT 1 FROM memberships m WHERE m.subscriber_id=s.id AND m.status=0) "
+                "ORDER BY s.id", [mandator_id]))
+        return iter(self.conn.execute(
+            "SELECT s.id, s.email, s.fields FROM memberships m JOIN subscribers s "
+            "ON s.id=m.subscriber_id WHERE s.mandator_id=? AND m.list_id=? AND m.status=0 "
+            "ORDER BY s.id", [mandator_id, list_id]))
+
+    def subscriber_fields_by_key(self, mandator_id: int, email_keys: list[str]) -> dict[str, tuple]:
+        """{lower-case address: (subscriber id, fields JSON)} of existing subscribers."""
+        found = {}
+        for chunk in _chunks(list(dict.fromkeys(email_keys)), 500):
+            marks = ",".join("?" * len(chunk))
+            for sid, key, fields in self.conn.execute(
+                    f"SELECT id, email_key, fields FROM subscribers WHERE mandator_id=? AND "
+                    f"email_key IN ({marks})", [mandator_id, *chunk]):
+                found[key] = (sid, fields)
+        return found
+
+    def profile_filter(self, mandator_id: int, filter_id: int) -> dict | None:
+        """A profile filter with its conditions decoded, or None."""
+        row = _one(self.conn, "SELECT * FROM profile_filters WHERE mandator_id=? AND id=?",
+                   [mandator_id, filter_id])
+        if row:
+            row["conditions"] = json.loads(row["conditions"])
+        return row
+
+    def finish_newsletter(self, newsletter_id: int, counts: dict, now: str) -> None:
+        """Record a newsletter as sent, with its recipient counts."""
+        sets = ", ".join(f"{k}=?" for k in counts)
+        self.conn.execute(f"UPDATE newsletters SET state='sent', finished=?, {sets} WHERE id=?",
+                          [now, *counts.values(), newsletter_id])
+
+    def newsletter_counts(self, newsletter_ids: list[int]) -> dict[int, dict]:
+        """Per newsletter: mails in the outbox and tracked events (all and unique per mail)."""
+        counts = {i: {"mails": 0} for i in newsletter_ids}
+        for chunk in _chunks(newsletter_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for nid, mails in self.conn.execute(
+                    f"SELECT newsletter_id, COUNT(*) FROM outbox WHERE newsletter_id IN ({marks}) "
+                    f"GROUP BY newsletter_id", chunk):
+                counts[nid]["mails"] = mails
+            for nid, kind, detail, total, unique in self.conn.execute(
+                    f"SELECT o.newsletter_id, e.type, e.detail, COUNT(*), COUNT(DISTINCT e.mail_id) "
+                    f"FROM mail_events e JOIN outbox o ON o.id=e.mail_id "
+                    f"WHERE o.newsletter_id IN ({marks}) GROUP BY o.newsletter_id, e.type, "
+                    f"CASE WHEN e.type='bounce' THEN e.detail ELSE '' END", chunk):
+                key = f"{kind}:{detail}" if kind == "bounce" else kind
+                counts[nid][key] = (total, unique)
+            for nid, bounced in self.conn.execute(
+                    f"SELECT o.newsletter_id, COUNT(DISTINCT e.mail_id) FROM mail_events e "
+                    f"JOIN outbox o ON o.id=e.mail_id WHERE o.newsletter_id IN ({marks}) "
+                    f"AND e.type='bounce' GROUP BY o.newsletter_id", chunk):
+                counts[nid]["bounced"] = bounced
+        return counts
+
+    def channel(self, mandator_id: int, channel_id: int) -> dict | None:
+        """A transaction channel of the mandator, or None."""
+        return _one(self.conn, "SELECT * FROM channels WHERE mandator_id=? AND id=?",
+                    [mandator_id, channel_id])
+
+    def rename_channel(self, channel_id: int, name: str) -> None:
+        """Give a transaction channel a name."""
+        self.conn.execute("UPDATE channels SET name=? WHERE id=?", [name, channel_id])
+
+    def voucher_list(self, mandator_id: int, voucher_list_id: int) -> dict | None:
+        """A voucher list, or None."""
+        return _one(self.conn, "SELECT * FROM voucher_lists WHERE mandator_id=? AND id=?",
+                    [mandator_id, voucher_list_id])
+
+    def take_voucher(self, mandator_id: int, voucher_list_id: int, used_by: str,
+                     now: str) -> str | None:
+        """Hand out the list's next unused code (None when none is left)."""
+        row = self.conn.execute(
+            "UPDATE vouchers SET used_at=?, used_by=? WHERE rowid = (SELECT rowid FROM vouchers "
+            "WHERE mandator_id=? AND voucher_list_id=? AND used_at IS NULL ORDER BY position "
+            "LIMIT 1) RETURNING code", [now, used_by, mandator_id, voucher_list_id]).fetchone()
+        return row[0] if row else None
+
+    def mail_by_token(self, token: str) -> dict | None:
+        """An outbox mail by its tracking token, or None."""
+        row = _one(self.conn, "SELECT * FROM outbox WHERE token=?", [token])
+        if row:
+            row["links"] = json.loads(row["links"])
+        return row
+
+    def attachments(self, mail_id: int) -> list[dict]:
+        """A mail's attachments: name, content type and bytes, in order."""
+        return list(_query(self.conn, "SELECT name, content_type, data FROM attachments "
+                           "WHERE mail_id=? ORDER BY position", [mail_id]))
+
+    def events(self, mail_id: int) -> list[dict]:
+        """A mail's tracked events, oldest first."""
+        return list(_query(self.conn, "SELECT type, detail, at FROM mail_events WHERE mail_id=? "
+                           "ORDER BY id", [mail_id]))
+
+    def relay_pending(self, limit: int) -> list[int]:
+        """Ids of mails waiting for the SMTP relay, oldest first."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM outbox WHERE relay_state='pending' ORDER BY id LIMIT ?", [limit])]
+
+    def claim_relay(self, mail_id: int) -> bool:
+        """Take a pending mail for relaying (False when another worker took it)."""
+        with self.transaction() as conn:
+            return conn.execute("UPDATE outbox SET relay_state='relaying' WHERE id=? AND "
+                                "relay_state='pending'", [mail_id]).rowcount == 1
+
+    def set_relay_state(self, mail_id: int, state: str, error: str | None = None) -> None:
+        """Record how relaying a mail went."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE outbox SET relay_state=?, relay_error=? WHERE id=?",
+                         [state, error, mail_id])
 
     # -- import lock ----------------------------------------------------------
 
@@ -519,7 +752,8 @@ def _order(table: str) -> str:
         "profile_filters": "mandator_id, id", "voucher_lists": "mandator_id, id",
         "vouchers": "mandator_id, voucher_list_id, position", "block_list": "pattern",
         "subscribers": "id", "memberships": "subscriber_id, list_id", "confirmations": "token",
-        "newsletters": "id", "outbox": "id",
+        "newsletters": "id", "outbox": "id", "newsletter_recipients": "newsletter_id, position",
+        "channels": "id", "attachments": "mail_id, position", "mail_events": "id",
     }[table]
 
 

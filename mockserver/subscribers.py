@@ -104,7 +104,7 @@ class ListInformation:
     status: int
 
 
-def _canonical_fields(known: dict[str, str], pairs) -> dict[str, str | None]:
+def canonical_fields(known: dict[str, str], pairs) -> dict[str, str | None]:
     """Map client field names onto the mandator's fields (``known``); fault on an unknown name."""
     values: dict[str, str | None] = {}
     for name, value in pairs:
@@ -160,7 +160,7 @@ def save_or_create(store: Store, mandator_id: int, subscribers: list[SubscriberD
             for template_id in (data.double_optin_template_id, data.change_profile_template_id):
                 if template_id:
                     _check_template(store, mandator_id, template_id)
-            prepared.append((data, _canonical_fields(known, data.fields)))
+            prepared.append((data, canonical_fields(known, data.fields)))
         now = clock.now_stamp(store)
         invalid, blocked, saved = [], [], 0
         for data, values in prepared:
@@ -221,7 +221,7 @@ def _save_one(store: Store, mandator_id: int, lists: dict, email: str, data: Sub
     for list_id in new_lists:
         store.set_membership(sid, list_id, SUBSCRIBED, now)
     _after_activation(store, mandator_id, subscriber, new_lists, lists,
-                      options.send_welcome, options.send_last_newsletter, now)
+                      options.send_welcome, options.send_last_newsletter, now, base_url)
 
 
 def _stage_change(store: Store, mandator_id: int, existing: dict, merged: dict,
@@ -259,12 +259,13 @@ def _send_confirmation_mail(store: Store, mandator_id: int, subscriber: dict, ki
         mandator_id=mandator_id, kind=kind, to_addr=subscriber["email"],
         subject=outbox.personalise(template["subject"] or default_subject, values),
         html=outbox.personalise(html, values), text=outbox.personalise(text, values),
-        from_addr=sender, from_name=name, list_id=list_id,
-        links={"confirm": link}), now)
+        from_addr=sender, from_name=name, list_id=list_id, base_url=base_url,
+        subscriber_id=subscriber["id"], links={"confirm": link}), now)
 
 
 def _after_activation(store: Store, mandator_id: int, subscriber: dict, list_ids: list[int],
-                      lists: dict, send_welcome: bool, send_last_newsletter: bool, now: str) -> None:
+                      lists: dict, send_welcome: bool, send_last_newsletter: bool, now: str,
+                      base_url: str) -> None:
     """Welcome mail and last newsletter for lists that just became active."""
     values = dict(subscriber["fields"], EMAIL=subscriber["email"])
     sender, name = outbox.system_sender(store, mandator_id)
@@ -278,21 +279,22 @@ def _after_activation(store: Store, mandator_id: int, subscriber: dict, list_ids
                     subject=outbox.personalise(template["subject"] or "Welcome", values),
                     html=outbox.personalise(template["html"], values),
                     text=outbox.personalise(template["text"], values),
-                    from_addr=sender, from_name=name, list_id=list_id), now)
+                    from_addr=sender, from_name=name, list_id=list_id, base_url=base_url,
+                    subscriber_id=subscriber["id"]), now)
         if send_last_newsletter:
             last = store.last_newsletter(mandator_id, list_id, now)
             if last:
-                outbox.put(store, outbox.Mail(
+                outbox.put(store, outbox.Mail(  # rendered from the newsletter when read
                     mandator_id=mandator_id, kind="newsletter", to_addr=subscriber["email"],
                     subject=outbox.personalise(last["subject"], values),
-                    html=outbox.personalise(last["html"], values),
-                    text=outbox.personalise(last["text"], values),
                     from_addr=last["sender_email"] or sender,
-                    from_name=last["sender_name"] or name,
-                    newsletter_id=last["id"], list_id=list_id), now)
+                    from_name=last["sender_name"] or name, newsletter_id=last["id"],
+                    list_id=list_id, subscriber_id=subscriber["id"],
+                    personalisation=json.dumps(subscriber["fields"], ensure_ascii=False),
+                    base_url=last["base_url"] or base_url), now)
 
 
-def confirm(store: Store, token: str) -> dict | None:
+def confirm(store: Store, token: str, base_url: str) -> dict | None:
     """Open a confirmation link: activate pending lists or apply staged changes. None if unknown."""
     with store.transaction():
         row = store.confirmation(token)
@@ -313,7 +315,7 @@ def confirm(store: Store, token: str) -> dict | None:
         subscriber = store.subscriber_by_id(sid)
         _after_activation(store, row["mandator_id"], subscriber, activated,
                           store.lists(row["mandator_id"]), bool(row["send_welcome"]),
-                          bool(row["send_last_newsletter"]), now)
+                          bool(row["send_last_newsletter"]), now, base_url)
         return dict(row, already=False, activated=activated)
 
 

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import encodings.idna  # noqa: F401  (werkzeug needs it; import before workers fork)
+import base64
 import html
 import logging
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from mockserver import admin, auth, backclick, subscribers
+from mockserver import admin, auth, backclick, outbox, scheduler, subscribers
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
 from mockserver.store import Store
@@ -36,10 +38,17 @@ class MockServer:
         self.soap: dict[str, SoapEndpoint] = {backclick.SERVICE_PATH: self.backclick}
         self.wsdl_paths: dict[str, SoapEndpoint] = {backclick.WSDL_PATH: self.backclick}
         self.admin = admin.AdminApi(self)
+        self.vendor_pages = {"confirm": self.confirm, "opened": self.opened,
+                             "clicked": self.clicked, "unsubscribe": self.unsubscribe}
         self.routes = Map([
             Rule("/bc/confirm/<token>", endpoint="confirm", methods=["GET"]),
+            Rule("/bc/t/o/<token>.gif", endpoint="opened", methods=["GET"]),
+            Rule("/bc/t/c/<token>/<int:number>", endpoint="clicked", methods=["GET"]),
+            Rule("/bc/t/u/<token>", endpoint="unsubscribe", methods=["GET", "POST"]),
             *self.admin.rules(),
         ], strict_slashes=False)
+        self.scheduler = scheduler.Scheduler(store, settings.relay_address())
+        self.scheduler.start()
 
     def __call__(self, environ, start_response):
         """Answer one HTTP request."""
@@ -59,8 +68,8 @@ class MockServer:
                 401)(environ, start_response)
         try:
             name, args = self.routes.bind_to_environ(environ).match()
-            if name == "confirm":
-                response = self.confirm(request, **args)
+            if name in self.vendor_pages:
+                response = self.vendor_pages[name](request, **args)
             else:
                 response = self.admin.dispatch(name, request, **args)
         except NotFound:
@@ -108,7 +117,7 @@ class MockServer:
 
     def confirm(self, request: Request, token: str) -> Response:
         """A confirmation link from a double opt-in or change-confirmation mail."""
-        result = subscribers.confirm(self.store, token)
+        result = subscribers.confirm(self.store, token, request.host_url)
         if result is None:
             return _page("Link not valid", "This confirmation link is unknown or has expired.", 404)
         if result.get("already"):
@@ -118,6 +127,33 @@ class MockServer:
         return _page("Subscription confirmed", "Thank you: your subscription is now active.")
 
 
+    def opened(self, request: Request, token: str) -> Response:
+        """The open-tracking pixel: records an open, answers a transparent GIF."""
+        row = self.store.mail_by_token(token)
+        if row is not None:
+            outbox.record_event(self.store, row["id"], "open")
+        return Response(PIXEL, content_type="image/gif",
+                        headers={"Cache-Control": "no-store"})
+
+    def clicked(self, request: Request, token: str, number: int) -> Response:
+        """A tracked link: records the click, redirects to the original address."""
+        row = self.store.mail_by_token(token)
+        targets = outbox.links(self.store, row) if row else []
+        if number >= len(targets):
+            return _page("Link not valid", "This link is unknown.", 404)
+        outbox.record_event(self.store, row["id"], "click", targets[number])
+        return redirect(targets[number], 302)
+
+    def unsubscribe(self, request: Request, token: str) -> Response:
+        """The unsubscribe link (and List-Unsubscribe one-click POST) of a mail."""
+        row = self.store.mail_by_token(token)
+        if row is None:
+            return _page("Link not valid", "This unsubscribe link is unknown.", 404)
+        outbox.record_event(self.store, row["id"], "unsubscribe")
+        return _page("Unsubscribed", f"{row['to_addr']} will receive no more of these mails.")
+
+
+PIXEL = base64.b64decode(b"R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _REASONS = {200: "OK", 500: "Internal Server Error"}
 
 
