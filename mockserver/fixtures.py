@@ -6,6 +6,8 @@ document such that seeding it into an empty store reproduces every row.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import ipaddress
 import json
@@ -28,6 +30,8 @@ STATUS_OF = {code: name for name, code in STATUS_NAMES.items()}
 OPERATORS = ("=", "!=", "<", ">", "<=", ">=", "contains")
 CONFIRMATION_KINDS = ("doi", "change")
 NEWSLETTER_STATES = ("scheduled", "sending", "sent")
+NEWSLETTER_KINDS = ("list", "recipients")
+RELAY_STATES = ("pending", "relaying", "sent", "failed")
 MAX_ID = 2**31 - 1
 
 TOP_KEYS = ("seed", "clock", "backclick", "copernica", "state")
@@ -42,13 +46,27 @@ CONDITION_KEYS = ("field", "operator", "value")
 VOUCHER_LIST_KEYS = ("id", "name", "codes")
 VOUCHER_KEYS = ("code", "usedAt", "usedBy")
 SUBSCRIBER_KEYS = ("id", "email", "fields", "lists", "listsChanged", "created", "modified")
-STATE_KEYS = ("confirmations", "newsletters", "outbox")
+STATE_KEYS = ("confirmations", "channels", "newsletters", "outbox")
 CONFIRMATION_KEYS = ("token", "kind", "mandatorId", "subscriberId", "listIds", "changes",
                      "sendWelcome", "sendLastNewsletter", "created", "confirmed")
-NEWSLETTER_KEYS = ("id", "mandatorId", "listId", "subject", "html", "text", "senderName",
-                   "senderEmail", "sendTime", "state")
-MAIL_KEYS = ("id", "mandatorId", "kind", "to", "from", "fromName", "subject", "html", "text",
-             "created", "newsletterId", "listId", "links")
+CHANNEL_KEYS = ("id", "mandatorId", "name", "description", "created")
+NEWSLETTER_COUNTS = {"numRecipientsUnadjusted": "num_unadjusted",
+                     "numExcludedBlocked": "excluded_blocked",
+                     "numExcludedInvalid": "excluded_invalid",
+                     "numExcludedDuplicate": "excluded_duplicate",
+                     "numRecipientsAdjusted": "num_adjusted"}
+NEWSLETTER_KEYS = ("id", "mandatorId", "kind", "listId", "filterIds", "recipients", "templateId",
+                   "subject", "html", "text", "adhockInformation", "senderName", "senderEmail",
+                   "baseUrl", "created", "sendTime", "state", "started", "finished",
+                   *NEWSLETTER_COUNTS)
+RECIPIENT_KEYS = ("email", "fields")
+MAIL_KEYS = ("id", "mandatorId", "kind", "to", "from", "fromName", "replyTo", "subject", "html",
+             "text", "created", "newsletterId", "listId", "subscriberId", "channelId",
+             "campaignId", "token", "baseUrl", "personalisation", "links", "attachments",
+             "events", "relay")
+ATTACHMENT_KEYS = ("name", "contentType", "data")
+EVENT_KEYS = ("id", "type", "detail", "at")
+RELAY_KEYS = ("state", "error")
 
 _FIELD_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
 
@@ -179,6 +197,26 @@ class _Checker:
     def optional_ident(self, value, path: str) -> int | None:
         return None if value is None else self.ident(value, path)
 
+    def count(self, value, path: str) -> int:
+        if value is None:
+            return 0
+        self.integer(value, path)
+        if value < 0:
+            self.fail(path, "expected a count, 0 or more")
+        return value
+
+    def optional_text(self, value, path: str) -> str | None:
+        return None if value is None else self.text(value, path)
+
+    def base64(self, value, path: str) -> str:
+        """Bytes written as base64 text, checked; line breaks and spaces are dropped."""
+        text = "".join(self.text(value, path).split())
+        try:
+            base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            self.fail(path, "expected base64 data (A-Z, a-z, 0-9, +, / and = padding)")
+        return text
+
     def text(self, value, path: str, default: str = "", nonempty: bool = False) -> str:
         if value is None:
             value = default
@@ -269,6 +307,8 @@ def validate(document: object, source: str) -> dict:
     out["state"] = {
         "confirmations": [_confirmation(c, r, f"state.confirmations[{i}]") for i, r in
                           enumerate(c.sequence(state.get("confirmations"), "state.confirmations"))],
+        "channels": [_channel(c, r, f"state.channels[{i}]") for i, r in
+                     enumerate(c.sequence(state.get("channels"), "state.channels"))],
         "newsletters": [_newsletter(c, r, f"state.newsletters[{i}]") for i, r in
                         enumerate(c.sequence(state.get("newsletters"), "state.newsletters"))],
         "outbox": [_mail(c, r, f"state.outbox[{i}]") for i, r in
@@ -499,33 +539,103 @@ def _confirmation(c: _Checker, r, path: str) -> dict:
     }
 
 
-def _newsletter(c: _Checker, r, path: str) -> dict:
-    c.mapping(r, path, NEWSLETTER_KEYS, required=("mandatorId",))
+def _channel(c: _Checker, r, path: str) -> dict:
+    c.mapping(r, path, CHANNEL_KEYS, required=("mandatorId",))
     out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
     out.update({
         "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
-        "listId": c.optional_ident(r.get("listId"), _join(path, "listId")),
-        **{k: c.text(r.get(k), _join(path, k))
-           for k in ("subject", "html", "text", "senderName", "senderEmail")},
-        "sendTime": c.moment(r.get("sendTime"), _join(path, "sendTime")),
-        "state": c.choice(r.get("state"), _join(path, "state"), NEWSLETTER_STATES, "sent"),
+        "name": c.optional_text(r.get("name"), _join(path, "name")),
+        "description": c.text(r.get("description"), _join(path, "description")),
+        "created": c.moment(r.get("created"), _join(path, "created")),
     })
+    return out
+
+
+def _personal_values(c: _Checker, raw, path: str) -> dict:
+    """A mapping of placeholder names to string values (recipient fields, personalisation)."""
+    return {str(name): c.value(v, _join(path, name))
+            for name, v in c.any_mapping(raw, path).items()}
+
+
+def _newsletter(c: _Checker, r, path: str) -> dict:
+    c.mapping(r, path, NEWSLETTER_KEYS, required=("mandatorId",))
+    out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
+    recipients = []
+    for i, item in enumerate(c.sequence(r.get("recipients"), _join(path, "recipients"))):
+        at = f"{path}.recipients[{i}]"
+        c.mapping(item, at, RECIPIENT_KEYS, required=("email",))
+        recipients.append({"email": c.text(item["email"], _join(at, "email")),
+                           "fields": _personal_values(c, item.get("fields"), _join(at, "fields"))})
+    kind = c.choice(r.get("kind"), _join(path, "kind"), NEWSLETTER_KINDS,
+                    "recipients" if recipients else "list")
+    if kind == "list" and recipients:
+        c.fail(_join(path, "recipients"), "only a newsletter of kind recipients has recipients")
+    if kind == "recipients" and r.get("listId") is not None:
+        c.fail(_join(path, "listId"), "a newsletter of kind recipients has no list")
+    out.update({
+        "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
+        "kind": kind,
+        "listId": c.optional_ident(r.get("listId"), _join(path, "listId")),
+        "filterIds": [c.ident(v, f"{path}.filterIds[{i}]") for i, v in
+                      enumerate(c.sequence(r.get("filterIds"), _join(path, "filterIds")))],
+        "recipients": recipients,
+        "templateId": c.optional_ident(r.get("templateId"), _join(path, "templateId")),
+        **{k: c.text(r.get(k), _join(path, k))
+           for k in ("subject", "html", "text", "adhockInformation", "senderName",
+                     "senderEmail", "baseUrl")},
+        **{k: c.moment(r.get(k), _join(path, k))
+           for k in ("created", "sendTime", "started", "finished")},
+        "state": c.choice(r.get("state"), _join(path, "state"), NEWSLETTER_STATES, "sent"),
+        **{k: c.count(r.get(k), _join(path, k)) for k in NEWSLETTER_COUNTS},
+    })
+    return out
+
+
+def _attachment(c: _Checker, r, path: str) -> dict:
+    c.mapping(r, path, ATTACHMENT_KEYS, required=("name", "data"))
+    return {"name": c.text(r["name"], _join(path, "name"), nonempty=True),
+            "contentType": c.text(r.get("contentType"), _join(path, "contentType"),
+                                  "application/octet-stream", nonempty=True),
+            "data": c.base64(r["data"], _join(path, "data"))}
+
+
+def _event(c: _Checker, r, path: str) -> dict:
+    c.mapping(r, path, EVENT_KEYS, required=("type",))
+    out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
+    out["type"] = c.choice(r["type"], _join(path, "type"), outbox.EVENT_TYPES)
+    out["detail"] = c.text(r.get("detail"), _join(path, "detail"))
+    if out["type"] == "bounce" and out["detail"] not in ("hard", "soft"):
+        c.fail(_join(path, "detail"), "a bounce is hard or soft")
+    out["at"] = c.moment(r.get("at"), _join(path, "at"))
     return out
 
 
 def _mail(c: _Checker, r, path: str) -> dict:
     c.mapping(r, path, MAIL_KEYS, required=("mandatorId", "kind", "to"))
     out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
+    relay = c.mapping(r["relay"], _join(path, "relay"), RELAY_KEYS, required=("state",)) \
+        if r.get("relay") is not None else {}
     out.update({
         "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
         "kind": c.choice(r["kind"], _join(path, "kind"), outbox.KINDS),
         "to": c.text(r["to"], _join(path, "to"), nonempty=True),
         **{k: c.text(r.get(k), _join(path, k))
-           for k in ("from", "fromName", "subject", "html", "text")},
+           for k in ("from", "fromName", "replyTo", "subject", "html", "text", "baseUrl")},
         "created": c.moment(r.get("created"), _join(path, "created")),
-        "newsletterId": c.optional_ident(r.get("newsletterId"), _join(path, "newsletterId")),
-        "listId": c.optional_ident(r.get("listId"), _join(path, "listId")),
+        **{k: c.optional_ident(r.get(k), _join(path, k))
+           for k in ("newsletterId", "listId", "subscriberId", "channelId", "campaignId")},
+        "token": None if r.get("token") is None
+        else c.text(r["token"], _join(path, "token"), nonempty=True),
+        "personalisation": _personal_values(c, r.get("personalisation"),
+                                            _join(path, "personalisation")),
         "links": dict(c.any_mapping(r.get("links"), _join(path, "links"))),
+        "attachments": [_attachment(c, a, f"{path}.attachments[{i}]") for i, a in
+                        enumerate(c.sequence(r.get("attachments"), _join(path, "attachments")))],
+        "events": [_event(c, e, f"{path}.events[{i}]") for i, e in
+                   enumerate(c.sequence(r.get("events"), _join(path, "events")))],
+        "relay": {"state": c.choice(relay["state"], _join(path, "relay.state"), RELAY_STATES),
+                  "error": c.optional_text(relay.get("error"), _join(path, "relay.error"))}
+        if relay else None,
     })
     return out
 
@@ -566,17 +676,38 @@ def merge(parts: list[tuple[str, dict]]) -> dict:
                     subscriber_ids[s["id"]] = (source, at, m["id"])
             doc["backclick"]["mandators"].append(m)
     newsletter_ids: dict[int, str] = {}
+    channel_ids: dict[int, str] = {}
+    channel_owner: dict[int, int] = {}
     for source, part in parts:
         c = _Checker(source)
+        for i, ch in enumerate(part["state"]["channels"]):
+            path = f"state.channels[{i}]"
+            _check_owner(c, path, ch, mandators, None)
+            if "id" in ch:
+                c.unique(channel_ids, ch["id"], _join(path, "id"), f"channel id {ch['id']}",
+                         path if len(parts) == 1 else f"{path} in {source}")
+                channel_owner[ch["id"]] = ch["mandatorId"]
+            doc["state"]["channels"].append(ch)
         for i, n in enumerate(part["state"]["newsletters"]):
             path = f"state.newsletters[{i}]"
-            _check_owner(c, path, n, mandators, n["listId"])
+            m = _check_owner(c, path, n, mandators, n["listId"])
+            filters = {f["id"] for f in m["profileFilters"]}
+            for j, fid in enumerate(n["filterIds"]):
+                if fid not in filters:
+                    c.fail(f"{path}.filterIds[{j}]", f"no profile filter with id {fid} in "
+                                                     f"mandator {m['id']}")
+            if n["templateId"] is not None and \
+                    n["templateId"] not in {t["id"] for t in m["templates"]}:
+                c.fail(_join(path, "templateId"), f"no template with id {n['templateId']} in "
+                                                  f"mandator {m['id']}")
             if "id" in n:
                 c.unique(newsletter_ids, n["id"], _join(path, "id"), f"newsletter id {n['id']}",
                          path if len(parts) == 1 else f"{path} in {source}")
             doc["state"]["newsletters"].append(n)
     tokens: dict[str, str] = {}
     mail_ids: dict[int, str] = {}
+    mail_tokens: dict[str, str] = {}
+    event_ids: dict[int, str] = {}
     for source, part in parts:
         c = _Checker(source)
         for i, r in enumerate(part["state"]["confirmations"]):
@@ -604,6 +735,23 @@ def merge(parts: list[tuple[str, dict]]) -> dict:
             if "id" in r:
                 c.unique(mail_ids, r["id"], _join(path, "id"), f"mail id {r['id']}",
                          path if len(parts) == 1 else f"{path} in {source}")
+            if r["channelId"] is not None and channel_owner.get(r["channelId"]) != r["mandatorId"]:
+                c.fail(_join(path, "channelId"), f"no channel with id {r['channelId']} of "
+                                                 f"mandator {r['mandatorId']} in state.channels")
+            if r["subscriberId"] is not None:
+                owner = subscriber_ids.get(r["subscriberId"])
+                if owner is None or owner[2] != r["mandatorId"]:
+                    c.fail(_join(path, "subscriberId"), f"no subscriber with id "
+                                                        f"{r['subscriberId']} in mandator "
+                                                        f"{r['mandatorId']}")
+            if r["token"] is not None:
+                c.unique(mail_tokens, r["token"], _join(path, "token"), "mail token",
+                         path if len(parts) == 1 else f"{path} in {source}")
+            for j, e in enumerate(r["events"]):
+                if "id" in e:
+                    at = f"{path}.events[{j}]"
+                    c.unique(event_ids, e["id"], _join(at, "id"), f"event id {e['id']}",
+                             at if len(parts) == 1 else f"{at} in {source}")
             doc["state"]["outbox"].append(r)
     return doc
 
@@ -699,13 +847,27 @@ def _rows(doc: dict, now: str, max_ids: dict, blocked: set) -> dict[str, list[di
                  "changed": s["listsChanged"].get(lid, created)}
                 for lid, status in s["lists"].items()]
     state = doc["state"]
+    channels = [dict(ch) for ch in state["channels"]]
+    _next_ids(channels, max_ids["channels"])
+    tables["channels"] = [{
+        "id": ch["id"], "mandator_id": ch["mandatorId"],
+        "name": f"Channel {ch['id']}" if ch["name"] is None else ch["name"],
+        "description": ch["description"], "created": ch["created"] or now} for ch in channels]
     newsletters = [dict(n) for n in state["newsletters"]]
     _next_ids(newsletters, max_ids["newsletters"])
     tables["newsletters"] = [{
         "id": n["id"], "mandator_id": n["mandatorId"], "list_id": n["listId"],
         "subject": n["subject"], "html": n["html"], "text": n["text"],
         "sender_name": n["senderName"], "sender_email": n["senderEmail"],
-        "send_time": n["sendTime"] or now, "state": n["state"]} for n in newsletters]
+        "send_time": n["sendTime"] or now, "state": n["state"], "kind": n["kind"],
+        "filter_ids": json.dumps(n["filterIds"]), "adhock": n["adhockInformation"],
+        "template_id": n["templateId"], "base_url": n["baseUrl"], "created": n["created"],
+        "started": n["started"], "finished": n["finished"],
+        **{column: n[key] for key, column in NEWSLETTER_COUNTS.items()}} for n in newsletters]
+    tables["newsletter_recipients"] = [
+        {"newsletter_id": n["id"], "position": i, "email": r["email"],
+         "fields": json.dumps(r["fields"], ensure_ascii=False)}
+        for n in newsletters for i, r in enumerate(n["recipients"])]
     tables["confirmations"] = [{
         "token": r["token"], "kind": r["kind"], "mandator_id": r["mandatorId"],
         "subscriber_id": r["subscriberId"], "list_ids": json.dumps(r["listIds"]),
@@ -720,7 +882,20 @@ def _rows(doc: dict, now: str, max_ids: dict, blocked: set) -> dict[str, list[di
         "from_addr": r["from"], "from_name": r["fromName"], "subject": r["subject"],
         "html": r["html"], "text": r["text"], "created": r["created"] or now,
         "newsletter_id": r["newsletterId"], "list_id": r["listId"],
-        "links": json.dumps(r["links"])} for r in mails]
+        "links": json.dumps(r["links"]), "token": r["token"], "subscriber_id": r["subscriberId"],
+        "personalisation": json.dumps(r["personalisation"], ensure_ascii=False),
+        "base_url": r["baseUrl"], "reply_to": r["replyTo"], "channel_id": r["channelId"],
+        "campaign_id": r["campaignId"],
+        "relay_state": r["relay"]["state"] if r["relay"] else None,
+        "relay_error": r["relay"]["error"] if r["relay"] else None} for r in mails]
+    tables["attachments"] = [
+        {"mail_id": r["id"], "position": i, "name": a["name"], "content_type": a["contentType"],
+         "data": base64.b64decode(a["data"])} for r in mails for i, a in enumerate(r["attachments"])]
+    events = [dict(e, mail_id=r["id"]) for r in mails for e in r["events"]]
+    _next_ids(events, max_ids["mail_events"])
+    tables["mail_events"] = [
+        {"id": e["id"], "mail_id": e["mail_id"], "type": e["type"], "detail": e["detail"],
+         "at": e["at"] or now} for e in sorted(events, key=lambda e: e["id"])]
     return tables
 
 
@@ -749,6 +924,9 @@ def export(store: Store) -> dict:
         "profile_filters", "voucher_lists", "subscribers")}
     vouchers = _grouped(tables["vouchers"], "voucher_list_id")
     memberships = _grouped(tables["memberships"], "subscriber_id")
+    recipients = _grouped(tables["newsletter_recipients"], "newsletter_id")
+    attachments = _grouped(tables["attachments"], "mail_id")
+    events = _grouped(tables["mail_events"], "mail_id")
     mandators = []
     for m in tables["mandators"]:
         mid = m["id"]
@@ -779,22 +957,57 @@ def export(store: Store) -> dict:
             "changes": json.loads(r["changes"]), "sendWelcome": bool(r["send_welcome"]),
             "sendLastNewsletter": bool(r["send_last_newsletter"]), "created": r["created"],
             "confirmed": r["confirmed"]} for r in tables["confirmations"]],
-        "newsletters": [{
-            "id": r["id"], "mandatorId": r["mandator_id"], "listId": r["list_id"],
-            "subject": r["subject"], "html": r["html"], "text": r["text"],
-            "senderName": r["sender_name"], "senderEmail": r["sender_email"],
-            "sendTime": r["send_time"], "state": r["state"]} for r in tables["newsletters"]],
-        "outbox": [{
-            "id": r["id"], "mandatorId": r["mandator_id"], "kind": r["kind"], "to": r["to_addr"],
-            "from": r["from_addr"], "fromName": r["from_name"], "subject": r["subject"],
-            "html": r["html"], "text": r["text"], "created": r["created"],
-            "newsletterId": r["newsletter_id"], "listId": r["list_id"],
-            "links": json.loads(r["links"])} for r in tables["outbox"]],
+        "channels": [{
+            "id": r["id"], "mandatorId": r["mandator_id"], "name": r["name"],
+            "description": r["description"], "created": r["created"]}
+            for r in tables["channels"]],
+        "newsletters": [_newsletter_out(r, recipients.get(r["id"], []))
+                        for r in tables["newsletters"]],
+        "outbox": [_mail_out(r, attachments.get(r["id"], []), events.get(r["id"], []))
+                   for r in tables["outbox"]],
     }
     state = {key: rows for key, rows in state.items() if rows}
     if state:
         doc["state"] = state
     return doc
+
+
+def _newsletter_out(row: dict, recipients: list[dict]) -> dict:
+    out = {"id": row["id"], "mandatorId": row["mandator_id"], "kind": row["kind"],
+           "listId": row["list_id"], "filterIds": json.loads(row["filter_ids"])}
+    if recipients or row["kind"] == "recipients":
+        out["recipients"] = [{"email": r["email"], "fields": json.loads(r["fields"])}
+                             for r in recipients]
+    out.update({
+        "templateId": row["template_id"], "subject": row["subject"], "html": row["html"],
+        "text": row["text"], "adhockInformation": row["adhock"],
+        "senderName": row["sender_name"], "senderEmail": row["sender_email"],
+        "baseUrl": row["base_url"], "created": row["created"], "sendTime": row["send_time"],
+        "state": row["state"], "started": row["started"], "finished": row["finished"],
+        **{key: row[column] for key, column in NEWSLETTER_COUNTS.items()}})
+    return out
+
+
+def _mail_out(row: dict, attachments: list[dict], events: list[dict]) -> dict:
+    out = {
+        "id": row["id"], "mandatorId": row["mandator_id"], "kind": row["kind"],
+        "to": row["to_addr"], "from": row["from_addr"], "fromName": row["from_name"],
+        "replyTo": row["reply_to"], "subject": row["subject"], "html": row["html"],
+        "text": row["text"], "created": row["created"], "newsletterId": row["newsletter_id"],
+        "listId": row["list_id"], "subscriberId": row["subscriber_id"],
+        "channelId": row["channel_id"], "campaignId": row["campaign_id"], "token": row["token"],
+        "baseUrl": row["base_url"], "personalisation": json.loads(row["personalisation"]),
+        "links": json.loads(row["links"])}
+    if attachments:
+        out["attachments"] = [{"name": a["name"], "contentType": a["content_type"],
+                               "data": base64.b64encode(a["data"]).decode("ascii")}
+                              for a in attachments]
+    if events:
+        out["events"] = [{"id": e["id"], "type": e["type"], "detail": e["detail"], "at": e["at"]}
+                         for e in events]
+    if row["relay_state"] is not None or row["relay_error"] is not None:
+        out["relay"] = {"state": row["relay_state"], "error": row["relay_error"]}
+    return out
 
 
 def _list_out(row: dict) -> dict:

@@ -710,7 +710,7 @@ class Store:
     def max_ids(self) -> dict[str, int]:
         """The highest id in use in each table with generated ids (0 when empty)."""
         return {table: self.conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
-                for table in ("subscribers", "newsletters", "outbox")}
+                for table in ("subscribers", "newsletters", "outbox", "channels", "mail_events")}
 
 
 def _query(conn: sqlite3.Connection, sql: str, args=()) -> Iterator[dict]:

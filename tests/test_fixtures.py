@@ -2,7 +2,11 @@
 the admin reset/seed/export calls and the shipped demo."""
 from __future__ import annotations
 
+import base64
+import email
+import email.policy
 import json
+import re
 import subprocess
 import sys
 import time
@@ -105,6 +109,41 @@ def load_error(tmp_path: Path, text: str, name: str = "fx.yaml") -> str:
     ("- 1\n", "document: expected a mapping"),
     (MANDATOR + "state:\n  confirmations: [{token: t1, kind: doi, mandatorId: 1, subscriberId: 9}]\n",
      "state.confirmations[0].subscriberId: no subscriber with id 9 in mandator 1"),
+    (MANDATOR + "state:\n  newsletters: [{mandatorId: 1, listId: 1, filterIds: [5]}]\n",
+     "state.newsletters[0].filterIds[0]: no profile filter with id 5 in mandator 1"),
+    (MANDATOR + "state:\n  newsletters: [{mandatorId: 1, templateId: 11}]\n",
+     "state.newsletters[0].templateId: no template with id 11 in mandator 1"),
+    (MANDATOR + "state:\n  newsletters: [{mandatorId: 1, kind: list, recipients: [{email: a@b.de}]}]\n",
+     "state.newsletters[0].recipients: only a newsletter of kind recipients has recipients"),
+    (MANDATOR + "state:\n  newsletters: [{mandatorId: 1, numExcludedBlocked: -1}]\n",
+     "state.newsletters[0].numExcludedBlocked: expected a count, 0 or more"),
+    (MANDATOR + "state:\n  channels: [{id: 1, mandatorId: 2}]\n",
+     "state.channels[0].mandatorId: no mandator with id 2"),
+    (MANDATOR + "state:\n  channels: [{id: 1, mandatorId: 1}, {id: 1, mandatorId: 1}]\n",
+     "state.channels[1].id: duplicate channel id 1 (also state.channels[0])"),
+    (MANDATOR + "state:\n  outbox: [{mandatorId: 1, kind: transaction, to: a@b.de, channelId: 3}]\n",
+     "state.outbox[0].channelId: no channel with id 3 of mandator 1 in state.channels"),
+    (MANDATOR + "state:\n  outbox: [{mandatorId: 1, kind: transaction, to: a@b.de, "
+                "attachments: [{name: a.pdf, data: 'not base64!'}]}]\n",
+     "state.outbox[0].attachments[0].data: expected base64 data (A-Z, a-z, 0-9, +, / and = "
+     "padding)"),
+    (MANDATOR + "state:\n  outbox: [{mandatorId: 1, kind: transaction, to: a@b.de, "
+                "attachments: [{data: QUJD}]}]\n",
+     "state.outbox[0].attachments[0].name: required key is missing"),
+    (MANDATOR + "state:\n  outbox: [{mandatorId: 1, kind: newsletter, to: a@b.de, "
+                "events: [{type: read}]}]\n",
+     "state.outbox[0].events[0].type: expected one of open, click, bounce, unsubscribe, complaint"),
+    (MANDATOR + "state:\n  outbox: [{mandatorId: 1, kind: newsletter, to: a@b.de, "
+                "events: [{type: bounce, detail: medium}]}]\n",
+     "state.outbox[0].events[0].detail: a bounce is hard or soft"),
+    (MANDATOR + "state:\n  outbox: [{mandatorId: 1, kind: newsletter, to: a@b.de, "
+                "relay: {state: lost}}]\n",
+     "state.outbox[0].relay.state: expected one of pending, relaying, sent, failed"),
+    (MANDATOR + "state:\n  outbox: [{mandatorId: 1, kind: newsletter, to: a@b.de, token: t},"
+                " {mandatorId: 1, kind: newsletter, to: c@b.de, token: t}]\n",
+     "state.outbox[1].token: duplicate mail token (also state.outbox[0])"),
+    (MANDATOR + "state:\n  outbox: [{mandatorId: 1, kind: newsletter, to: a@b.de, subscriberId: 4}]\n",
+     "state.outbox[0].subscriberId: no subscriber with id 4 in mandator 1"),
 ])
 def test_validation_messages(tmp_path, text, message):
     assert load_error(tmp_path, text) == message
@@ -239,6 +278,60 @@ def _save(client, email, lists, fields=None, **options):
         mandatorId=1, apiKey="demo-key-1", subscribers={"item": [item]}, **options)
 
 
+PDF = b"%PDF-1.4\n\x00\x01\xfe\xff Rechnung 4711\n%%EOF\n"
+
+
+def _send_and_track(server, client) -> dict:
+    """A newsletter to list 1, a transaction mail with an attachment and a voucher, and
+    events on both; what was sent, for the assertions after the round trip."""
+    newsletter_id = client.service.sendNewsletterToList(
+        mandatorId=1, apiKey="demo-key-1", newsletterListId=1,
+        subject="Neu für Sie, $$FIRSTNAME$$",
+        newsletterContent='<p>Hallo $$FIRSTNAME$$, <a href="https://example.de/sale">zum Sale'
+                          '</a> $$SPECIAL-REPLACEMENT-TEXT$$</p>',
+        alternativeContent="Hallo $$FIRSTNAME$$, zum Sale: https://example.de/sale",
+        adhockInformation="Nur heute!", senderName="Modehaus Berger",
+        senderEmail="news@news.example.de")
+    deadline = time.monotonic() + 30
+    while server.rows("SELECT state FROM newsletters WHERE id=?", newsletter_id)[0]["state"] \
+            != "sent":
+        assert time.monotonic() < deadline, "the newsletter was not sent within 30 s"
+        time.sleep(0.05)
+    mails = server.outbox(newsletter=newsletter_id, limit=5)
+    assert mails
+    channel_id = client.service.createTransactionChannel(
+        mandatorId=1, apiKey="demo-key-1", channelName="Bestellungen",
+        channelDescription="Bestellbestätigungen")
+    client.service.createTransactionChannel(mandatorId=1, apiKey="demo-key-1")
+    transaction_id = client.service.sendTransactionMail(
+        mandatorId=1, apiKey="demo-key-1", channelId=channel_id, campaignId=77,
+        subject="Ihre Bestellung, $$FIRSTNAME$$", senderEmail="shop@example.de",
+        senderName="Modehaus Berger", replyTo="service@example.de",
+        mailContent='<p>Ihr Gutschein: $$VOUCHER$$ <a href="https://example.de/konto">Konto</a></p>',
+        alternativeMailContent="Ihr Gutschein: $$VOUCHER$$",
+        recipient={"emailAddress": "kauf@example.de", "newsletterListId": 2,
+                   "subscriberFields": {"item": [{"name": "FIRSTNAME", "value": "Käthe"}]}},
+        attachments={"item": [{"name": "rechnung-4711.pdf", "data": PDF}]}, voucherListId=1)
+    for mail_id, body in [(mails[0]["id"], {"type": "open"}), (mails[0]["id"], {"type": "click"}),
+                          (transaction_id, {"type": "open"}),
+                          (mails[1]["id"], {"type": "bounce", "bounce": "hard"}),
+                          (mails[0]["id"], {"type": "open"}),
+                          (mails[2]["id"], {"type": "complaint"})]:
+        status, answer, _ = server.post(f"_mock/outbox/{mail_id}/events", json.dumps(body).encode(),
+                                        {"Content-Type": "application/json"})
+        assert status == 201, answer
+    return {"newsletter": newsletter_id, "channel": channel_id, "transaction": transaction_id,
+            "eml": server.get(f"_mock/outbox/{transaction_id}.eml")[1],
+            "mail": server.json(f"_mock/outbox/{mails[0]['id']}")}
+
+
+def _unbounded(eml: bytes) -> bytes:
+    """A message with its MIME boundaries (random per rendering) replaced by fixed ones."""
+    for number, boundary in enumerate(re.findall(rb'boundary="([^"]+)"', eml)):
+        eml = eml.replace(boundary, b"BOUNDARY-%d" % number)
+    return eml
+
+
 def test_export_seed_export_is_exact(tmp_path):
     server = start_server(tmp_path, "--demo", fixtures=(), db=tmp_path / "a.db")
     try:
@@ -264,6 +357,7 @@ def test_export_seed_export_is_exact(tmp_path):
         assert {r["kind"] for r in pending} == {"doi", "change"}
         assert server.outbox(kind="doi") and server.outbox(kind="welcome")
         assert server.outbox(kind="newsletter") and server.outbox(kind="change-confirm")
+        sent = _send_and_track(server, client)
         over_http = server.json("_mock/export")
     finally:
         server.stop()
@@ -288,6 +382,38 @@ def test_export_seed_export_is_exact(tmp_path):
                 if s["email"] == "anna.schmidt@example.de")
     assert anna["lists"] == {1: "subscribed", 4: "unsubscribed"}
     assert set(anna["listsChanged"]) == {4}
+
+    # The sending state: newsletter with its counts, channels, attachment, voucher, events.
+    letter = next(n for n in state["newsletters"] if n["id"] == sent["newsletter"])
+    assert letter["kind"] == "list" and letter["listId"] == 1 and letter["state"] == "sent"
+    assert letter["adhockInformation"] == "Nur heute!" and letter["baseUrl"].startswith("http://")
+    assert letter["numRecipientsAdjusted"] == len(
+        [m for m in state["outbox"] if m["newsletterId"] == sent["newsletter"]]) > 0
+    assert [c["name"] for c in state["channels"] if c["id"] >= sent["channel"]] == [
+        "Bestellungen", f"Channel {sent['channel'] + 1}"]
+    mail = next(m for m in state["outbox"] if m["id"] == sent["transaction"])
+    assert mail["channelId"] == sent["channel"] and mail["campaignId"] == 77
+    assert mail["attachments"] == [{"name": "rechnung-4711.pdf", "contentType": "application/pdf",
+                                    "data": base64.b64encode(PDF).decode()}]
+    assert mail["personalisation"]["VOUCHER"] in mail["html"]
+    codes = document["backclick"]["mandators"][0]["voucherLists"][0]["codes"]
+    assert {"code": mail["personalisation"]["VOUCHER"], "usedBy": "kauf@example.de",
+            "usedAt": mail["created"]} in codes
+    assert [e["type"] for m in state["outbox"] for e in m.get("events", [])] == [
+        "open", "click", "open", "bounce", "complaint", "open"]  # grouped by mail
+
+    # Seeded, the mails are the same mails: same .eml bytes, rendering, events, statistics.
+    server = start_server(tmp_path, fixtures=(), db=tmp_path / "b.db")
+    try:
+        assert _unbounded(server.get(f"_mock/outbox/{sent['transaction']}.eml")[1]) == \
+            _unbounded(sent["eml"])
+        assert server.json(f"_mock/outbox/{sent['mail']['id']}") == sent["mail"]
+        message = email.message_from_bytes(sent["eml"], policy=email.policy.default)
+        attachment = next(message.iter_attachments())
+        assert attachment.get_filename() == "rechnung-4711.pdf"
+        assert attachment.get_content() == PDF
+    finally:
+        server.stop()
 
     # JSON, and into a store that is not empty, via the admin API: the same again.
     (tmp_path / "a.json").write_text(fixtures.dumps(document, as_json=True))
@@ -335,7 +461,8 @@ def test_admin_seed_adds_refuses_and_replaces(server):
     assert answer["seeded"]["subscribers"] == 1
     after = server.json("_mock/export")
     assert [m["id"] for m in after["backclick"]["mandators"]] == [1, 2, 3, 9]
-    assert after["backclick"]["mandators"][3]["subscribers"][0]["id"] == 6  # after the 5 of basic
+    last = max(s["id"] for m in before["backclick"]["mandators"] for s in m["subscribers"])
+    assert after["backclick"]["mandators"][3]["subscribers"][0]["id"] == last + 1
 
     status, answer = _post(server, "_mock/seed", json.dumps(extra))
     assert status == 409
@@ -387,3 +514,74 @@ def test_demo_fixtures_serve_anna_schmidt(tmp_path):
         assert statuses == {0, 1, 2}
     finally:
         server.stop()
+
+
+def test_sending_state_seeds_with_defaults(tmp_path):
+    store = Store(str(tmp_path / "s.db"))
+    store.migrate()
+    doc = yaml.safe_load(MANDATOR)
+    doc["state"] = {
+        "channels": [{"id": 1, "mandatorId": 1}],
+        "newsletters": [{"mandatorId": 1, "recipients": [{"email": "x@example.org",
+                                                           "fields": {"FIRSTNAME": "X"}}],
+                         "subject": "Hi", "state": "scheduled", "sendTime": "2030-01-01"}],
+        "outbox": [{"mandatorId": 1, "kind": "transaction", "to": "x@example.org", "channelId": 1,
+                    "attachments": [{"name": "a.txt", "data": "SGFs\nbG8="}],
+                    "events": [{"type": "open"}, {"id": 7, "type": "click", "detail": "https://x"}],
+                    "relay": {"state": "failed", "error": "ConnectionRefusedError"}}]}
+    counts = fixtures.seed(store, doc)
+    assert counts["channels"] == 1 and counts["newsletters"] == 1
+    tables = store.dump()
+    assert tables["channels"][0]["name"] == "Channel 1"
+    assert tables["newsletters"][0]["kind"] == "recipients"
+    assert tables["newsletter_recipients"] == [{"newsletter_id": 1, "position": 0,
+                                                "email": "x@example.org",
+                                                "fields": '{"FIRSTNAME": "X"}'}]
+    assert tables["attachments"][0]["data"] == b"Hallo"
+    assert tables["attachments"][0]["content_type"] == "application/octet-stream"
+    assert [(e["id"], e["type"]) for e in tables["mail_events"]] == [(7, "click"), (8, "open")]
+    assert (tables["outbox"][0]["relay_state"], tables["outbox"][0]["relay_error"]) == (
+        "failed", "ConnectionRefusedError")
+    exported = fixtures.export(store)["state"]["outbox"][0]
+    assert exported["attachments"] == [{"name": "a.txt", "contentType": "application/octet-stream",
+                                        "data": "SGFsbG8="}]
+    assert exported["relay"] == {"state": "failed", "error": "ConnectionRefusedError"}
+
+
+def test_demo_scheduled_newsletter_goes_out_when_the_clock_passes_it(tmp_path):
+    server = start_server(tmp_path, "--demo", fixtures=())
+    try:
+        audience = server.rows(
+            "SELECT COUNT(*) AS n FROM memberships m JOIN subscribers s ON s.id = m.subscriber_id "
+            "WHERE s.mandator_id = 1 AND m.list_id = 1 AND m.status = 0")[0]["n"]
+        assert audience > 0
+        assert server.rows("SELECT name FROM channels ORDER BY id")[0]["name"] == \
+            "Bestellbestätigungen"
+        assert server.rows("SELECT COUNT(*) AS n FROM voucher_lists")[0]["n"] >= 1
+        time.sleep(0.5)  # the background round runs, and must not send it yet
+        assert server.outbox(newsletter=2) == []
+        status, body, _ = http_put(server, "_mock/clock", {"now": "2027-12-01T07:00:01Z"})
+        assert status == 200, body
+        client = server.zeep()
+        [stats] = client.service.NewsletterStatistic(mandatorId=1, apiKey="demo-key-1",
+                                                     newsletterIds={"item": [2]})
+        assert stats.state == "sent" and stats.newsletterListId == 1
+        assert stats.numRecipientsUnadjusted == audience
+        mails = server.outbox(newsletter=2)
+        assert len(mails) == stats.numRecipientsAdjusted > 0
+        first = mails[0]
+        first_name = json.loads(server.rows("SELECT fields FROM subscribers WHERE id = ?",
+                                            server.rows("SELECT subscriber_id FROM outbox WHERE "
+                                                        "id = ?", first["id"])[0]["subscriber_id"]
+                                            )[0]["fields"]).get("FIRSTNAME", "")
+        assert first["subject"] == f"Ihr Adventskalender, {first_name}"
+        assert first["links"]["original"] == ["https://www.example.de/adventskalender"]
+    finally:
+        server.stop()
+
+
+def http_put(server, path: str, body: dict):
+    """PUT a JSON body; (status, body, headers)."""
+    from conftest import http
+    return http("PUT", server.base_url + path, json.dumps(body).encode(),
+                {"Content-Type": "application/json"})
