@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -51,6 +52,20 @@ def has_placeholder(text: str, name: str) -> bool:
 def is_html(content: str) -> bool:
     """True when the content contains markup (then it is the HTML part of a mail)."""
     return bool(_MARKUP.search(content or ""))
+
+
+class _OneLineHeader(UnstructuredHeader):
+    """A header written on one line: ``<URL>`` alone must not be folded onto a line of its own
+    (parsers would then read the value as ``"\\r\\n <URL>"`` or ``" <URL>"``)."""
+
+    def fold(self, *, policy) -> str:
+        """``Name: value`` and the line ending, never folded (URLs stay far below 998 octets)."""
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _OneLineHeader)
+_POLICY = SMTP.clone(header_factory=_HEADERS)
 
 
 @dataclass
@@ -184,19 +199,24 @@ def render(store: Store, row: dict) -> dict:
     return {"subject": subject, "html": html, "text": text}
 
 
+def _one_line(value: str) -> str:
+    """A header value from client data: line breaks (which headers cannot hold) become spaces."""
+    return " ".join(value.splitlines()) if "\n" in value or "\r" in value else value
+
+
 def as_eml(store: Store, row: dict) -> bytes:
     """The mail as RFC 5322 bytes: multipart/alternative, attachments, List-Unsubscribe."""
     content = render(store, row)
-    message = EmailMessage(policy=SMTP)
-    message["From"] = formataddr((row["from_name"], row["from_addr"])) if row["from_name"] \
-        else row["from_addr"]
-    message["To"] = row["to_addr"]
-    message["Subject"] = content["subject"]
+    message = EmailMessage(policy=_POLICY)
+    message["From"] = formataddr((_one_line(row["from_name"]), _one_line(row["from_addr"]))) \
+        if row["from_name"] else _one_line(row["from_addr"])
+    message["To"] = _one_line(row["to_addr"])
+    message["Subject"] = _one_line(content["subject"])
     message["Date"] = format_datetime(clock.parse_stamp(row["created"]))
     domain = row["from_addr"].rpartition("@")[2] or "mockserver.invalid"
     message["Message-ID"] = f"<{row['token'] or row['id']}.{row['id']}@{domain}>"
     if row["reply_to"]:
-        message["Reply-To"] = row["reply_to"]
+        message["Reply-To"] = _one_line(row["reply_to"])
     if row["token"]:
         message["List-Unsubscribe"] = f"<{unsubscribe_url(row)}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

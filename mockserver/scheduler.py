@@ -20,13 +20,19 @@ RELAY_BATCH = 200
 
 
 def relay(store: Store, mail_id: int, host: str, port: int) -> None:
-    """Deliver one outbox mail to the SMTP relay; record success or the error on the mail."""
-    row = store.mail(mail_id)
+    """Deliver one outbox mail to the SMTP relay; record success or the error on the mail.
+
+    Any error fails the mail (a claimed mail must never stay ``relaying``).
+    """
     try:
+        row = store.mail(mail_id)
+        if row is None:  # emptied by a reset meanwhile
+            return
+        message = outbox.as_eml(store, row)
         with smtplib.SMTP(host, port, timeout=10) as smtp:
-            smtp.sendmail(row["from_addr"] or "mockserver@localhost", [row["to_addr"]],
-                          outbox.as_eml(store, row))
-    except (OSError, smtplib.SMTPException) as error:
+            smtp.sendmail(row["from_addr"] or "mockserver@localhost", [row["to_addr"]], message)
+    except Exception as error:  # noqa: BLE001 - recorded on the mail, shown by the admin API
+        log.warning("relaying mail %s to %s:%s failed: %s", mail_id, host, port, error)
         store.set_relay_state(mail_id, "failed", f"{type(error).__name__}: {error}")
         return
     store.set_relay_state(mail_id, "sent")

@@ -273,11 +273,16 @@ class Store:
         return row[0] if row else default
 
     def set_relay(self, address: str | None) -> None:
-        """Record whether new outbox mails wait for the SMTP relay (meta ``smtp_relay``)."""
+        """Record whether new outbox mails wait for the SMTP relay (meta ``smtp_relay``).
+
+        Called at start, before any worker runs: a mail a stopped server was relaying
+        goes back to pending, so it is delivered (not stuck as ``relaying``).
+        """
         with self.transaction() as conn:
             if address:
                 conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('smtp_relay', ?)",
                              [address])
+                conn.execute("UPDATE outbox SET relay_state='pending' WHERE relay_state='relaying'")
             else:
                 conn.execute("DELETE FROM meta WHERE key='smtp_relay'")
 
