@@ -17,7 +17,7 @@ import threading
 from typing import Iterable, Iterator
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each migration brings the store from version N-1 to N. Append, never edit.
 MIGRATIONS: list[str] = [
@@ -140,6 +140,85 @@ MIGRATIONS: list[str] = [
     CREATE TABLE channels (
         id INTEGER PRIMARY KEY AUTOINCREMENT, mandator_id INTEGER NOT NULL,
         name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', created TEXT NOT NULL);
+    """,    # 3: Copernica: users, accounts, tokens, sessions, databases, fields, interests,
+    #    collections, profiles, subprofiles, callbacks and their deliveries.
+    """
+    CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');
+    CREATE TABLE users (username TEXT PRIMARY KEY COLLATE NOCASE, password TEXT NOT NULL);
+    CREATE TABLE user_accounts (
+        username TEXT NOT NULL COLLATE NOCASE REFERENCES users(username) ON DELETE CASCADE,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL, PRIMARY KEY (username, account_id));
+    CREATE TABLE access_tokens (
+        token TEXT PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id)
+        ON DELETE CASCADE, read_only INTEGER NOT NULL DEFAULT 0,
+        allowed_ips TEXT NOT NULL DEFAULT '[]');
+    CREATE TABLE sessions (
+        cookie TEXT PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id)
+        ON DELETE CASCADE, username TEXT NOT NULL, created TEXT NOT NULL);
+    CREATE TABLE databases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+        archived INTEGER NOT NULL DEFAULT 0,
+        unsubscribebehavior TEXT NOT NULL DEFAULT 'nothing',
+        unsubscribe_values TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL);
+    CREATE UNIQUE INDEX databases_by_name ON databases (account_id, name COLLATE NOCASE);
+    CREATE TABLE collections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        database_id INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, unsubscribebehavior TEXT NOT NULL DEFAULT 'nothing',
+        created TEXT NOT NULL);
+    CREATE TABLE database_fields (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        database_id INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,
+        collection_id INTEGER REFERENCES collections(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, type TEXT NOT NULL DEFAULT 'text', value TEXT NOT NULL DEFAULT '',
+        displayed INTEGER NOT NULL DEFAULT 0, ordered INTEGER NOT NULL DEFAULT 0,
+        length INTEGER NOT NULL DEFAULT 50, textlines INTEGER NOT NULL DEFAULT 1,
+        hidden INTEGER NOT NULL DEFAULT 0, indexed INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX database_fields_by_owner ON database_fields (database_id, collection_id, id);
+    CREATE TABLE interests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        database_id INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, groupname TEXT NOT NULL DEFAULT '');
+    CREATE TABLE profiles (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        database_id INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,
+        code TEXT NOT NULL, fields TEXT NOT NULL DEFAULT '{}',
+        interests TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL, modified TEXT NOT NULL);
+    CREATE INDEX profiles_by_database ON profiles (database_id, id);
+    CREATE TABLE subprofiles (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+        code TEXT NOT NULL, fields TEXT NOT NULL DEFAULT '{}',
+        created TEXT NOT NULL, modified TEXT NOT NULL);
+    CREATE INDEX subprofiles_by_collection ON subprofiles (collection_id, id);
+    CREATE INDEX subprofiles_by_profile ON subprofiles (profile_id, id);
+    CREATE TABLE callbacks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        database_id INTEGER REFERENCES databases(id) ON DELETE CASCADE,
+        collection_id INTEGER REFERENCES collections(id) ON DELETE CASCADE,
+        url TEXT NOT NULL, method TEXT NOT NULL DEFAULT 'json',
+        expression TEXT NOT NULL DEFAULT '', actionfilter TEXT NOT NULL DEFAULT 'all',
+        sources TEXT NOT NULL DEFAULT '["soap", "import", "publisher", "open", "click", "bounce"]',
+        created TEXT NOT NULL);
+    CREATE TABLE callback_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        callback_id INTEGER NOT NULL REFERENCES callbacks(id) ON DELETE CASCADE,
+        account_id INTEGER NOT NULL, record TEXT NOT NULL, action TEXT NOT NULL,
+        content_type TEXT NOT NULL, body BLOB NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT NOT NULL, created TEXT NOT NULL);
+    CREATE INDEX callback_deliveries_due ON callback_deliveries (state, next_attempt);
+    CREATE INDEX callback_deliveries_by_record ON callback_deliveries (record, id);
+    CREATE TABLE callback_attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id INTEGER NOT NULL REFERENCES callback_deliveries(id) ON DELETE CASCADE,
+        at TEXT NOT NULL, status INTEGER, error TEXT NOT NULL DEFAULT '',
+        duration_ms INTEGER NOT NULL DEFAULT 0);
     """,
 ]
 
@@ -149,6 +228,9 @@ TABLES = [
     "templates", "profile_filters", "voucher_lists", "vouchers", "block_list",
     "subscribers", "memberships", "confirmations", "newsletters", "newsletter_recipients",
     "channels", "outbox", "attachments", "mail_events",
+    "accounts", "users", "user_accounts", "access_tokens", "sessions", "databases",
+    "collections", "database_fields", "interests", "profiles", "subprofiles", "callbacks",
+    "callback_deliveries", "callback_attempts",
 ]
 
 
@@ -759,6 +841,10 @@ def _order(table: str) -> str:
         "subscribers": "id", "memberships": "subscriber_id, list_id", "confirmations": "token",
         "newsletters": "id", "outbox": "id", "newsletter_recipients": "newsletter_id, position",
         "channels": "id", "attachments": "mail_id, position", "mail_events": "id",
+        "accounts": "id", "users": "username", "user_accounts": "username, position",
+        "access_tokens": "token", "sessions": "cookie", "databases": "id", "collections": "id",
+        "database_fields": "id", "interests": "id", "profiles": "id", "subprofiles": "id",
+        "callbacks": "id", "callback_deliveries": "id", "callback_attempts": "id",
     }[table]
 
 
