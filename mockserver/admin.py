@@ -207,8 +207,9 @@ class AdminApi:
             frozen = body.get("frozen")
             if frozen is not None and not isinstance(frozen, bool):
                 raise ApiError("'frozen' must be true or false.")
-            clock.set_clock(store, moment, frozen)
-            newsletters.dispatch_due(store)
+            described = clock.set_clock(store, moment, frozen)
+            described["newslettersSent"] = newsletters.send_due_now(store)
+            return json_response(described)
         return json_response(clock.describe(store))
 
     def advance(self, request: Request) -> Response:
@@ -218,7 +219,7 @@ class AdminApi:
             raise ApiError("'seconds' must be a number of seconds, 0 or more.")
         store = self.server.store
         described = clock.advance(store, seconds)
-        described["newslettersSent"] = newsletters.dispatch_due(store)
+        described["newslettersSent"] = newsletters.send_due_now(store)
         return json_response(described)
 
     def reset(self, request: Request) -> Response:

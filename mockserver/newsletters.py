@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 
 from mockserver import clock, outbox
@@ -94,6 +95,8 @@ def _compose(store: Store, mandator_id: int, content: Content) -> tuple[str, str
 
 
 def _refuse_while_importing(store: Store, mandator_id: int) -> None:
+    """Fault while an import of the mandator runs (a read: call it before the write
+    transaction too, which would otherwise wait for the import to commit)."""
     if store.import_running(mandator_id):
         raise Busy("Autoimport is running. Please try again later.")
 
@@ -116,6 +119,7 @@ def _create(store: Store, mandator_id: int, content: Content, base_url: str, kin
 def send_newsletter(store: Store, mandator_id: int, recipients: list[SubscriberData],
                     content: Content, base_url: str) -> int:
     """Newsletter-Versand (I): a newsletter to the recipients in the request; its id."""
+    _refuse_while_importing(store, mandator_id)
     with store.transaction():
         _refuse_while_importing(store, mandator_id)
         if not recipients:
@@ -133,6 +137,7 @@ def send_newsletter(store: Store, mandator_id: int, recipients: list[SubscriberD
 def send_newsletter_to_list(store: Store, mandator_id: int, list_id: int | None,
                             filter_ids: list[int], content: Content, base_url: str) -> int:
     """Newsletter-Versand (II): a newsletter to a list and/or profile filters; its id."""
+    _refuse_while_importing(store, mandator_id)
     with store.transaction():
         _refuse_while_importing(store, mandator_id)
         if not list_id and not filter_ids:
@@ -202,7 +207,7 @@ def deliver(store: Store, newsletter_id: int) -> int:
                   excluded_duplicate=0, num_adjusted=0)
     batch: list[dict] = []
     now = clock.now_stamp(store)
-    subject = letter["subject"]
+    subject = outbox.personalise(letter["subject"], {"SPECIAL-REPLACEMENT-TEXT": letter["adhock"]})
     personal_subject = "$$" in subject
 
     def flush():
@@ -252,6 +257,18 @@ def dispatch_due(store: Store) -> int:
     for newsletter_id in claimed:
         deliver(store, newsletter_id)
     return len(claimed)
+
+
+def send_due_now(store: Store, timeout: float = 60.0) -> int:
+    """Send what the clock has made due and wait (up to ``timeout`` seconds) until it is sent,
+    also what another worker's scheduler claimed first; the number of newsletters sent."""
+    now = clock.now_stamp(store)
+    due = store.unfinished_due_newsletters(now)
+    dispatch_due(store)
+    deadline = time.monotonic() + timeout
+    while store.unfinished_due_newsletters(now) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return len(due)
 
 
 # -- statistics ---------------------------------------------------------------------------

@@ -619,6 +619,12 @@ class Store:
                 "UPDATE newsletters SET state='sending', started=? WHERE state='scheduled' "
                 "AND send_time<=? RETURNING id", [now, now]).fetchall()]
 
+    def unfinished_due_newsletters(self, now: str) -> list[int]:
+        """Ids of newsletters due by ``now`` that are not sent yet (scheduled or sending)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM newsletters WHERE state IN ('scheduled', 'sending') AND send_time<=? "
+            "ORDER BY id", [now])]
+
     def next_due_time(self) -> str | None:
         """The earliest send time of a scheduled newsletter, or None."""
         row = self.conn.execute("SELECT MIN(send_time) FROM newsletters WHERE "

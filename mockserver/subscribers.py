@@ -286,7 +286,8 @@ def _after_activation(store: Store, mandator_id: int, subscriber: dict, list_ids
             if last:
                 outbox.put(store, outbox.Mail(  # rendered from the newsletter when read
                     mandator_id=mandator_id, kind="newsletter", to_addr=subscriber["email"],
-                    subject=outbox.personalise(last["subject"], values),
+                    subject=outbox.personalise(last["subject"], {
+                        **values, "SPECIAL-REPLACEMENT-TEXT": last["adhock"]}),
                     from_addr=last["sender_email"] or sender,
                     from_name=last["sender_name"] or name, newsletter_id=last["id"],
                     list_id=list_id, subscriber_id=subscriber["id"],
