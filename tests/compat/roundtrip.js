@@ -1,8 +1,11 @@
 // BACKCLICK SOAP API v2 round trip with node-soap (the `soap` package).
-// Usage: node tests/compat/roundtrip.js WSDL_URL roundtrip|fault EMAIL
+// Usage: node tests/compat/roundtrip.js WSDL_URL roundtrip|fault|send EMAIL
+//        node tests/compat/roundtrip.js WSDL_URL stats NEWSLETTER_ID
 // require('soap') resolves to the project's node_modules (or NODE_PATH). Prints one JSON object;
 // tests/compat/test_node_soap.py asserts on it. "roundtrip": save, read, relation, unsubscribe,
-// relation. "fault": a wrong API key.
+// relation. "fault": a wrong API key. "send": a newsletter to list 1, a transaction channel, a
+// transaction mail to EMAIL with a binary attachment. "stats": NewsletterStatistic and
+// BackclickStatistic of a newsletter.
 'use strict';
 const soap = require('soap');
 
@@ -101,14 +104,78 @@ async function fault(client, email) {
   }
 }
 
+/** The attachment's bytes: a PDF header and every byte value 0..255. */
+function attachmentBytes() {
+  return Buffer.concat([Buffer.from('%PDF-1.4\n', 'latin1'),
+    Buffer.from(Array.from({ length: 256 }, (_, i) => i))]);
+}
+
+/** sendNewsletterToList to list 1, createTransactionChannel, sendTransactionMail: the ids. */
+async function send(client, email) {
+  const [newsletter] = await client.sendNewsletterToListAsync({
+    mandatorId: 1,
+    apiKey: API_KEY,
+    newsletterListId: 1,
+    subject: 'Node news for $$FIRSTNAME$$',
+    newsletterContent: '<p>Hello $$FIRSTNAME$$, <a href="https://shop.example/node">see the offer</a></p>',
+    alternativeContent: 'Hello $$FIRSTNAME$$, see https://shop.example/node',
+    senderName: 'Shop',
+    senderEmail: 'news@shop.example',
+  });
+  const [channel] = await client.createTransactionChannelAsync({
+    mandatorId: 1, apiKey: API_KEY, channelName: 'Node orders',
+    channelDescription: 'Invoices sent by the node client',
+  });
+  const [mail] = await client.sendTransactionMailAsync({
+    mandatorId: 1,
+    apiKey: API_KEY,
+    channelId: channel.channelId,
+    subject: 'Invoice for $$FIRSTNAME$$',
+    senderEmail: 'orders@shop.example',
+    senderName: 'Shop Orders',
+    mailContent: '<p>Dear $$FIRSTNAME$$, your invoice is attached.</p>',
+    alternativeMailContent: 'Dear $$FIRSTNAME$$, your invoice is attached.',
+    recipient: {
+      emailAddress: email,
+      subscriberFields: { item: [{ name: 'FIRSTNAME', value: 'Jörg' }] },
+    },
+    // node-soap sends a string as it is: base64Binary wants the base64 text
+    attachments: { item: [{ name: 'node-invoice.pdf', data: attachmentBytes().toString('base64') }] },
+  });
+  return {
+    newsletterId: newsletter.newsletterId,
+    channelId: channel.channelId,
+    transactionId: mail.transactionId,
+  };
+}
+
+/** A statistics row with dateTime members as ISO text (node-soap may parse them to Date). */
+function plain(row) {
+  return Object.fromEntries(Object.entries(row).map(
+    ([key, value]) => [key, value instanceof Date ? value.toISOString() : value]));
+}
+
+/** NewsletterStatistic and BackclickStatistic of one newsletter, every member as plain data. */
+async function stats(client, newsletterId) {
+  const request = { mandatorId: 1, apiKey: API_KEY, newsletterIds: { item: [Number(newsletterId)] } };
+  const [newsletter] = await client.NewsletterStatisticAsync(request);
+  const [backclick] = await client.BackclickStatisticAsync(request);
+  return {
+    newsletter: items(newsletter && newsletter.newsletterStatistics).map(plain),
+    backclick: items(backclick && backclick.backclickStatistic).map(plain),
+  };
+}
+
 async function main() {
   const [wsdl, mode, email] = process.argv.slice(2);
-  if (!email || !['roundtrip', 'fault'].includes(mode)) {
-    process.stderr.write('usage: node roundtrip.js WSDL_URL roundtrip|fault EMAIL\n');
+  const modes = { roundtrip, fault, send, stats };
+  if (!email || !modes[mode]) {
+    process.stderr.write('usage: node roundtrip.js WSDL_URL roundtrip|fault|send EMAIL\n' +
+                         '       node roundtrip.js WSDL_URL stats NEWSLETTER_ID\n');
     process.exit(2);
   }
   const client = await soap.createClientAsync(wsdl);
-  const out = mode === 'fault' ? await fault(client, email) : await roundtrip(client, email);
+  const out = await modes[mode](client, email);
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 }
 

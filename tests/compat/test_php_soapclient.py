@@ -24,3 +24,16 @@ def test_php_invalid_api_key_is_a_soapfault(php, checks, shared_server):
     assert fault["message"] == "Invalid API key."  # SoapFault->getMessage()
     assert fault["faultcode"] == "soap:Server"
     checks.invalid_key(fault, shared_server, email)
+
+
+def test_php_sends_newsletter_and_transaction_mail_and_reads_statistics(php, checks,
+                                                                        shared_server):
+    email = "php.invoice@example.com"
+    sent = run_php(php, checks, shared_server, "send", email)
+    assert {key: type(value) for key, value in sent.items()} == {
+        "newsletterId": int, "channelId": int, "transactionId": int}
+    checks.transaction(shared_server, sent, email, "PHP orders", "php-invoice.pdf")
+    checks.wait_until_sent(shared_server, sent["newsletterId"])
+    checks.record_events(shared_server, sent["newsletterId"])
+    stats = run_php(php, checks, shared_server, "stats", str(sent["newsletterId"]))
+    checks.statistics(stats, shared_server, sent["newsletterId"], "PHP news for $$FIRSTNAME$$")
