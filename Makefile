@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: serve test wsdl bench clean
+.PHONY: serve test wsdl bench bench-scale clean
 
 $(BIN)/mockserver: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ wsdl: $(BIN)/mockserver
 
 bench: $(BIN)/mockserver
 	$(BIN)/python bench/throughput.py
+
+# The scale targets: a newsletter to 100 000 subscribers, an import of 100 000 rows.
+bench-scale: $(BIN)/mockserver
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) node_modules mockserver.db mockserver.db-wal mockserver.db-shm

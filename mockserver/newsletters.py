@@ -17,7 +17,7 @@ from mockserver import clock, outbox
 from mockserver.errors import Busy, InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.subscribers import SubscriberData, canonical_fields, is_valid_address
-from mockserver.tokens import new_token
+from mockserver.tokens import new_tokens
 
 BATCH = 5000  # mails per transaction while sending
 
@@ -205,14 +205,19 @@ def deliver(store: Store, newsletter_id: int) -> int:
     seen: set[str] = set()
     counts = dict(num_unadjusted=0, excluded_blocked=0, excluded_invalid=0,
                   excluded_duplicate=0, num_adjusted=0)
-    batch: list[dict] = []
+    batch: list[tuple] = []  # (address, subject, subscriber id, fields JSON)
     now = clock.now_stamp(store)
     subject = outbox.personalise(letter["subject"], {"SPECIAL-REPLACEMENT-TEXT": letter["adhock"]})
     personal_subject = "$$" in subject
+    list_id, base_url = letter["list_id"], letter["base_url"]
 
     def flush():
+        rows = [(mandator_id, "newsletter", email, sender, name, mail_subject, now,
+                 newsletter_id, list_id, token, sid, fields, base_url, relay)
+                for (email, mail_subject, sid, fields), token
+                in zip(batch, new_tokens(len(batch)))]  # in NEWSLETTER_MAIL_COLUMNS order
         with store.transaction():
-            store.insert_rows("outbox", batch)
+            store.insert_newsletter_mails(rows)
         batch.clear()
 
     for sid, email, fields in _audience(store, letter):
@@ -229,15 +234,8 @@ def deliver(store: Store, newsletter_id: int) -> int:
             continue
         seen.add(key)
         counts["num_adjusted"] += 1
-        batch.append({
-            "mandator_id": mandator_id, "kind": "newsletter", "to_addr": email,
-            "from_addr": sender, "from_name": name,
-            "subject": outbox.personalise(subject, dict(json.loads(fields), EMAIL=email))
-            if personal_subject else subject,
-            "created": now, "newsletter_id": newsletter_id, "list_id": letter["list_id"],
-            "token": new_token(), "subscriber_id": sid, "personalisation": fields,
-            "base_url": letter["base_url"],
-            "relay_state": relay})
+        batch.append((email, outbox.personalise(subject, dict(json.loads(fields), EMAIL=email))
+                      if personal_subject else subject, sid, fields))
         if len(batch) >= BATCH:
             flush()
     if batch:

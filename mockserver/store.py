@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime as dt
+import decimal
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
 import threading
+import uuid
 from typing import Iterable, Iterator
 
 
@@ -222,6 +225,12 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+# The columns of a compact newsletter mail (see ``Store.insert_newsletter_mails``).
+NEWSLETTER_MAIL_COLUMNS = (
+    "mandator_id", "kind", "to_addr", "from_addr", "from_name", "subject", "created",
+    "newsletter_id", "list_id", "token", "subscriber_id", "personalisation", "base_url",
+    "relay_state")
+
 # Tables in dependency order, as exported and restored.
 TABLES = [
     "mandators", "api_keys", "allowed_ips", "sender_domains", "fields", "lists",
@@ -283,6 +292,10 @@ class Store:
         if conn is not None:
             conn.close()
             self._local.conn = self._local.db = None
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Copy the WAL into the database file and truncate it; SQLite's (busy, log, done)."""
+        return tuple(self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -469,6 +482,38 @@ class Store:
             [mandator_id, email, email.lower(), json.dumps(fields, ensure_ascii=False), now, now])
         return cur.lastrowid
 
+    def insert_subscribers(self, mandator_id: int, subscribers: list[tuple[str, dict]],
+                           now: str) -> list[int]:
+        """Create many subscribers, (address, fields) in order; their ids (call in a transaction).
+
+        The ids are the ones inserting them one by one would give (AUTOINCREMENT: past both
+        the highest id in use and the highest id ever handed out).
+        """
+        conn = self.conn
+        (first,) = conn.execute(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name='subscribers'), 0), "
+            "COALESCE((SELECT MAX(id) FROM subscribers), 0)) + 1").fetchone()
+        ids = list(range(first, first + len(subscribers)))
+        conn.executemany(
+            "INSERT INTO subscribers (id, mandator_id, email, email_key, fields, created, "
+            "modified) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(sid, mandator_id, email, email.lower(), json.dumps(fields, ensure_ascii=False),
+              now, now) for sid, (email, fields) in zip(ids, subscribers)])
+        return ids
+
+    def update_subscribers_fields(self, changes: Iterable[tuple[int, dict]], now: str) -> None:
+        """Replace the field values of many subscribers: (subscriber id, fields) pairs."""
+        self.conn.executemany("UPDATE subscribers SET fields=?, modified=? WHERE id=?",
+                              [(json.dumps(fields, ensure_ascii=False), now, sid)
+                               for sid, fields in changes])
+
+    def set_memberships(self, memberships: Iterable[tuple[int, int, int]], now: str) -> None:
+        """Create or change many list memberships: (subscriber id, list id, status) triples."""
+        self.conn.executemany(
+            "INSERT INTO memberships (subscriber_id, list_id, status, changed) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (subscriber_id, list_id) DO UPDATE SET status=excluded.status, "
+            "changed=excluded.changed", [(sid, lid, status, now) for sid, lid, status in memberships])
+
     def update_subscriber_fields(self, subscriber_id: int, fields: dict, now: str) -> None:
         """Replace a subscriber's field values."""
         self.conn.execute("UPDATE subscribers SET fields=?, modified=? WHERE id=?",
@@ -488,17 +533,24 @@ class Store:
             "changed=excluded.changed", [subscriber_id, list_id, status, now])
 
     def bulk_insert_subscribers(self, mandator_id: int, emails: Iterable[str],
-                                list_ids: list[int], now: str, batch: int = 50_000) -> int:
-        """Insert many new subscribers (no fields), each subscribed to ``list_ids``; return the count."""
+                                list_ids: list[int], now: str, batch: int = 50_000,
+                                fields=None) -> int:
+        """Insert many new subscribers, each subscribed to ``list_ids``; return the count.
+
+        ``fields``, when given, maps an address to that subscriber's field values.
+        """
         count = 0
+        values = (lambda e: json.dumps(fields(e), ensure_ascii=False)) if fields else \
+            (lambda e: "{}")
         with self.transaction() as conn:
             (last,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()
             for chunk in _chunks_of(emails, batch):
                 ids = range(last + 1, last + 1 + len(chunk))
                 conn.executemany(
                     "INSERT INTO subscribers (id, mandator_id, email, email_key, fields, created, "
-                    "modified) VALUES (?, ?, ?, ?, '{}', ?, ?)",
-                    [(i, mandator_id, e, e.lower(), now, now) for i, e in zip(ids, chunk)])
+                    "modified) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(i, mandator_id, e, e.lower(), values(e), now, now)
+                     for i, e in zip(ids, chunk)])
                 conn.executemany(
                     "INSERT INTO memberships (subscriber_id, list_id, status, changed) "
                     "VALUES (?, ?, 0, ?)", [(i, list_id, now) for i in ids for list_id in list_ids])
@@ -586,12 +638,22 @@ class Store:
     # -- sending: newsletters, channels, vouchers, events, relay ---------------
 
     def insert_row(self, table: str, row: dict) -> int:
-        """Insert one row into a table; return its primary key."""
-        return self.db[table].insert(row).last_pk
+        """Insert one row into a table; return its primary key (the rowid)."""
+        names = list(row)
+        return self.conn.execute(_insert_sql(table, names),
+                                 [_sql_value(row[n]) for n in names]).lastrowid
 
     def insert_rows(self, table: str, rows: list[dict]) -> None:
-        """Insert many rows into a table, batched."""
-        self.db[table].insert_all(rows, batch_size=1000)
+        """Insert many rows into a table (a key missing from a row inserts NULL)."""
+        if not rows:
+            return
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        self.conn.executemany(_insert_sql(table, names),
+                              [[_sql_value(row.get(n)) for n in names] for row in rows])
+
+    def insert_newsletter_mails(self, rows: list[tuple]) -> None:
+        """Put compact newsletter mails in the outbox: tuples in ``NEWSLETTER_MAIL_COLUMNS`` order."""
+        self.conn.executemany(_insert_sql("outbox", NEWSLETTER_MAIL_COLUMNS), rows)
 
     def newsletter(self, mandator_id: int, newsletter_id: int) -> dict | None:
         """A newsletter of the mandator, or None."""
@@ -636,18 +698,33 @@ class Store:
         return self.conn.execute("SELECT email, fields FROM newsletter_recipients WHERE "
                                  "newsletter_id=? ORDER BY position", [newsletter_id]).fetchall()
 
-    def list_audience(self, mandator_id: int, list_id: int | None) -> Iterator[tuple]:
+    def list_audience(self, mandator_id: int, list_id: int | None,
+                      page: int = 5000) -> Iterator[tuple]:
         """(subscriber id, address, fields JSON) of the list's active subscribers, or of all
-        subscribers active on some list when ``list_id`` is None; by subscriber id."""
+        subscribers active on some list when ``list_id`` is None; by subscriber id.
+
+        Read ``page`` rows at a time, each page a finished query: no read stays open while
+        the caller writes, so the WAL can be checkpointed and reset as sending goes on.
+        """
+        # "+s.mandator_id": walk subscribers by id (a range of the primary key, in order)
+        # rather than by the mandator's index, which would sort every subscriber per page.
         if list_id is None:
-            return iter(self.conn.execute(
-                "SELECT s.id, s.email, s.fields FROM subscribers s WHERE s.mandator_id=? AND "
-                "EXISTS (SELECT 1 FROM memberships m WHERE m.subscriber_id=s.id AND m.status=0) "
-                "ORDER BY s.id", [mandator_id]))
-        return iter(self.conn.execute(
-            "SELECT s.id, s.email, s.fields FROM memberships m JOIN subscribers s "
-            "ON s.id=m.subscriber_id WHERE s.mandator_id=? AND m.list_id=? AND m.status=0 "
-            "ORDER BY s.id", [mandator_id, list_id]))
+            sql = ("SELECT s.id, s.email, s.fields FROM subscribers s WHERE +s.mandator_id=? "
+                   "AND s.id>? AND EXISTS (SELECT 1 FROM memberships m WHERE "
+                   "m.subscriber_id=s.id AND m.status=0) ORDER BY s.id LIMIT ?")
+            args = [mandator_id]
+        else:
+            sql = ("SELECT s.id, s.email, s.fields FROM subscribers s JOIN memberships m "
+                   "ON m.subscriber_id=s.id WHERE +s.mandator_id=? AND m.list_id=? AND "
+                   "m.status=0 AND s.id>? ORDER BY s.id LIMIT ?")
+            args = [mandator_id, list_id]
+        after = 0
+        while True:
+            rows = self.conn.execute(sql, [*args, after, page]).fetchall()
+            yield from rows
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
 
     def subscriber_fields_by_key(self, mandator_id: int, email_keys: list[str]) -> dict[str, tuple]:
         """{lower-case address: (subscriber id, fields JSON)} of existing subscribers."""
@@ -804,6 +881,26 @@ class Store:
         """The highest id in use in each table with generated ids (0 when empty)."""
         return {table: self.conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
                 for table in ("subscribers", "newsletters", "outbox", "channels", "mail_events")}
+
+
+def _insert_sql(table: str, names) -> str:
+    columns = ", ".join(f'"{n}"' for n in names)
+    return f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(names))})"
+
+
+def _sql_value(value):
+    """A value as sqlite-utils stored it: dicts, lists and tuples as JSON, dates ISO 8601."""
+    if isinstance(value, (str, int, float, bytes)) or value is None:
+        return value
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=repr, ensure_ascii=False)
+    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (dt.timedelta, uuid.UUID)):
+        return str(value)
+    return value
 
 
 def _query(conn: sqlite3.Connection, sql: str, args=()) -> Iterator[dict]:

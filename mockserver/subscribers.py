@@ -29,6 +29,7 @@ _DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
 _QUOTED = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"'
 _LITERAL = r"\[[\x21-\x5a\x5e-\x7e]*\]"
 _ADDR_SPEC = re.compile(rf"(?:{_DOT_ATOM}|{_QUOTED})@(?:{_DOT_ATOM}|{_LITERAL})\Z")
+_LIST_SEPARATOR = re.compile(r"[;\-]")  # between list ids in an import's NEWSLETTER column
 
 
 def is_valid_address(address: str) -> bool:
@@ -419,7 +420,7 @@ def parse_import(store: Store, mandator_id: int, data: str) -> tuple[list[str], 
                                  f"{len(names)} fields.")
         record = dict(zip(names, values))
         list_ids = []
-        for part in re.split(r"[;\-]", record.pop("NEWSLETTER", "") or ""):
+        for part in _LIST_SEPARATOR.split(record.pop("NEWSLETTER", "") or ""):
             part = part.strip()
             if not part:
                 continue
@@ -445,6 +446,10 @@ def import_subscribers(store: Store, mandator_id: int, data: str) -> ImportResul
             blocks = store.block_list()
             existing = store.subscribers_with_memberships(
                 mandator_id, [email.lower() for email, _, _ in rows])
+            # Collected row by row, written in bulk: the same end state as one write per row.
+            created: dict[str, dict] = {}  # new subscribers by key, in order of first row
+            changed: dict[int, dict] = {}  # merged fields of existing subscribers by id
+            joined: list[tuple[int, int, int]] = []  # memberships of existing subscribers
             for email, values, list_ids in rows:
                 key = email.lower()
                 if not is_valid_address(email):
@@ -455,21 +460,31 @@ def import_subscribers(store: Store, mandator_id: int, data: str) -> ImportResul
                     continue
                 sub = existing.get(key)
                 if sub is None:
-                    fields = {k: v for k, v in values.items() if v != ""}
-                    sid = store.insert_subscriber(mandator_id, email, fields, now)
-                    sub = existing[key] = {"id": sid, "email": email,
-                                           "fields": json.dumps(fields), "memberships": {}}
+                    new = created.get(key)
+                    if new is None:
+                        new = created[key] = {
+                            "email": email, "lists": {},
+                            "fields": {k: v for k, v in values.items() if v != ""}}
+                    else:
+                        new["fields"] = _merge_fields(new["fields"], values, False)
+                    new["lists"].update(dict.fromkeys(list_ids))
                 else:
-                    current = json.loads(sub["fields"])
+                    current = changed[sub["id"]] if sub["id"] in changed else \
+                        json.loads(sub["fields"])
                     merged = _merge_fields(current, values, False)
                     if merged != current:
-                        store.update_subscriber_fields(sub["id"], merged, now)
-                        sub["fields"] = json.dumps(merged)
-                for list_id in list_ids:
-                    if sub["memberships"].get(list_id) != SUBSCRIBED:
-                        store.set_membership(sub["id"], list_id, SUBSCRIBED, now)
-                        sub["memberships"][list_id] = SUBSCRIBED
+                        changed[sub["id"]] = merged
+                    for list_id in list_ids:
+                        if sub["memberships"].get(list_id) != SUBSCRIBED:
+                            joined.append((sub["id"], list_id, SUBSCRIBED))
+                            sub["memberships"][list_id] = SUBSCRIBED
                 imported.add(key)
+            ids = store.insert_subscribers(
+                mandator_id, [(new["email"], new["fields"]) for new in created.values()], now)
+            store.update_subscribers_fields(changed.items(), now)
+            store.set_memberships(joined + [(sid, list_id, SUBSCRIBED) for sid, new in
+                                            zip(ids, created.values()) for list_id in new["lists"]],
+                                  now)
         return ImportResult(len(imported), invalid, blocked)
     finally:
         store.release_import_lock(mandator_id)
