@@ -1,6 +1,7 @@
 """Shared test fixtures: a real mockserver process on a free port, and clients for it."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -8,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -130,6 +132,31 @@ def _drain(process: subprocess.Popen) -> None:
             sys.stderr.write("[mockserver] " + line)
 
     threading.Thread(target=pump, daemon=True).start()
+
+
+@contextlib.contextmanager
+def running_import(server: RunningServer, rows: int = 60000):
+    """A large importSubscribers of mandator 1 running in a thread; entered once the server
+    holds the import lock. Yields a dict whose "result" is the import's answer after exit."""
+    data = "EMAIL\tFIRSTNAME\tNEWSLETTER\n" + "".join(
+        f"big{i}@example.com\tN{i}\t1;2\n" for i in range(rows))
+    outcome: dict = {}
+
+    def run():
+        outcome["result"] = server.zeep().service.importSubscribers(
+            mandatorId=1, apiKey="shop-key-1234", importData=data)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.rows("SELECT * FROM import_locks") and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert server.rows("SELECT mandator_id FROM import_locks") == [{"mandator_id": 1}]
+    outcome["thread"] = thread
+    try:
+        yield outcome
+    finally:
+        thread.join(60)
 
 
 @pytest.fixture

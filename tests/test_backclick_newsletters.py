@@ -2,13 +2,13 @@
 import datetime as dt
 import http.client
 import json
-import threading
 import time
 import urllib.parse
 
 import pytest
 import zeep
 
+from conftest import running_import
 from test_backclick_subscribers import KEY, fault, items, memberships, save, sub
 
 SENDER = "news@shop.example"
@@ -290,34 +290,21 @@ def test_send_newsletter_to_list_faults_change_nothing(server, client, list_id, 
 
 
 def test_no_newsletter_while_an_import_runs(server, client):
-    rows = "".join(f"big{i}@example.com\tN{i}\t1;2\n" for i in range(60000))
-    first: dict = {}
-
-    def run_first():
-        first["result"] = server.zeep().service.importSubscribers(
-            mandatorId=1, apiKey=KEY, importData="EMAIL\tFIRSTNAME\tNEWSLETTER\n" + rows)
-
-    thread = threading.Thread(target=run_first)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.rows("SELECT * FROM import_locks") and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert server.rows("SELECT mandator_id FROM import_locks") == [{"mandator_id": 1}]
     slowest, faults = 0.0, 0
-    while thread.is_alive():  # refused at once for as long as the import runs
-        started = time.monotonic()
-        try:
-            (send_to_list(client, 1) if faults % 2 else send(client, sub("both@example.de")))
-        except zeep.exceptions.Fault as error:
-            assert error.message == "Autoimport is running. Please try again later."
-            faults += 1
-        else:
-            assert not server.rows("SELECT * FROM import_locks"), "sent while importing"
-            break
-        finally:
-            slowest = max(slowest, time.monotonic() - started)
+    with running_import(server) as first:
+        while first["thread"].is_alive():  # refused at once for as long as the import runs
+            started = time.monotonic()
+            try:
+                (send_to_list(client, 1) if faults % 2 else send(client, sub("both@example.de")))
+            except zeep.exceptions.Fault as error:
+                assert error.message == "Autoimport is running. Please try again later."
+                faults += 1
+            else:
+                assert not server.rows("SELECT * FROM import_locks"), "sent while importing"
+                break
+            finally:
+                slowest = max(slowest, time.monotonic() - started)
     assert faults >= 2 and slowest < 0.5, f"{faults} faults; a call waited {slowest:.2f} s"
-    thread.join(60)
     assert first["result"].importedCount == 60000
     assert isinstance(send_to_list(client, 2), int)
 

@@ -1,10 +1,10 @@
 """BACKCLICK subscriber operations over HTTP through zeep, asserted on the wire and in the store."""
 import re
-import threading
-import time
 
 import pytest
 import zeep
+
+from conftest import running_import
 
 KEY = "shop-key-1234"
 
@@ -352,23 +352,10 @@ def test_import_is_all_or_nothing(server, client, data, message):
 
 
 def test_a_second_import_while_one_runs_is_refused(server, client):
-    rows = "".join(f"big{i}@example.com\tN{i}\t1;2\n" for i in range(60000))
-    first: dict = {}
-
-    def run_first():
-        first["result"] = server.zeep().service.importSubscribers(
-            mandatorId=1, apiKey=KEY, importData="EMAIL\tFIRSTNAME\tNEWSLETTER\n" + rows)
-
-    thread = threading.Thread(target=run_first)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.rows("SELECT * FROM import_locks") and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert server.rows("SELECT mandator_id FROM import_locks") == [{"mandator_id": 1}]
-    error = fault(client.service.importSubscribers, mandatorId=1, apiKey=KEY,
-                  importData="EMAIL\nsecond@example.com\n")
-    assert error.message == "Another auto import is running. Please try again later."
-    thread.join(60)
+    with running_import(server) as first:
+        error = fault(client.service.importSubscribers, mandatorId=1, apiKey=KEY,
+                      importData="EMAIL\nsecond@example.com\n")
+        assert error.message == "Another auto import is running. Please try again later."
     assert first["result"].importedCount == 60000
     assert stored(server, "second@example.com") is None
     assert client.service.importSubscribers(

@@ -1,6 +1,4 @@
 """The served BACKCLICK WSDL: both paths, host-correct address, equal to the checked-in copy."""
-import re
-from pathlib import Path
 
 from lxml import etree
 

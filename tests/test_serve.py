@@ -5,7 +5,6 @@ import subprocess
 import sys
 import threading
 
-import pytest
 import zeep
 
 from conftest import BASIC, ROOT, http, start_server
