@@ -18,7 +18,6 @@ Prints a table against the targets and writes it to bench/results/.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -37,8 +36,8 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from mockserver import fixtures, store as store_module  # noqa: E402
-from throughput import FIXTURE, GET_HEAD, GET_TAIL, Server  # noqa: E402
+from mockserver import store as store_module  # noqa: E402
+from throughput import GET_HEAD, GET_TAIL, Server, address, cached_store  # noqa: E402
 
 CACHE = BENCH / ".cache"
 RESULTS = BENCH / "results"
@@ -74,11 +73,6 @@ SEND = envelope("sendNewsletterToList", (
     f"</bc:subject><bc:newsletterContent>{_escape(HTML)}</bc:newsletterContent>"
     f"<bc:alternativeContent>{_escape(TEXT)}</bc:alternativeContent>"
     "<bc:senderName>Shop</bc:senderName><bc:senderEmail>news@shop.example</bc:senderEmail>"))
-
-
-def address(i: int) -> str:
-    """The address of list subscriber number ``i``."""
-    return f"user{i}@{DOMAIN}"
 
 
 def names(i: int) -> dict[str, str]:
@@ -119,32 +113,7 @@ def store_bytes(path: Path) -> int:
 
 def cached_list_store(count: int) -> Path:
     """A store with the test fixture and ``count`` subscribers with names on list 1, cached."""
-    key = hashlib.sha256(("".join(store_module.MIGRATIONS) + FIXTURE.read_text() +
-                          f"names:{count}").encode()).hexdigest()[:12]
-    path = CACHE / f"scale-{count}-{key}.db"
-    if path.exists():
-        return path
-    CACHE.mkdir(parents=True, exist_ok=True)
-    for old in CACHE.glob(f"scale-{count}-*.db"):
-        old.unlink()
-    started = time.monotonic()
-    partial = path.with_suffix(".partial")
-    for leftover in CACHE.glob(partial.name + "*"):
-        leftover.unlink()
-    store = store_module.Store(str(partial))
-    store.migrate()
-    fixtures.seed(store, fixtures.load_paths([str(FIXTURE)]))
-    store.bulk_insert_subscribers(MANDATOR, (address(i) for i in range(1, count + 1)),
-                                  [LIST_ID], "2024-01-01T00:00:00.000000Z",
-                                  fields=lambda e: names(int(e[4:e.index("@")])))
-    store.checkpoint()
-    store.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(partial) + suffix).unlink(missing_ok=True)
-    partial.rename(path)
-    print(f"  built {path.name} with {count:,} named subscribers in "
-          f"{time.monotonic() - started:.1f} s", flush=True)
-    return path
+    return cached_store(count, fields=lambda e: names(int(e[4:e.index("@")])), prefix="scale")
 
 
 class Probe(threading.Thread):

@@ -123,15 +123,16 @@ def address(i: int) -> str:
     return f"user{i}@{DOMAIN}"
 
 
-def cached_store(count: int) -> Path:
-    """A store file with the test fixture and ``count`` subscribers, built once and cached."""
-    key = hashlib.sha256(("".join(store_module.MIGRATIONS) + FIXTURE.read_text() +
+def cached_store(count: int, fields=None, prefix: str = "store") -> Path:
+    """A store file with the test fixture and ``count`` subscribers on list 1, built once and
+    cached; ``fields(address)`` gives each subscriber's field values (default: none)."""
+    key = hashlib.sha256(("".join(store_module.MIGRATIONS) + FIXTURE.read_text() + prefix +
                           str(count)).encode()).hexdigest()[:12]
-    path = CACHE / f"store-{count}-{key}.db"
+    path = CACHE / f"{prefix}-{count}-{key}.db"
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
-    for old in CACHE.glob(f"store-{count}-*.db"):
+    for old in CACHE.glob(f"{prefix}-{count}-*.db"):
         old.unlink()
     started = time.monotonic()
     partial = path.with_suffix(".partial")
@@ -141,8 +142,8 @@ def cached_store(count: int) -> Path:
     store.migrate()
     fixtures.seed(store, fixtures.load_paths([str(FIXTURE)]))
     store.bulk_insert_subscribers(MANDATOR, (address(i) for i in range(1, count + 1)),
-                                  [LIST_ID], "2024-01-01T00:00:00Z")
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                                  [LIST_ID], "2024-01-01T00:00:00.000000Z", fields=fields)
+    store.checkpoint()
     store.close()
     for suffix in ("-wal", "-shm"):
         Path(str(partial) + suffix).unlink(missing_ok=True)
@@ -150,9 +151,6 @@ def cached_store(count: int) -> Path:
     print(f"  built {path.name} with {count:,} subscribers in "
           f"{time.monotonic() - started:.1f} s", flush=True)
     return path
-
-
-# -- server -----------------------------------------------------------------------------------
 
 
 class Server:
