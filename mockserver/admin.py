@@ -8,7 +8,7 @@ from werkzeug.wrappers import Request, Response
 
 import time
 
-from mockserver import __version__, clock, newsletters, outbox
+from mockserver import __version__, callbacks, clock, newsletters, outbox
 from mockserver.errors import NotFound, VendorError
 
 
@@ -104,6 +104,9 @@ class AdminApi:
             Rule("/_mock/reset", endpoint="reset", methods=["POST"]),
             Rule("/_mock/seed", endpoint="seed", methods=["POST"]),
             Rule("/_mock/export", endpoint="export", methods=["GET"]),
+            Rule("/_mock/callbacks/deliveries", endpoint="callback_deliveries", methods=["GET"]),
+            Rule("/_mock/callbacks/flush", endpoint="callback_flush", methods=["POST"]),
+            Rule("/_mock/callbacks/key.pem", endpoint="callback_key", methods=["GET"]),
         ]
 
     def dispatch(self, name: str, request: Request, **args) -> Response:
@@ -209,6 +212,7 @@ class AdminApi:
                 raise ApiError("'frozen' must be true or false.")
             described = clock.set_clock(store, moment, frozen)
             described["newslettersSent"] = newsletters.send_due_now(store)
+            described["callbackAttempts"] = callbacks.flush(store)
             return json_response(described)
         return json_response(clock.describe(store))
 
@@ -220,7 +224,35 @@ class AdminApi:
         store = self.server.store
         described = clock.advance(store, seconds)
         described["newslettersSent"] = newsletters.send_due_now(store)
+        described["callbackAttempts"] = callbacks.flush(store)
         return json_response(described)
+
+    def callback_deliveries(self, request: Request) -> Response:
+        """``GET /_mock/callbacks/deliveries?callback=&state=&tenant=&limit=``: callback
+        deliveries, oldest first, each with its attempts (time, status, error)."""
+        state = request.args.get("state") or None
+        if state and state not in callbacks.STATES:
+            raise ApiError(f"Unknown state {state!r}; one of {', '.join(callbacks.STATES)}.")
+        tenant = request.args.get("tenant")
+        account_id = None
+        if tenant:
+            try:
+                account_id = int(tenant.removeprefix("account-"))
+            except ValueError:
+                raise ApiError(f"Unknown tenant {tenant!r}; use account-<id>.")
+        rows = callbacks.deliveries(self.server.store, _int_arg(request, "callback"), state,
+                                    account_id, _int_arg(request, "limit") or 1000)
+        return json_response({"deliveries": rows, "count": len(rows)})
+
+    def callback_flush(self, request: Request) -> Response:
+        """``POST /_mock/callbacks/flush``: deliver every callback due now and wait for it."""
+        return json_response({"attempts": callbacks.flush(self.server.store)})
+
+    def callback_key(self, request: Request) -> Response:
+        """``GET /_mock/callbacks/key.pem``: the public key callback signatures verify with
+        (the signatures' ``keyId``; needs no admin token)."""
+        return Response(callbacks.public_key_pem(self.server.store),
+                        content_type="application/x-pem-file")
 
     def reset(self, request: Request) -> Response:
         """``POST /_mock/reset``: empty the store, then re-apply the fixtures the server started with."""

@@ -1,4 +1,4 @@
-"""Background work of each worker process: scheduled sends and the SMTP relay.
+"""Background work of each worker process: scheduled sends, callbacks and the SMTP relay.
 
 Every worker runs one scheduler thread. All it acts on lives in the store, and each
 piece of work is claimed with a single UPDATE, so workers never do the same thing
@@ -10,7 +10,7 @@ import logging
 import smtplib
 import threading
 
-from mockserver import newsletters, outbox
+from mockserver import callbacks, newsletters, outbox
 from mockserver.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,10 @@ def relay(store: Store, mail_id: int, host: str, port: int) -> None:
 
 
 def run_once(store: Store, smtp_relay: tuple[str, int] | None = None) -> int:
-    """One round: send due newsletters, relay pending mails. Returns how much was done."""
+    """One round: send due newsletters, start due callback deliveries, relay pending mails.
+    Returns how much was done."""
     done = newsletters.dispatch_due(store)
+    done += callbacks.deliver_due(store)
     if smtp_relay:
         for mail_id in store.relay_pending(RELAY_BATCH):
             if store.claim_relay(mail_id):

@@ -207,21 +207,24 @@ MIGRATIONS: list[str] = [
         url TEXT NOT NULL, method TEXT NOT NULL DEFAULT 'json',
         expression TEXT NOT NULL DEFAULT '', actionfilter TEXT NOT NULL DEFAULT 'all',
         sources TEXT NOT NULL DEFAULT '["soap", "import", "publisher", "open", "click", "bounce"]',
-        created TEXT NOT NULL);
+        base_url TEXT NOT NULL DEFAULT '', created TEXT NOT NULL);
+    CREATE INDEX callbacks_by_database ON callbacks (database_id);
+    CREATE INDEX callbacks_by_collection ON callbacks (collection_id);
     CREATE TABLE callback_deliveries (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         callback_id INTEGER NOT NULL REFERENCES callbacks(id) ON DELETE CASCADE,
         account_id INTEGER NOT NULL, record TEXT NOT NULL, action TEXT NOT NULL,
-        content_type TEXT NOT NULL, body BLOB NOT NULL,
+        url TEXT NOT NULL DEFAULT '', content_type TEXT NOT NULL, body BLOB NOT NULL,
         state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt TEXT NOT NULL, created TEXT NOT NULL);
+        next_attempt TEXT NOT NULL, claimed_until TEXT NOT NULL DEFAULT '',
+        created TEXT NOT NULL, finished TEXT);
     CREATE INDEX callback_deliveries_due ON callback_deliveries (state, next_attempt);
-    CREATE INDEX callback_deliveries_by_record ON callback_deliveries (record, id);
+    CREATE INDEX callback_deliveries_by_record ON callback_deliveries (callback_id, record, id);
     CREATE TABLE callback_attempts (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         delivery_id INTEGER NOT NULL REFERENCES callback_deliveries(id) ON DELETE CASCADE,
         at TEXT NOT NULL, status INTEGER, error TEXT NOT NULL DEFAULT '',
-        duration_ms INTEGER NOT NULL DEFAULT 0);
+        duration_ms INTEGER NOT NULL DEFAULT 0, request_headers TEXT NOT NULL DEFAULT '{}');
     """,
 ]
 
@@ -347,7 +350,8 @@ class Store:
             for table in reversed(TABLES + ["import_locks"]):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM sqlite_sequence")
-            conn.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'smtp_relay')")
+            conn.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'smtp_relay', "
+                         "'callback_signing_key')")
 
     def dump(self) -> dict[str, list[dict]]:
         """Every row of every data table, in primary-key order."""
@@ -870,6 +874,238 @@ class Store:
         """True while an import of the mandator holds the lock (a read: never waits on writers)."""
         return self.conn.execute("SELECT 1 FROM import_locks WHERE mandator_id=? AND started>=?",
                                [mandator_id, stale_before]).fetchone() is not None
+
+    # -- Callbacks (Copernica; used by mockserver/callbacks.py) ----------------
+
+    def insert_callback(self, row: dict) -> int:
+        """Create a callback; return its id."""
+        return self.insert_row("callbacks", row)
+
+    def callback(self, callback_id: int) -> dict | None:
+        """A callback row, or None."""
+        return _one(self.conn, "SELECT * FROM callbacks WHERE id=?", [callback_id])
+
+    def callback_by_url(self, account_id: int, database_id: int | None, url: str) -> dict | None:
+        """The account's first callback of a database (any database when None) with this URL."""
+        sql, args = "SELECT * FROM callbacks WHERE account_id=? AND url=?", [account_id, url]
+        if database_id is not None:
+            sql += " AND database_id=?"
+            args.append(database_id)
+        return _one(self.conn, sql + " ORDER BY id LIMIT 1", args)
+
+    def callbacks_of(self, database_id: int | None = None,
+                     collection_id: int | None = None) -> list[dict]:
+        """Callbacks of a collection, or of a database's profiles (no collection), by id."""
+        if collection_id is not None:
+            return list(_query(self.conn, "SELECT * FROM callbacks WHERE collection_id=? "
+                               "ORDER BY id", [collection_id]))
+        if database_id is not None:
+            return list(_query(self.conn, "SELECT * FROM callbacks WHERE database_id=? AND "
+                               "collection_id IS NULL ORDER BY id", [database_id]))
+        return list(_query(self.conn, "SELECT * FROM callbacks ORDER BY id"))
+
+    def delete_callback(self, account_id: int, callback_id: int) -> bool:
+        """Remove one of the account's callbacks (and its deliveries); False when unknown."""
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM callbacks WHERE id=? AND account_id=?",
+                                [callback_id, account_id]).rowcount == 1
+
+    def insert_callback_delivery(self, row: dict) -> int:
+        """Queue one delivery of a callback; return its id."""
+        return self.insert_row("callback_deliveries", row)
+
+    def callback_work_due(self, now: str, real_now: str) -> bool:
+        """True when a delivery is due by ``now`` or a claim expired before ``real_now`` (a read)."""
+        return self.conn.execute(
+            "SELECT 1 FROM callback_deliveries WHERE (state='pending' AND next_attempt<=?) OR "
+            "(state='sending' AND claimed_until<?) LIMIT 1", [now, real_now]).fetchone() is not None
+
+    def claim_callback_deliveries(self, now: str, real_now: str, claim_until: str,
+                                  limit: int) -> list[int]:
+        """Mark up to ``limit`` due deliveries as sending; their ids, oldest first.
+
+        One UPDATE, so of several workers exactly one claims each delivery. Only the first
+        unfinished delivery of each (callback, record) is taken: a record's later change never
+        overtakes an earlier one. A claim older than its ``claimed_until`` (real time; the
+        sender died) is taken again.
+        """
+        with self.transaction() as conn:
+            ids = [r[0] for r in conn.execute(
+                "UPDATE callback_deliveries SET state='sending', claimed_until=? WHERE id IN ("
+                " SELECT d.id FROM callback_deliveries d WHERE"
+                " ((d.state='pending' AND d.next_attempt<=?) OR"
+                "  (d.state='sending' AND d.claimed_until<?)) AND NOT EXISTS ("
+                "  SELECT 1 FROM callback_deliveries e WHERE e.callback_id=d.callback_id AND"
+                "  e.record=d.record AND e.id<d.id AND e.state IN ('pending', 'sending'))"
+                " ORDER BY d.id LIMIT ?) RETURNING id",
+                [claim_until, now, real_now, limit]).fetchall()]
+        return sorted(ids)
+
+    def callback_delivery(self, delivery_id: int) -> dict | None:
+        """One delivery row, or None."""
+        return _one(self.conn, "SELECT * FROM callback_deliveries WHERE id=?", [delivery_id])
+
+    def finish_callback_attempt(self, delivery_id: int, attempt: dict, state: str,
+                                next_attempt: str, finished: str | None) -> None:
+        """Record an attempt and the delivery's new state (pending again, delivered, failed)."""
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO callback_attempts (delivery_id, at, status, error, "
+                         "duration_ms, request_headers) VALUES (?, ?, ?, ?, ?, ?)",
+                         [delivery_id, attempt["at"], attempt["status"], attempt["error"],
+                          attempt["duration_ms"], json.dumps(attempt["request_headers"])])
+            conn.execute("UPDATE callback_deliveries SET state=?, attempts=attempts+1, "
+                         "next_attempt=?, claimed_until='', finished=? WHERE id=?",
+                         [state, next_attempt, finished, delivery_id])
+
+    def callback_deliveries_open(self, now: str) -> int:
+        """How many deliveries are due by ``now`` and not finished (pending or being sent)."""
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM callback_deliveries WHERE state='sending' OR "
+            "(state='pending' AND next_attempt<=?)", [now]).fetchone()[0]
+
+    def callback_deliveries(self, callback_id: int | None = None, state: str | None = None,
+                            account_id: int | None = None, limit: int = 1000) -> list[dict]:
+        """Deliveries matching the filters, oldest first, each with its ``attempts`` list."""
+        where, args = [], []
+        for column, value in (("callback_id", callback_id), ("state", state),
+                              ("account_id", account_id)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        sql = "SELECT * FROM callback_deliveries"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = list(_query(self.conn, sql + " ORDER BY id LIMIT ?", [*args, int(limit)]))
+        attempts: dict[int, list] = {row["id"]: [] for row in rows}
+        for chunk in _chunks(list(attempts), 500):
+            for attempt in _query(self.conn, "SELECT * FROM callback_attempts WHERE delivery_id "
+                                  f"IN ({', '.join('?' * len(chunk))}) ORDER BY id", chunk):
+                attempts[attempt["delivery_id"]].append(attempt)
+        for row in rows:
+            row["attempts"] = attempts[row["id"]]
+        return rows
+
+    # -- Copernica: accounts, users, tokens, sessions, databases, profiles -----
+
+    def account(self, account_id: int) -> dict | None:
+        """A Copernica account, or None."""
+        return _one(self.conn, "SELECT * FROM accounts WHERE id=?", [account_id])
+
+    def account_ids(self) -> set[int]:
+        """The ids of every Copernica account."""
+        return {r[0] for r in self.conn.execute("SELECT id FROM accounts")}
+
+    def user(self, username: str) -> dict | None:
+        """A Copernica user by name (case-insensitive), or None."""
+        return _one(self.conn, "SELECT * FROM users WHERE username=?", [username])
+
+    def user_account_ids(self, username: str) -> list[int]:
+        """The ids of a user's accounts, first account first."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT account_id FROM user_accounts WHERE username=? ORDER BY position", [username])]
+
+    def access_token(self, token: str) -> dict | None:
+        """An access token row (allowed IPs decoded), or None."""
+        row = _one(self.conn, "SELECT * FROM access_tokens WHERE token=?", [token])
+        if row:
+            row["allowed_ips"] = json.loads(row["allowed_ips"])
+        return row
+
+    def login_session(self, cookie: str) -> dict | None:
+        """A login session by its cookie value, or None."""
+        return _one(self.conn, "SELECT * FROM sessions WHERE cookie=?", [cookie])
+
+    def databases_of(self, account_id: int) -> list[dict]:
+        """An account's databases, by id."""
+        return list(_query(self.conn, "SELECT * FROM databases WHERE account_id=? ORDER BY id",
+                           [account_id]))
+
+    def database(self, account_id: int, database_id: int) -> dict | None:
+        """A database of the account, or None."""
+        return _one(self.conn, "SELECT * FROM databases WHERE account_id=? AND id=?",
+                    [account_id, database_id])
+
+    def database_by_name(self, account_id: int, name: str) -> dict | None:
+        """A database of the account by name (case-insensitive), or None."""
+        return _one(self.conn, "SELECT * FROM databases WHERE account_id=? AND "
+                    "name=? COLLATE NOCASE", [account_id, name])
+
+    def count_profiles(self, database_id: int) -> int:
+        """How many profiles a database holds."""
+        return self.conn.execute("SELECT COUNT(*) FROM profiles WHERE database_id=?",
+                                 [database_id]).fetchone()[0]
+
+    def count_subprofiles(self, collection_id: int) -> int:
+        """How many subprofiles a collection holds."""
+        return self.conn.execute("SELECT COUNT(*) FROM subprofiles WHERE collection_id=?",
+                                 [collection_id]).fetchone()[0]
+
+    def collections_of(self, database_id: int) -> list[dict]:
+        """A database's collections, by id."""
+        return list(_query(self.conn, "SELECT * FROM collections WHERE database_id=? ORDER BY id",
+                           [database_id]))
+
+    def collection(self, account_id: int, collection_id: int) -> dict | None:
+        """A collection of one of the account's databases, or None."""
+        return _one(self.conn, "SELECT c.* FROM collections c JOIN databases d ON "
+                    "d.id=c.database_id WHERE d.account_id=? AND c.id=?",
+                    [account_id, collection_id])
+
+    def fields_of(self, database_id: int, collection_id: int | None) -> list[dict]:
+        """The fields of a database (collection None) or of one of its collections, by id."""
+        if collection_id is None:
+            return list(_query(self.conn, "SELECT * FROM database_fields WHERE database_id=? "
+                               "AND collection_id IS NULL ORDER BY id", [database_id]))
+        return list(_query(self.conn, "SELECT * FROM database_fields WHERE database_id=? AND "
+                           "collection_id=? ORDER BY id", [database_id, collection_id]))
+
+    def interests_of(self, database_id: int) -> list[dict]:
+        """A database's interests, by id."""
+        return list(_query(self.conn, "SELECT * FROM interests WHERE database_id=? ORDER BY id",
+                           [database_id]))
+
+    def profiles_of(self, database_id: int) -> list[dict]:
+        """Every profile of a database (fields and interests as JSON text), by id."""
+        return list(_query(self.conn, "SELECT * FROM profiles WHERE database_id=? ORDER BY id",
+                           [database_id]))
+
+    def profile(self, account_id: int, profile_id: int) -> dict | None:
+        """A profile of one of the account's databases (JSON text columns), or None."""
+        return _one(self.conn, "SELECT p.* FROM profiles p JOIN databases d ON "
+                    "d.id=p.database_id WHERE d.account_id=? AND p.id=?", [account_id, profile_id])
+
+    def subprofiles_of(self, collection_id: int | None = None,
+                       profile_id: int | None = None) -> list[dict]:
+        """The subprofiles of a collection and/or a profile (JSON text fields), by id."""
+        where, args = [], []
+        if collection_id is not None:
+            where.append("collection_id=?")
+            args.append(collection_id)
+        if profile_id is not None:
+            where.append("profile_id=?")
+            args.append(profile_id)
+        return list(_query(self.conn, "SELECT * FROM subprofiles WHERE " + " AND ".join(where) +
+                           " ORDER BY id", args))
+
+    def subprofile(self, account_id: int, subprofile_id: int) -> dict | None:
+        """A subprofile in one of the account's databases (with ``database_id``), or None."""
+        return _one(self.conn, "SELECT s.*, c.database_id FROM subprofiles s JOIN collections c "
+                    "ON c.id=s.collection_id JOIN databases d ON d.id=c.database_id "
+                    "WHERE d.account_id=? AND s.id=?", [account_id, subprofile_id])
+
+    def update_row(self, table: str, row_id: int, changes: dict) -> None:
+        """Set columns of one row of a Copernica table by id."""
+        assert table in COPERNICA_TABLES, table
+        names = list(changes)
+        self.conn.execute(f"UPDATE {table} SET " + ", ".join(f'"{n}"=?' for n in names) +
+                          " WHERE id=?", [*(_sql_value(changes[n]) for n in names), row_id])
+
+    def delete_rows(self, table: str, ids: list[int]) -> None:
+        """Delete rows of a Copernica table by id (dependent rows go by ON DELETE CASCADE)."""
+        assert table in COPERNICA_TABLES, table
+        for chunk in _chunks(list(ids), 500):
+            self.conn.execute(f"DELETE FROM {table} WHERE id IN ({','.join('?' * len(chunk))})",
+                              chunk)
 
     # -- fixtures support (used by mockserver/fixtures.py) ---------------------
 

@@ -11,7 +11,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from mockserver import admin, auth, backclick, outbox, scheduler, subscribers
+from mockserver import admin, auth, backclick, callbacks, outbox, scheduler, subscribers
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
 from mockserver.store import Store
@@ -61,7 +61,7 @@ class MockServer:
             return self.serve_wsdl(endpoint, environ, start_response)
         request = Request(environ)
         token = self.settings.admin_token
-        if token and path.startswith("/_mock/") and \
+        if token and path.startswith("/_mock/") and path != "/" + callbacks.KEY_PATH and \
                 request.headers.get("Authorization", "") != f"Bearer {token}":
             return admin.json_response(
                 {"error": "The admin API needs 'Authorization: Bearer <admin token>'."},
