@@ -209,13 +209,14 @@ def cmd_export(args) -> int:
 
 def cmd_wsdl(args) -> int:
     """``mockserver wsdl``."""
-    from mockserver import backclick
+    from mockserver import backclick, copernica
 
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / backclick.WSDL_FILE
-    target.write_bytes(backclick.endpoint().wsdl("http://127.0.0.1:8080/"))
-    print(f"wrote {target}")
+    for dialect in (backclick, copernica):
+        target = folder / dialect.WSDL_FILE
+        target.write_bytes(dialect.endpoint().wsdl("http://127.0.0.1:8080/"))
+        print(f"wrote {target}")
     return 0
 
 

@@ -290,7 +290,7 @@ def validate(document: object, source: str) -> dict:
         if raw.get("frozen") is not None:
             out["clock"]["frozen"] = c.flag(raw["frozen"], "clock.frozen")
     if document.get("copernica") is not None:
-        c.any_mapping(document["copernica"], "copernica")  # defined by a later issue
+        out["copernica"] = _copernica(c, document["copernica"])
     bc = document.get("backclick")
     bc = {} if bc is None else c.mapping(bc, "backclick", BACKCLICK_KEYS)
     out["backclick"] = {"blockList": _block_list(c, bc.get("blockList")),
@@ -753,6 +753,7 @@ def merge(parts: list[tuple[str, dict]]) -> dict:
                     c.unique(event_ids, e["id"], _join(at, "id"), f"event id {e['id']}",
                              at if len(parts) == 1 else f"{at} in {source}")
             doc["state"]["outbox"].append(r)
+    doc["copernica"] = _merge_copernica(parts)
     return doc
 
 
@@ -780,7 +781,14 @@ def seed(store: Store, document: dict, source: str = DOCUMENT) -> dict:
             if m["id"] in taken:
                 raise FixtureConflict(f"{source}: backclick.mandators[{i}].id: mandator {m['id']} "
                                       f"already exists in the store")
-        tables = _rows(doc, now, store.max_ids(), store.block_list())
+        taken = store.account_ids()
+        for i, a in enumerate(doc["copernica"]["accounts"]):
+            if a["id"] in taken:
+                raise FixtureConflict(f"{source}: copernica.accounts[{i}].id: account {a['id']} "
+                                      f"already exists in the store")
+        max_ids = store.max_ids()
+        tables = _rows(doc, now, max_ids, store.block_list())
+        tables.update(_copernica_rows(doc["copernica"], now, max_ids))
         try:
             store.load(tables)
         except sqlite3.IntegrityError as error:
@@ -950,6 +958,9 @@ def export(store: Store) -> dict:
         })
     doc["backclick"] = {"blockList": [r["pattern"] for r in tables["block_list"]],
                         "mandators": mandators}
+    copernica = _copernica_out(tables)
+    if copernica is not None:
+        doc["copernica"] = copernica
     state = {
         "confirmations": [{
             "token": r["token"], "kind": r["kind"], "mandatorId": r["mandator_id"],
@@ -1038,6 +1049,476 @@ def _subscriber_out(row: dict, memberships: list[dict]) -> dict:
     if row["modified"] != created:
         out["modified"] = row["modified"]
     return out
+
+
+# -- Copernica ------------------------------------------------------------------------
+
+COPERNICA_KEYS = ("users", "accounts", "sessions")
+CP_USER_KEYS = ("username", "password", "accounts")
+CP_ACCOUNT_KEYS = ("id", "name", "tokens", "databases")
+CP_TOKEN_KEYS = ("token", "readOnly", "allowedIps")
+CP_DATABASE_KEYS = ("id", "name", "description", "archived", "unsubscribeBehavior",
+                    "unsubscribeValues", "created", "fields", "interests", "collections",
+                    "profiles", "callbacks")
+CP_FIELD_KEYS = ("id", "name", "type", "value", "displayed", "ordered", "length", "textlines",
+                 "hidden", "index")
+CP_INTEREST_KEYS = ("id", "name", "group")
+CP_COLLECTION_KEYS = ("id", "name", "unsubscribeBehavior", "created", "fields")
+CP_PROFILE_KEYS = ("id", "code", "fields", "interests", "created", "modified", "subprofiles")
+CP_SUBPROFILE_KEYS = ("id", "collection", "code", "fields", "created", "modified")
+CP_CALLBACK_KEYS = ("id", "collection", "url", "method", "expression", "actionfilter",
+                    "sources", "baseUrl", "created")
+CP_SESSION_KEYS = ("cookie", "accountId", "username", "created")
+CP_ID_TABLES = ("databases", "collections", "database_fields", "interests", "profiles",
+                "subprofiles", "callbacks")
+
+
+def _cp_flag(c: _Checker, raw: dict, key: str, path: str) -> bool:
+    return c.flag(raw.get(key), _join(path, key))
+
+
+def _cp_fields(c: _Checker, raw, path: str) -> list[dict]:
+    from mockserver import databases
+
+    out, seen = [], {}
+    for i, f in enumerate(c.sequence(raw, path)):
+        item = f"{path}[{i}]"
+        c.mapping(f, item, CP_FIELD_KEYS, required=("name",))
+        name = c.text(f["name"], _join(item, "name"), nonempty=True).strip()
+        if not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name):
+            c.fail(_join(item, "name"), "a field name is an identifier (letters, digits, _)")
+        c.unique(seen, name.lower(), _join(item, "name"), f"field {name!r}", item)
+        field = {"name": name,
+                 "type": c.choice(f.get("type"), _join(item, "type"), databases.FIELD_TYPES,
+                                  "text"),
+                 "value": c.value(f.get("value", ""), _join(item, "value")),
+                 "displayed": _cp_flag(c, f, "displayed", item),
+                 "ordered": _cp_flag(c, f, "ordered", item),
+                 "length": c.count(f.get("length", 50), _join(item, "length")),
+                 "textlines": c.count(f.get("textlines", 1), _join(item, "textlines")),
+                 "hidden": _cp_flag(c, f, "hidden", item),
+                 "index": _cp_flag(c, f, "index", item)}
+        if "id" in f:
+            field["id"] = c.ident(f["id"], _join(item, "id"))
+        out.append(field)
+    for kind in databases.ONE_PER_DATABASE:
+        if sum(1 for f in out if f["type"] == kind) > 1:
+            c.fail(path, f"more than one {kind} field")
+    return out
+
+
+def _cp_values(c: _Checker, raw, path: str, fields: list[dict]) -> dict:
+    from mockserver import databases
+
+    by_name = {f["name"].lower(): f for f in fields}
+    out = {}
+    for name, value in c.any_mapping(raw, path).items():
+        at = _join(path, name)
+        f = by_name.get(str(name).lower())
+        if f is None:
+            c.fail(at, f"no field named {name!r}")
+        checked = databases.check_value(f, c.value(value, at))
+        if checked is None:
+            c.fail(at, f"{value!r} is not a valid {f['type']} value")
+        out[f["name"]] = checked
+    return out
+
+
+def _cp_record(c: _Checker, raw: dict, item: str, keys: tuple, fields: list[dict]) -> dict:
+    c.mapping(raw, item, keys)
+    record = {"fields": _cp_values(c, raw.get("fields"), _join(item, "fields"), fields)}
+    if "id" in raw:
+        record["id"] = c.ident(raw["id"], _join(item, "id"))
+    if raw.get("code") is not None:
+        record["code"] = c.text(raw["code"], _join(item, "code"), nonempty=True)
+    record["created"] = c.moment(raw.get("created"), _join(item, "created"))
+    record["modified"] = c.moment(raw.get("modified"), _join(item, "modified"))
+    return record
+
+
+def _cp_database(c: _Checker, raw, path: str) -> dict:
+    from mockserver import databases
+
+    c.mapping(raw, path, CP_DATABASE_KEYS, required=("name",))
+    db = {"name": c.text(raw["name"], _join(path, "name"), nonempty=True).strip(),
+          "description": c.text(raw.get("description"), _join(path, "description")),
+          "archived": _cp_flag(c, raw, "archived", path),
+          "unsubscribeBehavior": c.choice(raw.get("unsubscribeBehavior"),
+                                          _join(path, "unsubscribeBehavior"),
+                                          databases.UNSUBSCRIBE_BEHAVIORS, "nothing"),
+          "created": c.moment(raw.get("created"), _join(path, "created")),
+          "fields": _cp_fields(c, raw.get("fields"), _join(path, "fields"))}
+    if "id" in raw:
+        db["id"] = c.ident(raw["id"], _join(path, "id"))
+    db["unsubscribeValues"] = _cp_values(c, raw.get("unsubscribeValues"),
+                                         _join(path, "unsubscribeValues"), db["fields"])
+    names = {f["name"].lower(): _join(path, "fields") for f in db["fields"]}
+    db["interests"] = []
+    for i, r in enumerate(c.sequence(raw.get("interests"), _join(path, "interests"))):
+        item = f"{path}.interests[{i}]"
+        c.mapping(r, item, CP_INTEREST_KEYS, required=("name",))
+        name = c.text(r["name"], _join(item, "name"), nonempty=True).strip()
+        c.unique(names, name.lower(), _join(item, "name"), f"name {name!r}", item)
+        interest = {"name": name, "group": c.text(r.get("group"), _join(item, "group"))}
+        if "id" in r:
+            interest["id"] = c.ident(r["id"], _join(item, "id"))
+        db["interests"].append(interest)
+    db["collections"] = []
+    for i, r in enumerate(c.sequence(raw.get("collections"), _join(path, "collections"))):
+        item = f"{path}.collections[{i}]"
+        c.mapping(r, item, CP_COLLECTION_KEYS, required=("name",))
+        name = c.text(r["name"], _join(item, "name"), nonempty=True).strip()
+        c.unique(names, name.lower(), _join(item, "name"), f"name {name!r}", item)
+        collection = {"name": name, "created": c.moment(r.get("created"), _join(item, "created")),
+                      "unsubscribeBehavior": c.choice(
+                          r.get("unsubscribeBehavior"), _join(item, "unsubscribeBehavior"),
+                          databases.UNSUBSCRIBE_BEHAVIORS, "nothing"),
+                      "fields": _cp_fields(c, r.get("fields"), _join(item, "fields"))}
+        if "id" in r:
+            collection["id"] = c.ident(r["id"], _join(item, "id"))
+        db["collections"].append(collection)
+    by_collection = {co["name"].lower(): co for co in db["collections"]}
+    interest_names = {i["name"].lower(): i["name"] for i in db["interests"]}
+    db["profiles"] = []
+    for i, r in enumerate(c.sequence(raw.get("profiles"), _join(path, "profiles"))):
+        item = f"{path}.profiles[{i}]"
+        profile = _cp_record(c, r, item, CP_PROFILE_KEYS, db["fields"])
+        flags = r.get("interests")
+        chosen = []
+        if isinstance(flags, dict):
+            flags = [k for k, v in flags.items() if str(v).strip().lower() in ("1", "true", "yes")]
+        for j, name in enumerate(c.sequence(flags, _join(item, "interests"))):
+            at = f"{item}.interests[{j}]"
+            known = interest_names.get(c.text(name, at).strip().lower())
+            if known is None:
+                c.fail(at, f"no interest named {name!r}")
+            chosen.append(known)
+        profile["interests"] = chosen
+        profile["subprofiles"] = []
+        for j, s in enumerate(c.sequence(r.get("subprofiles"), _join(item, "subprofiles"))):
+            at = f"{item}.subprofiles[{j}]"
+            c.mapping(s, at, CP_SUBPROFILE_KEYS, required=("collection",))
+            co = by_collection.get(c.text(s["collection"], _join(at, "collection")).lower())
+            if co is None:
+                c.fail(_join(at, "collection"), f"no collection named {s['collection']!r}")
+            sub = _cp_record(c, s, at, CP_SUBPROFILE_KEYS, co["fields"])
+            sub["collection"] = co["name"]
+            profile["subprofiles"].append(sub)
+        db["profiles"].append(profile)
+    db["callbacks"] = []
+    for i, r in enumerate(c.sequence(raw.get("callbacks"), _join(path, "callbacks"))):
+        item = f"{path}.callbacks[{i}]"
+        db["callbacks"].append(_cp_callback(c, r, item, by_collection))
+    return db
+
+
+def _cp_callback(c: _Checker, r, item: str, by_collection: dict) -> dict:
+    from mockserver import callbacks
+
+    c.mapping(r, item, CP_CALLBACK_KEYS, required=("url",))
+    cb = {"url": c.text(r["url"], _join(item, "url"), nonempty=True),
+          "method": c.choice(r.get("method"), _join(item, "method"), callbacks.METHODS, "json"),
+          "expression": c.text(r.get("expression"), _join(item, "expression")),
+          "actionfilter": c.choice(r.get("actionfilter"), _join(item, "actionfilter"),
+                                   callbacks.ACTION_FILTERS, "all"),
+          "created": c.moment(r.get("created"), _join(item, "created")),
+          "collection": None}
+    if cb["expression"]:
+        try:
+            callbacks.parse_expression(cb["expression"])
+        except Exception as error:  # noqa: BLE001 - the parser's own message names the fault
+            c.fail(_join(item, "expression"), str(error))
+    sources = r.get("sources")
+    if sources is not None:
+        cb["sources"] = [c.choice(s, f"{item}.sources[{k}]", callbacks.SOURCES)
+                         for k, s in enumerate(c.sequence(sources, _join(item, "sources")))]
+    if r.get("collection") is not None:
+        co = by_collection.get(c.text(r["collection"], _join(item, "collection")).lower())
+        if co is None:
+            c.fail(_join(item, "collection"), f"no collection named {r['collection']!r}")
+        cb["collection"] = co["name"]
+    if r.get("baseUrl") is not None:
+        cb["baseUrl"] = c.text(r["baseUrl"], _join(item, "baseUrl"))
+    if "id" in r:
+        cb["id"] = c.ident(r["id"], _join(item, "id"))
+    return cb
+
+
+def _copernica(c: _Checker, raw) -> dict:
+    """The ``copernica`` section, checked and normalised."""
+    raw = c.mapping(raw, "copernica", COPERNICA_KEYS)
+    out: dict = {"users": [], "accounts": [], "sessions": []}
+    seen: dict = {}
+    for i, a in enumerate(c.sequence(raw.get("accounts"), "copernica.accounts")):
+        path = f"copernica.accounts[{i}]"
+        c.mapping(a, path, CP_ACCOUNT_KEYS, required=("id",))
+        account = {"id": c.ident(a["id"], _join(path, "id")),
+                   "name": c.text(a.get("name"), _join(path, "name")), "tokens": [],
+                   "databases": []}
+        c.unique(seen, account["id"], _join(path, "id"), f"account id {account['id']}", path)
+        for j, tk in enumerate(c.sequence(a.get("tokens"), _join(path, "tokens"))):
+            at = f"{path}.tokens[{j}]"
+            c.mapping(tk, at, CP_TOKEN_KEYS, required=("token",))
+            ips = []
+            for k, cidr in enumerate(c.sequence(tk.get("allowedIps"), _join(at, "allowedIps"))):
+                try:
+                    ips.append(str(ipaddress.ip_network(c.text(cidr, f"{at}.allowedIps[{k}]"),
+                                                        strict=False)))
+                except ValueError as error:
+                    c.fail(f"{at}.allowedIps[{k}]", f"expected a CIDR network: {error}")
+            account["tokens"].append({
+                "token": c.text(tk["token"], _join(at, "token"), nonempty=True),
+                "readOnly": _cp_flag(c, tk, "readOnly", at), "allowedIps": ips})
+        names: dict = {}
+        for j, d in enumerate(c.sequence(a.get("databases"), _join(path, "databases"))):
+            db = _cp_database(c, d, f"{path}.databases[{j}]")
+            c.unique(names, db["name"].lower(), f"{path}.databases[{j}].name",
+                     f"database name {db['name']!r}", f"{path}.databases[{j}]")
+            account["databases"].append(db)
+        out["accounts"].append(account)
+    seen_users: dict = {}
+    for i, u in enumerate(c.sequence(raw.get("users"), "copernica.users")):
+        path = f"copernica.users[{i}]"
+        c.mapping(u, path, CP_USER_KEYS, required=("username", "password"))
+        name = c.text(u["username"], _join(path, "username"), nonempty=True).strip()
+        c.unique(seen_users, name.lower(), _join(path, "username"), f"user {name!r}", path)
+        ids = [c.ident(x, f"{path}.accounts[{k}]")
+               for k, x in enumerate(c.sequence(u.get("accounts"), _join(path, "accounts")))]
+        out["users"].append({"username": name,
+                             "password": c.text(u["password"], _join(path, "password")),
+                             "accounts": ids})
+    for i, s in enumerate(c.sequence(raw.get("sessions"), "copernica.sessions")):
+        path = f"copernica.sessions[{i}]"
+        c.mapping(s, path, CP_SESSION_KEYS, required=("cookie", "accountId", "username"))
+        out["sessions"].append({
+            "cookie": c.text(s["cookie"], _join(path, "cookie"), nonempty=True),
+            "accountId": c.ident(s["accountId"], _join(path, "accountId")),
+            "username": c.text(s["username"], _join(path, "username")),
+            "created": c.moment(s.get("created"), _join(path, "created"))})
+    return out
+
+
+def _merge_copernica(parts: list[tuple[str, dict]]) -> dict:
+    """The Copernica sections of several documents, concatenated; references checked."""
+    doc: dict = {"users": [], "accounts": [], "sessions": []}
+    accounts: dict[int, str] = {}
+    for source, part in parts:
+        c = _Checker(source)
+        cp = part.get("copernica") or {"users": [], "accounts": [], "sessions": []}
+        for i, a in enumerate(cp["accounts"]):
+            if a["id"] in accounts:
+                c.fail(f"copernica.accounts[{i}].id", f"account {a['id']} is also defined in "
+                                                      f"{accounts[a['id']]}")
+            accounts[a["id"]] = source
+            doc["accounts"].append(a)
+    users: dict = {}
+    for source, part in parts:
+        c = _Checker(source)
+        cp = part.get("copernica") or {"users": [], "accounts": [], "sessions": []}
+        for i, u in enumerate(cp["users"]):
+            if u["username"].lower() in users:
+                c.fail(f"copernica.users[{i}].username", f"user {u['username']!r} is also "
+                                                         f"defined in {users[u['username'].lower()]}")
+            users[u["username"].lower()] = source
+            for k, account_id in enumerate(u["accounts"]):
+                if account_id not in accounts:
+                    c.fail(f"copernica.users[{i}].accounts[{k}]", f"no account with id "
+                                                                   f"{account_id}")
+            doc["users"].append(u)
+        for i, s in enumerate(cp["sessions"]):
+            if s["accountId"] not in accounts:
+                c.fail(f"copernica.sessions[{i}].accountId", f"no account with id "
+                                                              f"{s['accountId']}")
+            doc["sessions"].append(s)
+    return doc
+
+
+def _copernica_rows(cp: dict, now: str, max_ids: dict) -> dict[str, list[dict]]:
+    """Store rows for a merged Copernica section (ids given or the next free ones)."""
+    from mockserver import databases, tokens
+
+    tables: dict[str, list[dict]] = {t: [] for t in (
+        "accounts", "users", "user_accounts", "access_tokens", "sessions", *CP_ID_TABLES)}
+    dbs = [d for a in cp["accounts"] for d in a["databases"]]
+    nested = {
+        "databases": dbs,
+        "collections": [co for d in dbs for co in d["collections"]],
+        "database_fields": [f for d in dbs for f in
+                            d["fields"] + [cf for co in d["collections"] for cf in co["fields"]]],
+        "interests": [i for d in dbs for i in d["interests"]],
+        "profiles": [p for d in dbs for p in d["profiles"]],
+        "subprofiles": [s for d in dbs for p in d["profiles"] for s in p["subprofiles"]],
+        "callbacks": [cb for d in dbs for cb in d["callbacks"]],
+    }
+    copies = {table: [dict(r) for r in rows] for table, rows in nested.items()}
+    for table, rows in copies.items():
+        _next_ids(rows, max_ids.get(table, 0))
+    ids = {table: iter(r["id"] for r in rows) for table, rows in copies.items()}
+    moment = clock.parse_stamp(now)
+    for a in cp["accounts"]:
+        tables["accounts"].append({"id": a["id"], "name": a["name"]})
+        tables["access_tokens"] += [{"token": tk["token"], "account_id": a["id"],
+                                     "read_only": int(tk["readOnly"]),
+                                     "allowed_ips": json.dumps(tk["allowedIps"])}
+                                    for tk in a["tokens"]]
+        for d in a["databases"]:
+            db_id = next(ids["databases"])
+            tables["databases"].append({
+                "id": db_id, "account_id": a["id"], "name": d["name"],
+                "description": d["description"], "archived": int(d["archived"]),
+                "unsubscribebehavior": d["unsubscribeBehavior"],
+                "unsubscribe_values": json.dumps(d["unsubscribeValues"], ensure_ascii=False),
+                "created": d["created"] or now})
+            fields_of = {}
+            for f in d["fields"]:
+                tables["database_fields"].append({"id": next(ids["database_fields"]),
+                                                  "database_id": db_id, "collection_id": None,
+                                                  **_cp_field_row(f)})
+            fields_of[None] = d["fields"]
+            collection_ids = {}
+            for co in d["collections"]:
+                co_id = collection_ids[co["name"]] = next(ids["collections"])
+                tables["collections"].append({
+                    "id": co_id, "database_id": db_id, "name": co["name"],
+                    "unsubscribebehavior": co["unsubscribeBehavior"],
+                    "created": co["created"] or now})
+                fields_of[co["name"]] = co["fields"]
+            for co in d["collections"]:
+                for f in co["fields"]:
+                    tables["database_fields"].append({
+                        "id": next(ids["database_fields"]), "database_id": db_id,
+                        "collection_id": collection_ids[co["name"]], **_cp_field_row(f)})
+            for i in d["interests"]:
+                tables["interests"].append({"id": next(ids["interests"]), "database_id": db_id,
+                                            "name": i["name"], "groupname": i["group"]})
+            for p in d["profiles"]:
+                p_id = next(ids["profiles"])
+                created = p["created"] or now
+                full = {f["name"]: p["fields"].get(f["name"], databases.default_value(f, moment))
+                        for f in d["fields"]}
+                tables["profiles"].append({
+                    "id": p_id, "database_id": db_id, "code": p.get("code") or tokens.new_token(),
+                    "fields": json.dumps(full, ensure_ascii=False),
+                    "interests": json.dumps({n: 1 for n in p["interests"]}, ensure_ascii=False),
+                    "created": created, "modified": p["modified"] or created})
+                for s in p["subprofiles"]:
+                    created = s["created"] or now
+                    full = {f["name"]: s["fields"].get(f["name"],
+                                                       databases.default_value(f, moment))
+                            for f in fields_of[s["collection"]]}
+                    tables["subprofiles"].append({
+                        "id": next(ids["subprofiles"]),
+                        "collection_id": collection_ids[s["collection"]], "profile_id": p_id,
+                        "code": s.get("code") or tokens.new_token(),
+                        "fields": json.dumps(full, ensure_ascii=False), "created": created,
+                        "modified": s["modified"] or created})
+            for cb in d["callbacks"]:
+                row = {"id": next(ids["callbacks"]), "account_id": a["id"],
+                       "database_id": None if cb["collection"] else db_id,
+                       "collection_id": collection_ids[cb["collection"]] if cb["collection"]
+                       else None, "url": cb["url"], "method": cb["method"],
+                       "expression": cb["expression"], "actionfilter": cb["actionfilter"],
+                       "created": cb["created"] or now}
+                if "sources" in cb:
+                    row["sources"] = json.dumps(cb["sources"])
+                if "baseUrl" in cb:
+                    row["base_url"] = cb["baseUrl"]
+                tables["callbacks"].append(row)
+    for u in cp["users"]:
+        tables["users"].append({"username": u["username"], "password": u["password"]})
+        tables["user_accounts"] += [{"username": u["username"], "account_id": a, "position": k}
+                                    for k, a in enumerate(u["accounts"])]
+    tables["sessions"] = [{"cookie": s["cookie"], "account_id": s["accountId"],
+                           "username": s["username"], "created": s["created"] or now}
+                          for s in cp["sessions"]]
+    return tables
+
+
+def _cp_field_row(f: dict) -> dict:
+    """A field of the fixture format as a ``database_fields`` row (without ids)."""
+    return {"name": f["name"], "type": f["type"], "value": f["value"],
+            "displayed": int(f["displayed"]), "ordered": int(f["ordered"]),
+            "length": f["length"], "textlines": f["textlines"], "hidden": int(f["hidden"]),
+            "indexed": int(f["index"])}
+
+
+def _copernica_out(tables: dict) -> dict | None:
+    """The Copernica section of an export (None when the store holds no Copernica data)."""
+    if not (tables["accounts"] or tables["users"]):
+        return None
+    fields = _grouped([f for f in tables["database_fields"] if f["collection_id"] is None],
+                      "database_id")
+    collection_fields = _grouped([f for f in tables["database_fields"]
+                                  if f["collection_id"] is not None], "collection_id")
+    collections = _grouped(tables["collections"], "database_id")
+    collection_names = {co["id"]: co["name"] for co in tables["collections"]}
+    interests = _grouped(tables["interests"], "database_id")
+    profiles = _grouped(tables["profiles"], "database_id")
+    subprofiles = _grouped(tables["subprofiles"], "profile_id")
+    collection_db = {co["id"]: co["database_id"] for co in tables["collections"]}
+    callbacks = _grouped([dict(cb, owner=cb["database_id"] or collection_db.get(cb["collection_id"]))
+                          for cb in tables["callbacks"]], "owner")
+    tokens_of = _grouped(tables["access_tokens"], "account_id")
+    databases_of = _grouped(tables["databases"], "account_id")
+
+    def field_out(f: dict) -> dict:
+        return {"id": f["id"], "name": f["name"], "type": f["type"], "value": f["value"],
+                "displayed": bool(f["displayed"]), "ordered": bool(f["ordered"]),
+                "length": f["length"], "textlines": f["textlines"], "hidden": bool(f["hidden"]),
+                "index": bool(f["indexed"])}
+
+    def record_out(r: dict) -> dict:
+        return {"id": r["id"], "code": r["code"], "fields": json.loads(r["fields"]),
+                "created": r["created"], "modified": r["modified"]}
+
+    def callback_out(cb: dict) -> dict:
+        out = {"id": cb["id"], "url": cb["url"], "method": cb["method"],
+               "expression": cb["expression"], "actionfilter": cb["actionfilter"],
+               "sources": json.loads(cb["sources"]), "created": cb["created"]}
+        if cb["collection_id"] is not None:
+            out["collection"] = collection_names[cb["collection_id"]]
+        if cb.get("base_url"):
+            out["baseUrl"] = cb["base_url"]
+        return out
+
+    def database_out(d: dict) -> dict:
+        return {
+            "id": d["id"], "name": d["name"], "description": d["description"],
+            "archived": bool(d["archived"]), "unsubscribeBehavior": d["unsubscribebehavior"],
+            "unsubscribeValues": json.loads(d["unsubscribe_values"]), "created": d["created"],
+            "fields": [field_out(f) for f in fields.get(d["id"], [])],
+            "interests": [{"id": i["id"], "name": i["name"], "group": i["groupname"]}
+                          for i in interests.get(d["id"], [])],
+            "collections": [{"id": co["id"], "name": co["name"],
+                             "unsubscribeBehavior": co["unsubscribebehavior"],
+                             "created": co["created"],
+                             "fields": [field_out(f) for f in collection_fields.get(co["id"], [])]}
+                            for co in collections.get(d["id"], [])],
+            "profiles": [{**record_out(p),
+                          "interests": [n for n, v in json.loads(p["interests"]).items() if v],
+                          "subprofiles": [{**record_out(s),
+                                           "collection": collection_names[s["collection_id"]]}
+                                          for s in subprofiles.get(p["id"], [])]}
+                         for p in profiles.get(d["id"], [])],
+            "callbacks": [callback_out(cb) for cb in callbacks.get(d["id"], [])],
+        }
+
+    user_accounts = _grouped(tables["user_accounts"], "username")
+    return {
+        "users": [{"username": u["username"], "password": u["password"],
+                   "accounts": [r["account_id"] for r in sorted(
+                       user_accounts.get(u["username"], []), key=lambda r: r["position"])]}
+                  for u in tables["users"]],
+        "accounts": [{"id": a["id"], "name": a["name"],
+                      "tokens": [{"token": tk["token"], "readOnly": bool(tk["read_only"]),
+                                  "allowedIps": json.loads(tk["allowed_ips"])}
+                                 for tk in tokens_of.get(a["id"], [])],
+                      "databases": [database_out(d) for d in databases_of.get(a["id"], [])]}
+                     for a in tables["accounts"]],
+        "sessions": [{"cookie": s["cookie"], "accountId": s["account_id"],
+                      "username": s["username"], "created": s["created"]}
+                     for s in tables["sessions"]],
+    }
 
 
 # -- writing --------------------------------------------------------------------

@@ -33,13 +33,15 @@ def urls(host: str, port: int) -> dict[str, str]:
         shown = f"[{shown}]"
     base = f"http://{shown}:{port}"
     return {"base": base + "/", "backclick_wsdl": base + backclick.SERVICE_PATH + "?wsdl",
+            "copernica_wsdl": base + "/?SOAPAPI=WSDL",
             "admin": base + "/_mock/"}
 
 
 def ready_line(host: str, port: int) -> str:
     """The one line ``serve`` prints once it answers requests."""
     u = urls(host, port)
-    return f"mockserver ready on {u['base']}  BACKCLICK WSDL: {u['backclick_wsdl']}  admin: {u['admin']}"
+    return (f"mockserver ready on {u['base']}  BACKCLICK WSDL: {u['backclick_wsdl']}  "
+            f"Copernica WSDL: {u['copernica_wsdl']}  admin: {u['admin']}")
 
 
 MAX_SLOTS = 256

@@ -8,7 +8,6 @@ serialises the answer. Every failure becomes a SOAP fault, never an HTML page.
 """
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 import threading
@@ -61,6 +60,7 @@ class SoapCall:
     base_url: str
     environ: dict = field(default_factory=dict)
     tenant: object = None
+    headers: list = field(default_factory=list)  # extra response headers, e.g. Set-Cookie
 
 
 class SoapProtocol(Soap11):
@@ -198,9 +198,44 @@ def fault_envelope(code: str, message: str, soap12: bool = False) -> bytes:
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 
 
-def canonical_wsdl(doc: etree._Element, tns: str, operations: set[str]) -> etree._Element:
+@dataclass
+class WsdlNames:
+    """Names a dialect gives its WSDL's service, port, port type and binding, and the
+    SOAPAction of each operation (``{operation}`` stands for its name)."""
+
+    service: str
+    port: str
+    port_type: str
+    binding: str
+    soap_action: str = "{operation}"
+
+
+def rename_wsdl(doc: etree._Element, tns: str, names: WsdlNames) -> None:
+    """Give spyne's WSDL the dialect's service, port, port type and binding names and
+    SOAPActions."""
+    doc.set("name", names.service)
+    for service in doc.iterfind(f"{{{WSDL}}}service"):
+        service.set("name", names.service)
+        for port in service.iterfind(f"{{{WSDL}}}port"):
+            port.set("name", names.port)
+            port.set("binding", f"tns:{names.binding}")
+    for port_type in doc.iterfind(f"{{{WSDL}}}portType"):
+        port_type.set("name", names.port_type)
+    for binding in doc.iterfind(f"{{{WSDL}}}binding"):
+        binding.set("name", names.binding)
+        binding.set("type", f"tns:{names.port_type}")
+        for operation in binding.iterfind(f"{{{WSDL}}}operation"):
+            for action in operation.iterfind(f"{{{WSDL_SOAP}}}operation"):
+                action.set("soapAction", names.soap_action.format(operation=operation.get("name")))
+
+
+def canonical_wsdl(doc: etree._Element, tns: str, operations: set[str],
+                   names: WsdlNames | None = None) -> etree._Element:
     """spyne's WSDL made stable and plain: sorted types, only operation elements, one part
-    named ``parameters`` per message, and only the namespace prefixes it uses."""
+    named ``parameters`` per message, only the namespace prefixes it uses, and the
+    dialect's ``names`` when given."""
+    if names is not None:
+        rename_wsdl(doc, tns, names)
     schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
     types = sorted(schema.findall(f"{{{XSD}}}complexType"), key=lambda e: e.get("name"))
     elements = sorted((e for e in schema.findall(f"{{{XSD}}}element")
@@ -287,9 +322,14 @@ class SoapEndpoint:
     """One dialect on the wire: its spyne application, WSDL, schema and request pipeline."""
 
     def __init__(self, services: list, tns: str, name: str, address_path: str,
-                 max_body: int = DEFAULT_MAX_BODY):
-        """Build the spyne application and its WSDL (with a placeholder address) once."""
+                 max_body: int = DEFAULT_MAX_BODY, names: WsdlNames | None = None,
+                 gzip_responses: bool = False):
+        """Build the spyne application and its WSDL (with a placeholder address) once.
+
+        ``gzip_responses``: answer gzip-compressed when the client accepts it.
+        """
         self.tns, self.address_path, self.max_body = tns, address_path, max_body
+        self.gzip_responses = gzip_responses
         self.app = VendorFaults(services, tns=tns, name=name,
                                 in_protocol=SoapProtocol(), out_protocol=SoapProtocol())
         self.server = ServerBase(self.app)
@@ -304,7 +344,7 @@ class SoapEndpoint:
             self.operations[op.lower()] = op
             self.shapes[op] = _array_shapes(descriptor.in_message)
         doc = canonical_wsdl(etree.fromstring(wsdl.get_interface_document()), tns,
-                             set(self.operations.values()))
+                             set(self.operations.values()), names)
         self._wsdl = etree.tostring(doc, xml_declaration=True, encoding="UTF-8",
                                     pretty_print=True)
         self._wsdl_by_host: dict[str, bytes] = {}

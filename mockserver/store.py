@@ -246,6 +246,11 @@ TABLES = [
 ]
 
 
+# Copernica tables whose rows ``update_row``/``delete_rows`` change by id.
+COPERNICA_TABLES = ("databases", "collections", "database_fields", "interests", "profiles",
+                    "subprofiles")
+
+
 class Store:
     """The mock's state: one SQLite database, one connection per thread."""
 
@@ -1116,7 +1121,8 @@ class Store:
     def max_ids(self) -> dict[str, int]:
         """The highest id in use in each table with generated ids (0 when empty)."""
         return {table: self.conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
-                for table in ("subscribers", "newsletters", "outbox", "channels", "mail_events")}
+                for table in ("subscribers", "newsletters", "outbox", "channels", "mail_events",
+                              *COPERNICA_TABLES, "callbacks")}
 
 
 def _insert_sql(table: str, names) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import encodings.idna  # noqa: F401  (werkzeug needs it; import before workers fork)
 import base64
+import gzip
 import html
 import logging
 
@@ -11,7 +12,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from mockserver import admin, auth, backclick, callbacks, outbox, scheduler, subscribers
+from mockserver import admin, auth, backclick, copernica, callbacks, outbox, scheduler, subscribers
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
 from mockserver.store import Store
@@ -35,7 +36,9 @@ class MockServer:
         """Build the dialect endpoints once; the store is opened lazily per thread."""
         self.settings, self.store = settings, store
         self.backclick = backclick.endpoint(settings.max_body)
-        self.soap: dict[str, SoapEndpoint] = {backclick.SERVICE_PATH: self.backclick}
+        self.copernica = copernica.endpoint(settings.max_body)
+        self.soap: dict[str, SoapEndpoint] = {backclick.SERVICE_PATH: self.backclick,
+                                              copernica.SERVICE_PATH: self.copernica}
         self.wsdl_paths: dict[str, SoapEndpoint] = {backclick.WSDL_PATH: self.backclick}
         self.admin = admin.AdminApi(self)
         self.vendor_pages = {"confirm": self.confirm, "opened": self.opened,
@@ -93,7 +96,7 @@ class MockServer:
         method = environ.get("REQUEST_METHOD", "GET")
         query = environ.get("QUERY_STRING", "")
         soap12 = False
-        if method == "GET" and query.lower() in ("wsdl", "wsdl=", "wsdl=1"):
+        if method == "GET" and query.lower() in ("wsdl", "wsdl=", "wsdl=1", "soapapi=wsdl"):
             return self.serve_wsdl(endpoint, environ, start_response)
         try:
             if method != "POST":
@@ -108,10 +111,15 @@ class MockServer:
                                 environ.get("HTTP_X_FORWARDED_FOR"),
                                 self.settings.trusted_proxies))
             status, out, soap12, _operation = endpoint.handle(body, call)
+            extra = list(call.headers)
         except WireError as error:
             status, out = 500, fault_envelope(error.code, str(error), soap12)
+            extra = []
+        if endpoint.gzip_responses and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "").lower():
+            out = gzip.compress(out, compresslevel=5)
+            extra.append(("Content-Encoding", "gzip"))
         headers = [("Content-Type", SOAP12_TYPE if soap12 else SOAP11_TYPE),
-                   ("Content-Length", str(len(out)))]
+                   ("Content-Length", str(len(out))), *extra]
         start_response(f"{status} {_REASONS.get(status, '')}", headers)
         return [out]
 

@@ -1,0 +1,111 @@
+"""Copernica access: users, login sessions, access tokens, and whose account a call acts on.
+
+A call names its account by, in order of precedence, an ``Authorization: Bearer <token>``
+header, an ``access_token`` parameter, or the ``soap_…`` session cookie that ``login`` set.
+Every account is a tenant of its own: everything else is looked up within it.
+"""
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+
+from mockserver import auth, clock, tokens
+from mockserver.errors import AccessDenied
+from mockserver.store import Store
+
+COOKIE_NAME = "soap_session"
+NOT_LOGGED_ON = "Not logged on"
+INVALID_LOGIN = "Invalid login credentials."
+READ_ONLY = "Access token is read-only."
+
+
+@dataclass
+class Access:
+    """Who a call acts for: the account, and how it was admitted."""
+
+    account_id: int
+    via: str  # "header", "parameter" or "session"
+    read_only: bool = False
+
+
+def login(store: Store, username: str, password: str, account: str | None) -> str:
+    """Check a user's credentials; open a session on the account and return its cookie value.
+
+    ``account`` names one of the user's accounts by name or id; none means the first one.
+    """
+    user = store.user(username or "")
+    if user is None or not hmac.compare_digest(user["password"].encode(),
+                                               (password or "").encode()):
+        raise AccessDenied(INVALID_LOGIN)
+    account_ids = store.user_account_ids(user["username"])
+    chosen = _choose_account(store, account_ids, account)
+    if chosen is None:
+        raise AccessDenied(INVALID_LOGIN)
+    cookie = tokens.new_token()
+    with store.transaction():
+        store.insert_row("sessions", {"cookie": cookie, "account_id": chosen,
+                                      "username": user["username"],
+                                      "created": clock.now_stamp(store)})
+    return cookie
+
+
+def _choose_account(store: Store, account_ids: list[int], account: str | None) -> int | None:
+    if not account_ids:
+        return None
+    if account is None or not account.strip():
+        return account_ids[0]
+    wanted = account.strip()
+    for account_id in account_ids:
+        row = store.account(account_id)
+        if row and (row["name"].lower() == wanted.lower() or str(account_id) == wanted):
+            return account_id
+    return None
+
+
+def set_cookie_header(cookie: str) -> tuple[str, str]:
+    """The ``Set-Cookie`` header that hands a session cookie to the client."""
+    return "Set-Cookie", f"{COOKIE_NAME}={cookie}; Path=/; HttpOnly"
+
+
+def session_cookie(cookie_header: str | None) -> str | None:
+    """The session cookie's value from a ``Cookie`` request header, or None."""
+    if not cookie_header:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except CookieError:
+        return None
+    morsel = jar.get(COOKIE_NAME)
+    return morsel.value if morsel else None
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def resolve(store: Store, *, authorization: str | None, access_token: str | None,
+            cookie_header: str | None, caller: str, write: bool) -> Access:
+    """The account a call acts for; AccessDenied with the vendor's text when it may not."""
+    token, via = bearer_token(authorization), "header"
+    if token is None and access_token:
+        token, via = access_token.strip(), "parameter"
+    if token is not None:
+        row = store.access_token(token)
+        if row is None:
+            raise AccessDenied(NOT_LOGGED_ON)
+        if row["allowed_ips"] and not auth.in_networks(caller, row["allowed_ips"]):
+            raise AccessDenied(f"IP [{caller}] is not allowed to access this service.")
+        if write and row["read_only"]:
+            raise AccessDenied(READ_ONLY)
+        return Access(row["account_id"], via, bool(row["read_only"]))
+    cookie = session_cookie(cookie_header)
+    session = store.login_session(cookie) if cookie else None
+    if session is None:
+        raise AccessDenied(NOT_LOGGED_ON)
+    return Access(session["account_id"], "session")

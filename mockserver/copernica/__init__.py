@@ -1,0 +1,22 @@
+"""The Copernica SOAP API ("POM SOAP API") dialect, served at the root of the mock."""
+SERVICE_PATH = "/"
+WSDL_QUERY = "SOAPAPI=WSDL"
+WSDL_FILE = "copernica.wsdl"
+SERVICE_NAME = "POM_SOAP_API"
+PORT_NAME = "POMPort"
+PORT_TYPE_NAME = "POMPortType"
+BINDING_NAME = "POMBinding"
+
+
+def endpoint(max_body: int | None = None):
+    """The Copernica endpoint (a SoapEndpoint): spyne application, WSDL and request pipeline."""
+    from mockserver.copernica.service import POM_SOAP_API
+    from mockserver.copernica.types import TNS
+    from mockserver.soap import SoapEndpoint, WsdlNames
+
+    kwargs = {"max_body": max_body} if max_body else {}
+    return SoapEndpoint([POM_SOAP_API], tns=TNS, name=PORT_TYPE_NAME,
+                        address_path=SERVICE_PATH, gzip_responses=True,
+                        names=WsdlNames(service=SERVICE_NAME, port=PORT_NAME,
+                                        port_type=PORT_TYPE_NAME, binding=BINDING_NAME,
+                                        soap_action=TNS + "#{operation}"), **kwargs)

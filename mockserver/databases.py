@@ -1,0 +1,356 @@
+"""Copernica databases: their fields, interests, collections, collection fields and
+unsubscribe values; and what a value of each field type may be.
+
+Everything is looked up within one account; an id of another account's object is
+treated as unknown.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+
+from mockserver import clock
+from mockserver.errors import InvalidRequest, NotFound
+from mockserver.store import Store
+from mockserver.subscribers import is_valid_address
+
+FIELD_TYPES = ("integer", "float", "date", "empty_date", "datetime", "empty_datetime", "text",
+               "email", "phone_fax", "phone_gsm", "select", "big")
+ONE_PER_DATABASE = ("email", "phone_fax", "phone_gsm")
+UNSUBSCRIBE_BEHAVIORS = ("nothing", "remove", "update")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+_FLOAT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+_PHONE = re.compile(r"\+?[0-9 ()./-]{3,}\Z")
+EMPTY_DATE, EMPTY_DATETIME = "0000-00-00", "0000-00-00 00:00:00"
+
+
+@dataclass
+class FieldSpec:
+    """What ``Database_createField`` / ``Collection_createField`` asks for."""
+
+    name: str
+    type: str = "text"
+    value: str = ""
+    displayed: bool = False
+    ordered: bool = False
+    length: int = 50
+    textlines: int = 1
+    hidden: bool = False
+    index: bool = False
+
+
+def vendor_time(stamp: str | None) -> str:
+    """A store stamp as the vendor prints it: ``YYYY-MM-DD hh:mm:ss`` in the server's zone."""
+    if not stamp:
+        return ""
+    return clock.local(clock.parse_stamp(stamp)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# -- databases -------------------------------------------------------------------
+
+
+def require_database(store: Store, account_id: int, database_id: int) -> dict:
+    """The account's database with this id; NotFound otherwise."""
+    row = store.database(account_id, database_id)
+    if row is None:
+        raise NotFound(f"Unknown database {database_id}.")
+    return row
+
+
+def find_database(store: Store, account_id: int, identifier: str) -> dict | None:
+    """The account's database named ``identifier``, or with it as id; None when there is none."""
+    text = (identifier or "").strip()
+    row = store.database_by_name(account_id, text)
+    if row is None and text.isdigit():
+        row = store.database(account_id, int(text))
+    return row
+
+
+def create_database(store: Store, account_id: int, name: str, description: str = "") -> dict:
+    """Create an empty database; its name must be new in the account."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidRequest("A database needs a name.")
+    with store.transaction():
+        if store.database_by_name(account_id, name) is not None:
+            raise InvalidRequest(f"A database named '{name}' already exists.")
+        database_id = store.insert_row("databases", {
+            "account_id": account_id, "name": name, "description": description or "",
+            "created": clock.now_stamp(store)})
+        return store.database(account_id, database_id)
+
+
+def update_database(store: Store, account_id: int, database_id: int, name: str | None = None,
+                    description: str | None = None,
+                    unsubscribebehavior: str | None = None) -> dict:
+    """Change a database's name, description or unsubscribe behaviour (None: keep)."""
+    with store.transaction():
+        row = require_database(store, account_id, database_id)
+        changes = {}
+        if name is not None and name.strip() and name.strip() != row["name"]:
+            other = store.database_by_name(account_id, name.strip())
+            if other is not None and other["id"] != database_id:
+                raise InvalidRequest(f"A database named '{name.strip()}' already exists.")
+            changes["name"] = name.strip()
+        if description is not None:
+            changes["description"] = description
+        if unsubscribebehavior is not None:
+            if unsubscribebehavior not in UNSUBSCRIBE_BEHAVIORS:
+                raise InvalidRequest(f"Invalid unsubscribebehavior '{unsubscribebehavior}': "
+                                     f"expected {', '.join(UNSUBSCRIBE_BEHAVIORS)}.")
+            changes["unsubscribebehavior"] = unsubscribebehavior
+        if changes:
+            store.update_row("databases", database_id, changes)
+        return store.database(account_id, database_id)
+
+
+def remove_database(store: Store, account_id: int, database_id: int) -> None:
+    """Delete a database with everything in it (no callbacks fire)."""
+    with store.transaction():
+        require_database(store, account_id, database_id)
+        store.delete_rows("databases", [database_id])
+
+
+def unsubscribe_values(store: Store, account_id: int, database_id: int) -> dict[str, str]:
+    """The field values an unsubscribe sets (behaviour ``update``)."""
+    return json.loads(require_database(store, account_id, database_id)["unsubscribe_values"])
+
+
+def set_unsubscribe_values(store: Store, account_id: int, database_id: int,
+                           values: dict[str, str]) -> dict[str, str]:
+    """Replace the unsubscribe values; names that are no database field are ignored."""
+    with store.transaction():
+        require_database(store, account_id, database_id)
+        known = field_map(store, database_id, None)
+        kept = {known[name.lower()]["name"]: value for name, value in values.items()
+                if name.lower() in known}
+        store.update_row("databases", database_id,
+                         {"unsubscribe_values": json.dumps(kept, ensure_ascii=False)})
+        return kept
+
+
+# -- fields, interests, collections ---------------------------------------------------
+
+
+def fields(store: Store, database_id: int, collection_id: int | None = None) -> list[dict]:
+    """The fields of a database (or of one of its collections), by id."""
+    return store.fields_of(database_id, collection_id)
+
+
+def field_map(store: Store, database_id: int, collection_id: int | None) -> dict[str, dict]:
+    """The fields by lower-case name."""
+    return {f["name"].lower(): f for f in store.fields_of(database_id, collection_id)}
+
+
+def find_field(store: Store, database_id: int, collection_id: int | None,
+               identifier: str) -> dict | None:
+    """A field by name (case-insensitive) or id, or None."""
+    text = (identifier or "").strip()
+    for f in store.fields_of(database_id, collection_id):
+        if f["name"].lower() == text.lower() or str(f["id"]) == text:
+            return f
+    return None
+
+
+def _taken_names(store: Store, database_id: int) -> set[str]:
+    """Lower-case names of the database's fields, interests and collections."""
+    return ({f["name"].lower() for f in store.fields_of(database_id, None)} |
+            {i["name"].lower() for i in store.interests_of(database_id)} |
+            {c["name"].lower() for c in store.collections_of(database_id)})
+
+
+def _check_identifier(name: str) -> str:
+    name = (name or "").strip()
+    if not _IDENTIFIER.match(name):
+        raise InvalidRequest(f"Invalid name '{name}': a name starts with a letter or underscore "
+                             f"and holds only letters, digits and underscores.")
+    return name
+
+
+def create_field(store: Store, account_id: int, database_id: int, collection_id: int | None,
+                 spec: FieldSpec) -> dict:
+    """Add a field to a database (collection None) or to one of its collections."""
+    name = _check_identifier(spec.name)
+    kind = (spec.type or "text").strip().lower()
+    if kind not in FIELD_TYPES:
+        raise InvalidRequest(f"Unknown field type '{spec.type}': expected one of "
+                             f"{', '.join(FIELD_TYPES)}.")
+    with store.transaction():
+        require_database(store, account_id, database_id)
+        existing = store.fields_of(database_id, collection_id)
+        if collection_id is None:
+            taken = _taken_names(store, database_id)
+            clash = "There is already a field, interest or collection named"
+        else:
+            taken = {f["name"].lower() for f in existing}
+            clash = "The collection already has a field named"
+        if name.lower() in taken:
+            raise InvalidRequest(f"{clash} '{name}'.")
+        if kind in ONE_PER_DATABASE:
+            for f in existing:
+                if f["type"] == kind:
+                    raise InvalidRequest(f"There can be only one {kind} field; '{f['name']}' "
+                                         f"is one already.")
+        field_id = store.insert_row("database_fields", {
+            "database_id": database_id, "collection_id": collection_id, "name": name,
+            "type": kind, "value": spec.value or "", "displayed": int(bool(spec.displayed)),
+            "ordered": int(bool(spec.ordered)), "length": spec.length or 50,
+            "textlines": spec.textlines or 1, "hidden": int(bool(spec.hidden)),
+            "indexed": int(bool(spec.index))})
+        field = next(f for f in store.fields_of(database_id, collection_id)
+                     if f["id"] == field_id)
+        _add_to_records(store, database_id, collection_id, field)
+        return field
+
+
+def _add_to_records(store: Store, database_id: int, collection_id: int | None,
+                    field: dict) -> None:
+    """Give every existing (sub)profile the new field's default value (not a change)."""
+    value = default_value(field, clock.now(store))
+    if collection_id is None:
+        rows, table = store.profiles_of(database_id), "profiles"
+    else:
+        rows, table = store.subprofiles_of(collection_id=collection_id), "subprofiles"
+    for row in rows:
+        store.update_row(table, row["id"],
+                         {"fields": {**json.loads(row["fields"]), field["name"]: value}})
+
+
+def interests(store: Store, database_id: int) -> list[dict]:
+    """A database's interests, by id."""
+    return store.interests_of(database_id)
+
+
+def create_interest(store: Store, account_id: int, database_id: int, name: str,
+                    groupname: str = "") -> dict:
+    """Add an interest (a 0/1 flag of every profile) to a database."""
+    name = _check_identifier(name)
+    with store.transaction():
+        require_database(store, account_id, database_id)
+        if name.lower() in _taken_names(store, database_id):
+            raise InvalidRequest(f"There is already a field, interest or collection named "
+                                 f"'{name}'.")
+        interest_id = store.insert_row("interests", {"database_id": database_id, "name": name,
+                                                     "groupname": groupname or ""})
+        return next(i for i in store.interests_of(database_id) if i["id"] == interest_id)
+
+
+def collections(store: Store, database_id: int) -> list[dict]:
+    """A database's collections, by id."""
+    return store.collections_of(database_id)
+
+
+def require_collection(store: Store, account_id: int, collection_id: int) -> dict:
+    """The account's collection with this id; NotFound otherwise."""
+    row = store.collection(account_id, collection_id)
+    if row is None:
+        raise NotFound(f"Unknown collection {collection_id}.")
+    return row
+
+
+def find_collection(store: Store, database_id: int, identifier: str) -> dict | None:
+    """A collection of the database by name (case-insensitive) or id, or None."""
+    text = (identifier or "").strip()
+    for c in store.collections_of(database_id):
+        if c["name"].lower() == text.lower() or str(c["id"]) == text:
+            return c
+    return None
+
+
+def create_collection(store: Store, account_id: int, database_id: int, name: str) -> dict:
+    """Add a collection (a table of subprofiles) to a database."""
+    name = _check_identifier(name)
+    with store.transaction():
+        require_database(store, account_id, database_id)
+        if name.lower() in _taken_names(store, database_id):
+            raise InvalidRequest(f"There is already a field, interest or collection named "
+                                 f"'{name}'.")
+        collection_id = store.insert_row("collections", {
+            "database_id": database_id, "name": name, "created": clock.now_stamp(store)})
+        return store.collection(account_id, collection_id)
+
+
+def remove_collection(store: Store, account_id: int, collection_id: int) -> None:
+    """Delete a collection with its fields and subprofiles (no callbacks fire)."""
+    with store.transaction():
+        require_collection(store, account_id, collection_id)
+        store.delete_rows("collections", [collection_id])
+
+
+# -- values -------------------------------------------------------------------------
+
+
+def select_options(field: dict) -> list[str]:
+    """The choices of a ``select`` field: the lines of its ``value``."""
+    return [line.strip() for line in (field["value"] or "").splitlines() if line.strip()]
+
+
+def default_value(field: dict, now: dt.datetime) -> str:
+    """The value a new (sub)profile gets for a field it was not given."""
+    kind, value = field["type"], field["value"] or ""
+    if kind == "select":
+        options = select_options(field)
+        return options[0] if options else ""
+    if value:
+        return value
+    if kind in ("integer", "float"):
+        return "0"
+    if kind == "date":
+        return clock.local(now).strftime("%Y-%m-%d")
+    if kind == "datetime":
+        return clock.local(now).strftime("%Y-%m-%d %H:%M:%S")
+    if kind == "empty_date":
+        return EMPTY_DATE
+    if kind == "empty_datetime":
+        return EMPTY_DATETIME
+    return ""
+
+
+def check_value(field: dict, value) -> str | None:
+    """The value as stored for this field's type, or None when the type does not allow it."""
+    text = "" if value is None else str(value)
+    kind = field["type"]
+    if kind in ("text", "big"):
+        return text
+    stripped = text.strip()
+    if kind == "integer":
+        if stripped == "":
+            return "0"
+        return str(int(stripped)) if _INTEGER.match(stripped) else None
+    if kind == "float":
+        if stripped == "":
+            return "0"
+        return stripped if _FLOAT.match(stripped) else None
+    if kind in ("date", "empty_date"):
+        if kind == "empty_date" and stripped in ("", EMPTY_DATE):
+            return EMPTY_DATE
+        return stripped if _is_moment(stripped, "%Y-%m-%d") else None
+    if kind in ("datetime", "empty_datetime"):
+        if kind == "empty_datetime" and stripped in ("", EMPTY_DATETIME, EMPTY_DATE):
+            return EMPTY_DATETIME
+        candidate = stripped.replace("T", " ")
+        if _is_moment(candidate, "%Y-%m-%d"):
+            candidate += " 00:00:00"
+        return candidate if _is_moment(candidate, "%Y-%m-%d %H:%M:%S") else None
+    if kind == "email":
+        return stripped if stripped == "" or is_valid_address(stripped) else None
+    if kind in ("phone_fax", "phone_gsm"):
+        return stripped if stripped == "" or _PHONE.match(stripped) else None
+    if kind == "select":
+        if stripped == "":
+            return ""
+        for option in select_options(field):
+            if option.lower() == stripped.lower():
+                return option
+        return None
+    return text
+
+
+def _is_moment(text: str, pattern: str) -> bool:
+    try:
+        return dt.datetime.strptime(text, pattern).strftime(pattern) == text
+    except ValueError:
+        return False

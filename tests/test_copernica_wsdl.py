@@ -1,0 +1,92 @@
+"""The served Copernica WSDL: paths, host-correct address, names, stub quality, checked-in copy."""
+import gzip
+
+import pytest
+from lxml import etree
+
+from conftest import ROOT, http
+from copernica_harness import copernica_server
+
+NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/", "soap": "http://schemas.xmlsoap.org/wsdl/soap/",
+      "xs": "http://www.w3.org/2001/XMLSchema"}
+TNS = "http://soap.copernica.com/"
+
+
+@pytest.fixture(scope="module")
+def cop(tmp_path_factory):
+    """One server for the module."""
+    running = copernica_server(tmp_path_factory.mktemp("wsdl"))
+    yield running
+    running.stop()
+
+
+def test_served_at_both_paths_as_text_xml(cop):
+    status1, body1, headers = cop.get("?SOAPAPI=WSDL")
+    status2, body2, _ = cop.get("?wsdl")
+    assert status1 == status2 == 200 and body1 == body2
+    assert headers["Content-Type"].startswith("text/xml")
+
+
+def test_soap_address_names_the_host_asked(cop):
+    port = cop.base_url.rsplit(":", 1)[1].rstrip("/")
+    _, body, _ = http("GET", cop.base_url + "?SOAPAPI=WSDL", headers={"Host": f"mock.test:{port}"})
+    address = etree.fromstring(body).find(".//soap:address", NS).get("location")
+    assert address == f"http://mock.test:{port}/"
+
+
+def test_checked_in_wsdl_equals_the_served_one(cop):
+    _, served, _ = cop.get("?SOAPAPI=WSDL")
+    port = cop.base_url.rsplit(":", 1)[1].rstrip("/")
+    served = served.replace(f"http://127.0.0.1:{port}/".encode(), b"http://127.0.0.1:8080/")
+    assert served == (ROOT / "wsdl" / "copernica.wsdl").read_bytes(), \
+        "wsdl/copernica.wsdl is stale: run `mockserver wsdl wsdl/` and commit"
+
+
+def test_vendor_names():
+    doc = etree.parse(str(ROOT / "wsdl" / "copernica.wsdl"))
+    root = doc.getroot()
+    assert root.get("targetNamespace") == TNS
+    assert doc.find("wsdl:service", NS).get("name") == "POM_SOAP_API"
+    assert doc.find("wsdl:service/wsdl:port", NS).get("name") == "POMPort"
+    assert doc.find("wsdl:portType", NS).get("name") == "POMPortType"
+    ops = [o.get("name") for o in doc.iterfind("wsdl:portType/wsdl:operation", NS)]
+    assert {"login", "Account_database", "Database_searchProfiles", "Profile_updateFields",
+            "SubProfile_moveToProfile", "Callback_source"} <= set(ops)
+    for op in doc.iterfind("wsdl:binding/wsdl:operation", NS):
+        assert op.find("soap:operation", NS).get("soapAction") == f"{TNS}#{op.get('name')}"
+    types = {t.get("name"): t for t in doc.iterfind(".//xs:complexType", NS)}
+    for name in ops:
+        inner = types[name].findall("xs:sequence/xs:element", NS)
+        assert [(e.get("name"), e.get("type")) for e in inner] == [("parameters",
+                                                                   f"tns:input_{name}")]
+        out = types[name + "Response"].findall("xs:sequence/xs:element", NS)
+        assert [(e.get("name"), e.get("type")) for e in out] == [("result", "tns:Result")]
+    result = [e.get("name") for e in types["Result"].iterfind("xs:sequence/xs:element", NS)]
+    assert result == ["value", "array", "map", "database", "collection", "profile", "subprofile",
+                      "field", "collectionfield", "interest", "callback", "start", "length",
+                      "total", "items"]
+    assert [e.get("name") for e in types["Pair"].iterfind(".//xs:element", NS)] == ["key", "value"]
+    assert [e.get("name") for e in types["Requirement"].iterfind(".//xs:element", NS)] == [
+        "fieldname", "value", "operator", "casesensitive"]
+
+
+def test_stub_quality_rules_hold():
+    doc = etree.parse(str(ROOT / "wsdl" / "copernica.wsdl"))
+    for element in doc.iterfind(".//xs:element", NS):
+        assert element.get("type") != "xs:integer", etree.tostring(element)
+        assert not (element.get("minOccurs") == "0" and element.get("nillable") == "true")
+    for message in doc.iterfind("wsdl:message", NS):
+        assert [p.get("name") for p in message.findall("wsdl:part", NS)] == ["parameters"]
+
+
+def test_gzip_answer_when_accepted(cop):
+    body = (f'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+            f'xmlns:c="{TNS}"><soap:Body><c:Account_databases><c:parameters>'
+            f'<c:access_token>shop-token-rw</c:access_token></c:parameters></c:Account_databases>'
+            f'</soap:Body></soap:Envelope>').encode()
+    status, out, headers = cop.post("", body, {"Content-Type": "text/xml; charset=utf-8",
+                                               "Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert b"<name>Customers</name>" in gzip.decompress(out).replace(b"tns:", b"")
+    status, out, headers = cop.post("", body, {"Content-Type": "text/xml; charset=utf-8"})
+    assert status == 200 and "Content-Encoding" not in headers and b"Customers" in out
