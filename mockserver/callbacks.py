@@ -650,12 +650,18 @@ def send(store: Store, delivery_id: int) -> bool:
     return ok
 
 
-def _send_and_release(store: Store, delivery_id: int) -> None:
+def _send_and_release(store: Store, delivery_id: int, more: bool = True) -> None:
+    """Send a claimed delivery; then, while there is more due, claim and send the next one
+    (a sender keeps busy without waiting for the next scheduler round)."""
     global _in_flight
     try:
-        send(store, delivery_id)
-    except Exception:  # noqa: BLE001 - the claim expires and another round retries
-        log.exception("callback delivery %s failed", delivery_id)
+        while delivery_id is not None:
+            try:
+                send(store, delivery_id)
+            except Exception:  # noqa: BLE001 - the claim expires and another round retries
+                log.exception("callback delivery %s failed", delivery_id)
+            following = _claim(store, 1) if more else []
+            delivery_id = following[0] if following else None
     finally:
         with _pool_lock:
             _in_flight -= 1
@@ -671,12 +677,12 @@ def _claim(store: Store, limit: int) -> list[int]:
         now, real_now, clock.stamp(real + dt.timedelta(seconds=CLAIM_SECONDS)), limit)
 
 
-def _submit(store: Store, ids: list[int]) -> list:
+def _submit(store: Store, ids: list[int], more: bool = True) -> list:
     global _in_flight
     pool = _executor()
     with _pool_lock:
         _in_flight += len(ids)
-    return [pool.submit(_send_and_release, store, i) for i in ids]
+    return [pool.submit(_send_and_release, store, i, more) for i in ids]
 
 
 def deliver_due(store: Store) -> int:
@@ -700,7 +706,8 @@ def flush(store: Store, timeout: float = 60.0) -> int:
     while time.monotonic() < deadline:
         ids = _claim(store, 4 * SENDERS)
         if ids:
-            wait(_submit(store, ids), timeout=max(0.0, deadline - time.monotonic()))
+            wait(_submit(store, ids, more=False),
+                 timeout=max(0.0, deadline - time.monotonic()))
             attempts += len(ids)
             continue
         if not store.callback_deliveries_open(now):

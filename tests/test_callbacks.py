@@ -538,3 +538,54 @@ def test_workers_never_send_twice_and_share_one_key(tmp_path, receiver):
         store.close()
     finally:
         running.stop()
+
+
+def test_thousand_changes_from_eight_threads_arrive_in_order(cb_server, receiver):
+    callback = _callback(cb_server, receiver.url + "/bulk")
+    _, account, database = cb_server.cb
+    path = cb_server.db_path
+
+    def writer(number: int) -> None:
+        store = Store(str(path))  # one connection per thread, as the server's threads have
+        for step in range(125):
+            record = number * 10 + step % 10  # ten records per thread
+            with store.transaction():
+                callbacks.record_change(
+                    store, account_id=account, database_id=database, collection_id=None,
+                    kind="profile", record_id=record, action="update",
+                    fields={"step": step}, changed={"step": step}, interests={}, source="soap")
+        store.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    got = receiver.wait(1000, "/bulk", timeout=60)
+    _admin(cb_server, "POST", "_mock/callbacks/flush")
+    got = receiver.of("/bulk")
+    assert len(got) == 1000  # none lost, none twice
+    seen: dict[int, list[int]] = {}
+    for request in got:
+        payload = json.loads(urllib.parse.parse_qs(request["body"].decode())["json"][0])
+        seen.setdefault(payload["id"], []).append(payload["parameters"]["step"])
+    assert len(seen) == 80
+    for record, steps in seen.items():
+        assert steps == sorted(steps) and len(steps) in (12, 13), record
+    states = {d["state"] for d in _admin(cb_server, "GET", "_mock/callbacks/deliveries?callback="
+                                                            f"{callback['id']}")["deliveries"]}
+    assert states == {"delivered"}
+
+
+def test_the_documented_verifier_accepts_a_callback(cb_server, receiver):
+    text = (callbacks_doc := __import__("pathlib").Path(__file__).parent.parent
+            / "docs" / "callbacks.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "def verify" in b]
+    namespace: dict = {}
+    exec(compile(block, str(callbacks_doc), "exec"), namespace)  # the docs' own example
+    callback = _callback(cb_server, receiver.url + "/documented?x=1", method="xml")
+    _change(cb_server, callback, 3, changed={"a": "b"})
+    (request,) = receiver.wait(1, "/documented?x=1")
+    namespace["verify"]("POST", request["path"], request["headers"], request["body"])
+    with pytest.raises(Exception):
+        namespace["verify"]("POST", request["path"], request["headers"], request["body"] + b" ")
