@@ -1221,7 +1221,7 @@ def _cp_callback(c: _Checker, r, item: str, by_collection: dict) -> dict:
           "expression": c.text(r.get("expression"), _join(item, "expression")),
           "actionfilter": c.choice(r.get("actionfilter"), _join(item, "actionfilter"),
                                    callbacks.ACTION_FILTERS, "all"),
-          "created": c.moment(r.get("created"), _join(item, "created")),
+          "created": c.optional_text(r.get("created"), _join(item, "created")),
           "collection": None}
     if cb["expression"]:
         try:
@@ -1418,7 +1418,7 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict) -> dict[str, list[dict]]:
                        "collection_id": collection_ids[cb["collection"]] if cb["collection"]
                        else None, "url": cb["url"], "method": cb["method"],
                        "expression": cb["expression"], "actionfilter": cb["actionfilter"],
-                       "created": cb["created"] or now}
+                       "created": cb["created"] or databases.vendor_time(now)}
                 if "sources" in cb:
                     row["sources"] = json.dumps(cb["sources"])
                 if "baseUrl" in cb:

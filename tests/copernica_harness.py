@@ -33,16 +33,16 @@ class Api:
                                   transport=Transport(session=session))
         self.token = token
 
-    def __call__(self, method: str, **parameters):
+    def __call__(self, operation: str, /, **parameters):
         """Call a method with ``parameters`` (the token added); the Result."""
         if self.token is not None and "access_token" not in parameters:
             parameters["access_token"] = self.token
-        return getattr(self.client.service, method)(parameters=parameters)
+        return getattr(self.client.service, operation)(parameters=parameters)
 
-    def fault(self, method: str, **parameters) -> str:
+    def fault(self, operation: str, /, **parameters) -> str:
         """Call a method that must fail; the fault string."""
         with pytest.raises(zeep.exceptions.Fault) as info:
-            self(method, **parameters)
+            self(operation, **parameters)
         return info.value.message
 
 
@@ -53,7 +53,7 @@ def pairs(values: dict) -> dict:
 
 def as_dict(m) -> dict:
     """A map result as a dict."""
-    return {p.key: p.value for p in (m.pair if m is not None else [])}
+    return {p.key: p.value or "" for p in (m.pair if m is not None else [])}
 
 
 def requirements(*conditions) -> dict:

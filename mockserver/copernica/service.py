@@ -137,10 +137,6 @@ def _subprofile(s: dict, full: bool = True) -> t.Subprofile:
 
 def _callback(cb: dict) -> t.Callback:
     created = cb.get("created") or ""
-    try:
-        created = vendor_time(created)
-    except ValueError:
-        pass
     return t.Callback(id=cb["id"], url=cb["url"], method=cb["method"],
                       expression=cb["expression"], actionfilter=cb["actionfilter"],
                       api_disabled="soap" not in (cb.get("sources") or ["soap"]),
@@ -351,7 +347,7 @@ def database_create_callback(call, p):
     cb = _callbacks().create_callback(
         call.store, call.account_id, database_id=p.id, url=p.url or "",
         method=p.method or "json", expression=p.expression or "",
-        actionfilter=p.actionfilter or "all")
+        actionfilter=p.actionfilter or "all", base_url=call.soap.base_url)
     return entity("callback", _callback(cb))
 
 
@@ -440,7 +436,7 @@ def collection_create_callback(call, p):
     cb = _callbacks().create_callback(
         call.store, call.account_id, collection_id=p.id, url=p.url or "",
         method=p.method or "json", expression=p.expression or "",
-        actionfilter=p.actionfilter or "all")
+        actionfilter=p.actionfilter or "all", base_url=call.soap.base_url)
     return entity("callback", _callback(cb))
 
 
