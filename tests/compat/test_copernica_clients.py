@@ -1,0 +1,45 @@
+"""PHP SoapClient and node-soap against the Copernica WSDL: the vendor's example flow with the
+login cookie and with an access token, and a search with requirements."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+COMPAT = Path(__file__).resolve().parent
+ROOT = COMPAT.parent.parent
+
+
+@pytest.fixture(scope="module")
+def cop(tmp_path_factory):
+    """A server with the Copernica test fixtures."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import BASIC, FIXTURES, start_server
+    running = start_server(tmp_path_factory.mktemp("copernica-compat"),
+                           fixtures=(BASIC, FIXTURES / "copernica.yaml"))
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("mode", ["cookie", "token"])
+def test_php_runs_the_vendor_flow(php, checks, cop, mode):
+    name = f"PhpFlow_{mode}"
+    report = checks.run_json([php, str(COMPAT / "copernica_flow.php"), cop.base_url, mode, name])
+    if mode == "cookie":
+        assert report["login"] == "DONE" and report["cookies"] == ["soap_session"]
+    assert report["found"] == [report["profile"]] and report["total"] == 1
+    assert report["updated"] == ["1"] and len(report["code"]) == 32
+    [row] = cop.rows("SELECT p.fields FROM profiles p JOIN databases d ON d.id = p.database_id "
+                     "WHERE d.name = ? AND d.account_id = 1", name)
+    assert json.loads(row["fields"]) == {"Email": "php@example.com", "Firstname": "Jane",
+                                         "Lastname": "O'Brien"}
+    assert cop.rows("SELECT COUNT(*) AS n FROM subprofiles WHERE id = ?",
+                    report["subprofile"]) == [{"n": 1}]
+
+
+def test_node_searches_with_requirements(node, checks, cop):
+    env = {**os.environ, "NODE_PATH": str(ROOT / "node_modules")}
+    report = checks.run_json([node, str(COMPAT / "copernica_search.js"), cop.base_url,
+                              "shop-token-rw"], cwd=ROOT, env=env)
+    assert report == {"total": 2, "names": ["carla", "Anna"]}
