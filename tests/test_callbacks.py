@@ -589,3 +589,119 @@ def test_the_documented_verifier_accepts_a_callback(cb_server, receiver):
     namespace["verify"]("POST", request["path"], request["headers"], request["body"])
     with pytest.raises(Exception):
         namespace["verify"]("POST", request["path"], request["headers"], request["body"] + b" ")
+
+
+# -- over the Copernica SOAP dialect ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def soap_server(tmp_path_factory):
+    """A server with the Copernica fixtures, for callbacks configured and fired over SOAP."""
+    from copernica_harness import copernica_server
+    running = copernica_server(tmp_path_factory.mktemp("callbacks-soap"))
+    yield running
+    running.stop()
+
+
+def _payloads(requests) -> list[dict]:
+    return [json.loads(urllib.parse.parse_qs(r["body"].decode())["json"][0]) for r in requests]
+
+
+def test_profile_writes_over_soap_fire_signed_callbacks(soap_server, receiver):
+    from copernica_harness import Api, fresh_database, pairs
+    api = Api(soap_server)
+    db = fresh_database(api, interests=("news",), collections=("Orders",))
+    made = api("Database_createCallback", id=db, url=receiver.url + "/soap-json",
+               method="json", expression="Age >= 18").callback
+    assert (made.url, made.method, made.expression, made.actionfilter) == (
+        receiver.url + "/soap-json", "json", "Age >= 18", "all")
+    xml_hook = api("Database_createCallback", id=db, url=receiver.url + "/soap-xml",
+                   method="xml", actionfilter="update").callback
+    assert api("Database_callback", id=db, identifier=receiver.url + "/soap-xml").callback.id \
+        == xml_hook.id
+    assert "property access is not allowed" in api.fault(
+        "Database_createCallback", id=db, url=receiver.url + "/x", expression="a.b.c()")
+
+    profile = api("Database_createProfile", id=db,
+                  fields=pairs({"Email": "eve@example.com", "Name": "Eve", "Age": "30"}),
+                  interests=pairs({"news": "1"})).profile
+    api("Profile_updateFields", id=profile.id, fields=pairs({"Name": "Eva"}))
+    api("Profile_updateFields", id=profile.id, fields=pairs({"Age": "12"}))  # expression false
+    young = api("Database_createProfile", id=db, fields=pairs({"Age": "9"})).profile
+    api("Profile_updateFields", id=profile.id, fields=pairs({"Age": "40"}))
+    api("Profile_remove", id=profile.id)
+    api("Profile_remove", id=young.id)
+
+    _admin(soap_server, "POST", "_mock/callbacks/flush")
+    got = receiver.wait(4, "/soap-json")
+    payloads = _payloads(got)
+    assert [(p["action"], p["id"]) for p in payloads] == [
+        ("create", profile.id), ("update", profile.id), ("update", profile.id),
+        ("delete", profile.id)]
+    created, renamed, older, removed = payloads
+    assert created["database"] == db
+    assert created["fields"]["Email"] == "eve@example.com" and created["interests"] == ["news"]
+    assert renamed["parameters"] == {"Name": "Eva"} and renamed["fields"]["Name"] == "Eva"
+    assert older["parameters"] == {"Age": 40} or older["parameters"] == {"Age": "40"}
+    assert removed["fields"]["Name"] == "Eva"
+    for request in got:
+        _verify_signature(request, 1)  # the fixtures' account 1
+        assert urllib.parse.urlsplit(
+            dict(re.findall(r'(\w+)="([^"]*)"', request["headers"]["Signature"]))["keyId"]
+        ).netloc == urllib.parse.urlsplit(soap_server.base_url).netloc
+    xml_updates = receiver.wait(3, "/soap-xml")  # updates only, whatever the age
+    assert [etree.fromstring(r["body"]).findtext("action") for r in xml_updates] == [
+        "update"] * 3
+    assert [{e.tag: e.text for e in etree.fromstring(r["body"]).find("updated")}
+            for r in xml_updates] == [{"Name": "Eva"}, {"Age": "12"}, {"Age": "40"}]
+
+
+def test_subprofile_writes_over_soap_fire_collection_callbacks(soap_server, receiver):
+    from copernica_harness import Api, fresh_database, pairs
+    api = Api(soap_server)
+    db = fresh_database(api, collections=("Orders",))
+    orders = api("Database_collection", id=db, identifier="Orders").collection.id
+    api("Collection_createField", id=orders, name="Product", type="text")
+    api("Collection_createCallback", id=orders, url=receiver.url + "/orders", method="json")
+    profile = api("Database_createProfile", id=db, fields=pairs({"Name": "Ole"})).profile
+    sub = api("Profile_createSubProfile", id=profile.id, collection={"id": orders},
+              fields=pairs({"Product": "Bike"})).subprofile
+    api("SubProfile_updateFields", id=sub.id, fields=pairs({"Product": "Helmet"}))
+    _admin(soap_server, "POST", "_mock/callbacks/flush")
+    payloads = _payloads(receiver.wait(2, "/orders"))
+    assert [(p["action"], p["id"], p["collection"]) for p in payloads] == [
+        ("create", sub.id, orders), ("update", sub.id, orders)]
+    assert payloads[1]["fields"]["Product"] == "Helmet"
+    assert payloads[1]["parameters"] == {"Product": "Helmet"}
+
+
+def test_thousand_soap_writes_from_eight_threads_fire_a_thousand_callbacks(soap_server, receiver):
+    from copernica_harness import Api, fresh_database, pairs
+    setup = Api(soap_server)
+    db = fresh_database(setup)
+    setup("Database_createCallback", id=db, url=receiver.url + "/load", method="json")
+    ids = [setup("Database_createProfile", id=db, fields=pairs({"Name": f"p{n}"})).profile.id
+           for n in range(8)]
+    receiver.wait(8, "/load")
+    errors = []
+
+    def writer(profile_id: int) -> None:
+        api = Api(soap_server)
+        try:
+            for step in range(125):
+                api("Profile_updateFields", id=profile_id, fields=pairs({"Age": str(step + 1)}))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    receiver.wait(1008, "/load", timeout=60)
+    _admin(soap_server, "POST", "_mock/callbacks/flush")
+    updates = [p for p in _payloads(receiver.of("/load")) if p["action"] == "update"]
+    assert len(updates) == 1000  # none lost, none twice
+    for profile_id in ids:
+        ages = [int(p["fields"]["Age"]) for p in updates if p["id"] == profile_id]
+        assert ages == list(range(1, 126))  # in order per profile
