@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import datetime as dt
-import decimal
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
 import threading
-import uuid
 from typing import Iterable, Iterator
 
 
@@ -143,7 +140,8 @@ MIGRATIONS: list[str] = [
     CREATE TABLE channels (
         id INTEGER PRIMARY KEY AUTOINCREMENT, mandator_id INTEGER NOT NULL,
         name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', created TEXT NOT NULL);
-    """,    # 3: Copernica: users, accounts, tokens, sessions, databases, fields, interests,
+    """,
+    # 3: Copernica: users, accounts, tokens, sessions, databases, fields, interests,
     #    collections, profiles, subprofiles, callbacks and their deliveries.
     """
     CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');
@@ -1131,17 +1129,9 @@ def _insert_sql(table: str, names) -> str:
 
 
 def _sql_value(value):
-    """A value as sqlite-utils stored it: dicts, lists and tuples as JSON, dates ISO 8601."""
-    if isinstance(value, (str, int, float, bytes)) or value is None:
-        return value
+    """A value as the store keeps it: dicts, lists and tuples as JSON, the rest as given."""
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, default=repr, ensure_ascii=False)
-    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, (dt.timedelta, uuid.UUID)):
-        return str(value)
+        return json.dumps(value, ensure_ascii=False)
     return value
 
 
