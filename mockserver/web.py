@@ -1,11 +1,12 @@
 """The WSGI application: mounts the SOAP dialects, vendor links and the admin API on one port."""
 from __future__ import annotations
 
-import encodings.idna  # noqa: F401  (werkzeug needs it; import before workers fork)
+import encodings.idna  # noqa: F401  (werkzeug routing encodes host names with it)
 import base64
 import gzip
 import html
 import logging
+import threading
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
@@ -29,17 +30,33 @@ def host_url(environ: dict) -> str:
     return f"{environ.get('wsgi.url_scheme', 'http')}://{host}/"
 
 
+class DialectEndpoint:
+    """A dialect's SoapEndpoint, built on first use: a worker pays for building a dialect's
+    spyne application, WSDL and schema (tens of ms, several MB) only once it serves it."""
+
+    def __init__(self, build):
+        """``build()`` makes the SoapEndpoint."""
+        self._build, self._built, self._lock = build, None, threading.Lock()
+
+    def endpoint(self) -> SoapEndpoint:
+        """The endpoint, built by the first caller."""
+        if self._built is None:
+            with self._lock:
+                if self._built is None:
+                    self._built = self._build()
+        return self._built
+
+
 class MockServer:
     """The WSGI callable serving every dialect and surface over one store."""
 
     def __init__(self, settings: Settings, store: Store):
         """Build the dialect endpoints once; the store is opened lazily per thread."""
         self.settings, self.store = settings, store
-        self.backclick = backclick.endpoint(settings.max_body)
-        self.copernica = copernica.endpoint(settings.max_body)
-        self.soap: dict[str, SoapEndpoint] = {backclick.SERVICE_PATH: self.backclick,
-                                              copernica.SERVICE_PATH: self.copernica}
-        self.wsdl_paths: dict[str, SoapEndpoint] = {backclick.WSDL_PATH: self.backclick}
+        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body))
+        pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body))
+        self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
+        self.wsdl_paths = {backclick.WSDL_PATH: bc}
         self.admin = admin.AdminApi(self)
         self.vendor_pages = {"confirm": self.confirm, "opened": self.opened,
                              "clicked": self.clicked, "unsubscribe": self.unsubscribe}
@@ -56,12 +73,12 @@ class MockServer:
     def __call__(self, environ, start_response):
         """Answer one HTTP request."""
         path = environ.get("PATH_INFO", "")
-        endpoint = self.soap.get(path)
-        if endpoint is not None:
-            return self.serve_soap(endpoint, environ, start_response)
-        endpoint = self.wsdl_paths.get(path)
-        if endpoint is not None:
-            return self.serve_wsdl(endpoint, environ, start_response)
+        dialect = self.soap.get(path)
+        if dialect is not None:
+            return self.serve_soap(dialect.endpoint(), environ, start_response)
+        dialect = self.wsdl_paths.get(path)
+        if dialect is not None:
+            return self.serve_wsdl(dialect.endpoint(), environ, start_response)
         request = Request(environ)
         token = self.settings.admin_token
         if token and path.startswith("/_mock/") and path != "/" + callbacks.KEY_PATH and \
