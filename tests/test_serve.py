@@ -3,11 +3,11 @@ import json
 import sqlite3
 import subprocess
 import sys
-import threading
 
+import pytest
 import zeep
 
-from conftest import BASIC, ROOT, http, start_server
+from conftest import BASIC, ROOT, http, running_import, start_server
 
 
 def run_cli(*args, env=None, timeout=30):
@@ -101,24 +101,15 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path):
 def test_import_lock_is_shared_by_worker_processes(tmp_path):
     running = start_server(tmp_path, "--workers", "2")
     try:
-        rows = "".join(f"w{i}@example.com\t1\n" for i in range(60000))
-        done = {}
-        thread = threading.Thread(target=lambda: done.setdefault("r", running.zeep().service
-                                  .importSubscribers(mandatorId=1, importData="EMAIL\tNEWSLETTER\n"
-                                                     + rows)))
-        thread.start()
-        refused = 0
-        while thread.is_alive():
-            try:  # a new client and connection each time, so both workers are asked
-                running.zeep().service.importSubscribers(mandatorId=1,
-                                                         importData="EMAIL\nlate@example.com\n")
-            except zeep.exceptions.Fault as fault:
-                assert fault.message == "Another auto import is running. Please try again later."
-                refused += 1
-                if refused >= 4:
-                    break
-        thread.join(60)
-        assert refused >= 1 and done["r"].importedCount == 60000
+        with running_import(running, rows=150000) as first:
+            for _ in range(3):  # a new client and connection each time: the idle worker answers
+                with pytest.raises(zeep.exceptions.Fault) as info:
+                    running.zeep().service.importSubscribers(
+                        mandatorId=1, importData="EMAIL\nlate@example.com\n")
+                assert info.value.message == ("Another auto import is running. "
+                                              "Please try again later.")
+        assert first["result"].importedCount == 150000
+        assert running.rows("SELECT * FROM subscribers WHERE email_key='late@example.com'") == []
     finally:
         running.stop()
 
