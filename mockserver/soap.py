@@ -68,9 +68,14 @@ class SoapProtocol(Soap11):
 
     soap_env = "soap"
 
-    def __init__(self, *args, **kwargs):
-        """spyne's protocol, plus a plain memo of class attributes and vendor-style dates."""
+    def __init__(self, *args, unqualified_parts: frozenset = frozenset(), **kwargs):
+        """spyne's protocol, plus a plain memo of class attributes and vendor-style dates.
+
+        ``unqualified_parts``: rpc/literal part accessors (``{tns}result``) to answer
+        unqualified, as children of the response wrapper.
+        """
         super().__init__(*args, **kwargs)
+        self.unqualified_parts = unqualified_parts
         self._attrs_by_class: dict = {}
         # 2026-11-22T12:00:00.000+01:00, as the vendor prints dates
         self._to_unicode_handlers[DateTime] = \
@@ -88,6 +93,15 @@ class SoapProtocol(Soap11):
             if len(self._attrs_by_class) < 4096:
                 self._attrs_by_class[cls] = attrs
         return attrs
+
+    def serialize(self, ctx, message):
+        """spyne's envelope, with rpc/literal part accessors unqualified when so configured."""
+        super().serialize(ctx, message)
+        if self.unqualified_parts and ctx.out_error is None and ctx.out_body_doc is not None:
+            for wrapper in ctx.out_body_doc:
+                for part in wrapper:
+                    if part.tag in self.unqualified_parts:
+                        part.tag = etree.QName(part).localname
 
     def decompose_incoming_envelope(self, ctx, message=ProtocolBase.REQUEST):
         """spyne's split into header and body, found by tag instead of by a fresh XPath."""
@@ -208,12 +222,14 @@ class WsdlNames:
     port_type: str
     binding: str
     soap_action: str = "{operation}"
+    style: str = "document"  # or "rpc": rpc/literal, parts typed, wrappers named by the binding
 
 
 def rename_wsdl(doc: etree._Element, tns: str, names: WsdlNames) -> None:
     """Give spyne's WSDL the dialect's service, port, port type and binding names and
     SOAPActions."""
     doc.set("name", names.service)
+    style = "rpc" if names.style == "rpc" else None
     for service in doc.iterfind(f"{{{WSDL}}}service"):
         service.set("name", names.service)
         for port in service.iterfind(f"{{{WSDL}}}port"):
@@ -227,13 +243,38 @@ def rename_wsdl(doc: etree._Element, tns: str, names: WsdlNames) -> None:
         for operation in binding.iterfind(f"{{{WSDL}}}operation"):
             for action in operation.iterfind(f"{{{WSDL_SOAP}}}operation"):
                 action.set("soapAction", names.soap_action.format(operation=operation.get("name")))
+                if style:
+                    action.set("style", style)
+            if style:
+                for body in operation.iterfind(f"*/{{{WSDL_SOAP}}}body"):
+                    body.set("namespace", tns)
+        if style:
+            for soap_binding in binding.iterfind(f"{{{WSDL_SOAP}}}binding"):
+                soap_binding.set("style", style)
+
+
+def _as_rpc(doc: etree._Element, schema: etree._Element) -> None:
+    """Turn spyne's document/literal wrapped messages into rpc/literal ones: each message's one
+    part takes the name and type of its wrapper's only child, and the wrappers go."""
+    types = {t.get("name"): t for t in schema.findall(f"{{{XSD}}}complexType")}
+    wrappers = set()
+    for part in doc.iter(f"{{{WSDL}}}part"):
+        wrapper = part.attrib.pop("element").split(":", 1)[-1]
+        (child,) = types[wrapper].findall(f"{{{XSD}}}sequence/{{{XSD}}}element")
+        part.set("name", child.get("name"))
+        part.set("type", child.get("type"))
+        wrappers.add(wrapper)
+    for child in list(schema):
+        if child.get("name") in wrappers:
+            schema.remove(child)
 
 
 def canonical_wsdl(doc: etree._Element, tns: str, operations: set[str],
                    names: WsdlNames | None = None) -> etree._Element:
     """spyne's WSDL made stable and plain: sorted types, only operation elements, one part
     named ``parameters`` per message, only the namespace prefixes it uses, and the
-    dialect's ``names`` when given."""
+    dialect's ``names`` when given (rpc/literal when they say so: no operation elements or
+    wrapper types, each message's part named and typed after its wrapper's only child)."""
     if names is not None:
         rename_wsdl(doc, tns, names)
     schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
@@ -245,8 +286,11 @@ def canonical_wsdl(doc: etree._Element, tns: str, operations: set[str],
     for child in list(schema):
         schema.remove(child)
     schema.extend(types + elements)
-    for part in doc.iter(f"{{{WSDL}}}part"):
-        part.set("name", "parameters")
+    if names is not None and names.style == "rpc":
+        _as_rpc(doc, schema)
+    else:
+        for part in doc.iter(f"{{{WSDL}}}part"):
+            part.set("name", "parameters")
     for operation in doc.iter(f"{{{WSDL}}}operation"):
         operation.attrib.pop("parameterOrder", None)
     nsmap = {"wsdl": WSDL, "soap": WSDL_SOAP, "xs": XSD, "tns": tns}
@@ -263,6 +307,23 @@ def canonical_wsdl(doc: etree._Element, tns: str, operations: set[str],
         return new
 
     return rebuild(doc)
+
+
+def _rpc_wrappers(doc: etree._Element) -> list[etree._Element]:
+    """Global elements for an rpc/literal WSDL's request wrappers, to validate requests with:
+    ``<X>`` holding each input part as a local element of the part's type."""
+    messages = {m.get("name"): m for m in doc.iterfind(f"{{{WSDL}}}message")}
+    wrappers = []
+    for operation in doc.iterfind(f"{{{WSDL}}}portType/{{{WSDL}}}operation"):
+        message = messages[operation.find(f"{{{WSDL}}}input").get("message").split(":", 1)[-1]]
+        wrapper = etree.Element(f"{{{XSD}}}element", name=operation.get("name"))
+        sequence = etree.SubElement(etree.SubElement(wrapper, f"{{{XSD}}}complexType"),
+                                    f"{{{XSD}}}sequence")
+        for part in message.iterfind(f"{{{WSDL}}}part"):
+            etree.SubElement(sequence, f"{{{XSD}}}element", name=part.get("name"),
+                             type=part.get("type"))
+        wrappers.append(wrapper)
+    return wrappers
 
 
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
@@ -330,8 +391,10 @@ class SoapEndpoint:
         """
         self.tns, self.address_path, self.max_body = tns, address_path, max_body
         self.gzip_responses = gzip_responses
-        self.app = VendorFaults(services, tns=tns, name=name,
-                                in_protocol=SoapProtocol(), out_protocol=SoapProtocol())
+        self.rpc = names is not None and names.style == "rpc"
+        self.in_parts: set[str] = set()  # rpc/literal request part accessors, unqualified
+        self.app = VendorFaults(services, tns=tns, name=name, in_protocol=SoapProtocol(),
+                                out_protocol=SoapProtocol())
         self.server = ServerBase(self.app)
         self.app.transport = "http://schemas.xmlsoap.org/soap/http"
         wsdl = Wsdl11(self.app.interface)
@@ -351,6 +414,14 @@ class SoapEndpoint:
         schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
         standalone = etree.Element(schema.tag, attrib=dict(schema.attrib), nsmap=schema.nsmap)
         standalone.extend(schema)  # nsmap above carries the prefixes QName values use
+        if self.rpc:
+            # rpc/literal: part accessors travel unqualified, spyne reads and writes them in tns
+            standalone.extend(_rpc_wrappers(doc))
+            parts = {m.get("name"): m.find(f"{{{WSDL}}}part").get("name")
+                     for m in doc.iterfind(f"{{{WSDL}}}message")}
+            self.in_parts = {parts[op] for op in self.operations.values()}
+            self.app.out_protocol.unqualified_parts = frozenset(
+                f"{{{tns}}}{parts[op + 'Response']}" for op in self.operations.values())
         self.schema = etree.XMLSchema(standalone)
         self._schema_lock = threading.Lock()
 
@@ -373,6 +444,8 @@ class SoapEndpoint:
             operation, element = self._operation(envelope, env_ns)
             if soap12:
                 envelope = self._as_soap11(envelope)
+            if self.in_parts:
+                self._qualify_parts(element)
             _drop_nil_elements(element)
             _normalise_arrays(element, self.shapes[operation], self.tns)
             self._validate(element)
@@ -397,6 +470,20 @@ class SoapEndpoint:
         if qname.localname != canonical:
             element.tag = f"{{{self.tns}}}{canonical}"
         return canonical, element
+
+    def _qualify_parts(self, element: etree._Element) -> None:
+        """rpc/literal sends part accessors unqualified, clients of the document/literal WSDL
+        send them in tns: both become the tns element spyne and the schema expect.
+
+        Inside an unqualified accessor, elements in no namespace are taken as tns: node-soap
+        writes an rpc part's content unqualified, ignoring ``elementFormDefault``, and every
+        element of these schemas is qualified, so no valid request is read differently.
+        """
+        for child in element:
+            if isinstance(child.tag, str) and child.tag in self.in_parts:
+                for descendant in child.iter():
+                    if isinstance(descendant.tag, str) and descendant.tag[0] != "{":
+                        descendant.tag = f"{{{self.tns}}}{descendant.tag}"
 
     @staticmethod
     def _as_soap11(envelope: etree._Element) -> etree._Element:

@@ -4,8 +4,8 @@ import pytest
 from test_backclick_bad_input import client_fault
 from copernica_harness import copernica_server
 
-OK_BODY = ("<c:Account_createDatabase><c:parameters><c:name>BadInputDb</c:name>"
-           "<c:access_token>shop-token-rw</c:access_token></c:parameters>"
+OK_BODY = ("<c:Account_createDatabase><parameters><c:name>BadInputDb</c:name>"
+           "<c:access_token>shop-token-rw</c:access_token></parameters>"
            "</c:Account_createDatabase>")
 
 
@@ -66,20 +66,20 @@ def test_doctype_is_refused(cop):
 
 def test_unknown_method_is_named(cop):
     message = client_fault(*post(cop, envelope(
-        "<c:Account_destroyEverything><c:parameters/></c:Account_destroyEverything>")))
+        "<c:Account_destroyEverything><parameters/></c:Account_destroyEverything>")))
     assert message.startswith("Unknown operation 'Account_destroyEverything' in namespace "
                               "'http://soap.copernica.com/'")
 
 
 @pytest.mark.parametrize("body, expected", [
-    ("<c:Database_retrieve><c:parameters><c:id>one</c:id></c:parameters></c:Database_retrieve>",
+    ("<c:Database_retrieve><parameters><c:id>one</c:id></parameters></c:Database_retrieve>",
      "Element 'id': 'one' is not a valid value of the atomic type 'xs:int'. (line 1)"),
-    ("<c:Database_retrieve><c:parameters/></c:Database_retrieve>",
+    ("<c:Database_retrieve><parameters/></c:Database_retrieve>",
      "Element 'parameters': Missing child element(s). Expected is ( id ). (line 1)"),
     ("<c:Database_retrieve/>",
      "Element 'Database_retrieve': Missing child element(s). Expected is ( parameters ). (line 1)"),
-    ("<c:Database_searchProfiles><c:parameters><c:id>1</c:id><c:asc>maybe</c:asc>"
-     "</c:parameters></c:Database_searchProfiles>",
+    ("<c:Database_searchProfiles><parameters><c:id>1</c:id><c:asc>maybe</c:asc>"
+     "</parameters></c:Database_searchProfiles>",
      "Element 'asc': 'maybe' is not a valid value of the atomic type 'xs:boolean'. (line 1)"),
 ])
 def test_wrong_types_and_missing_parameters(cop, body, expected):

@@ -55,12 +55,7 @@ def test_vendor_names():
     for op in doc.iterfind("wsdl:binding/wsdl:operation", NS):
         assert op.find("soap:operation", NS).get("soapAction") == f"{TNS}#{op.get('name')}"
     types = {t.get("name"): t for t in doc.iterfind(".//xs:complexType", NS)}
-    for name in ops:
-        inner = types[name].findall("xs:sequence/xs:element", NS)
-        assert [(e.get("name"), e.get("type")) for e in inner] == [("parameters",
-                                                                   f"tns:input_{name}")]
-        out = types[name + "Response"].findall("xs:sequence/xs:element", NS)
-        assert [(e.get("name"), e.get("type")) for e in out] == [("result", "tns:Result")]
+    assert all(f"input_{name}" in types for name in ops)
     result = [e.get("name") for e in types["Result"].iterfind("xs:sequence/xs:element", NS)]
     assert result == ["value", "array", "map", "database", "collection", "profile", "subprofile",
                       "field", "collectionfield", "interest", "callback", "start", "length",
@@ -70,19 +65,92 @@ def test_vendor_names():
         "fieldname", "value", "operator", "casesensitive"]
 
 
+def test_rpc_literal_binding_with_typed_parts():
+    doc = etree.parse(str(ROOT / "wsdl" / "copernica.wsdl"))
+    assert doc.find("wsdl:binding/soap:binding", NS).get("style") == "rpc"
+    messages = {m.get("name"): m for m in doc.iterfind("wsdl:message", NS)}
+    ops = list(doc.iterfind("wsdl:portType/wsdl:operation", NS))
+    assert len(ops) > 40
+    for op in ops:
+        name = op.get("name")
+        request = messages[op.find("wsdl:input", NS).get("message").split(":")[1]]
+        response = messages[op.find("wsdl:output", NS).get("message").split(":")[1]]
+        assert [(p.get("name"), p.get("type"), p.get("element"))
+                for p in request.findall("wsdl:part", NS)] == [
+            ("parameters", f"tns:input_{name}", None)]
+        assert [(p.get("name"), p.get("type"), p.get("element"))
+                for p in response.findall("wsdl:part", NS)] == [("result", "tns:Result", None)]
+    for op in doc.iterfind("wsdl:binding/wsdl:operation", NS):
+        assert op.find("soap:operation", NS).get("style") == "rpc"
+        for body in op.iterfind("*/soap:body", NS):
+            assert (body.get("use"), body.get("namespace")) == ("literal", TNS)
+    # the document/literal wrappers are gone, types and element names stay
+    schema = doc.find("wsdl:types/xs:schema", NS)
+    assert schema.get("elementFormDefault") == "qualified"
+    assert schema.findall("xs:element", NS) == []
+    names = {t.get("name") for t in schema.iterfind("xs:complexType", NS)}
+    assert not names & {o.get("name") for o in ops}
+    assert not names & {o.get("name") + "Response" for o in ops}
+
+
 def test_stub_quality_rules_hold():
     doc = etree.parse(str(ROOT / "wsdl" / "copernica.wsdl"))
     for element in doc.iterfind(".//xs:element", NS):
         assert element.get("type") != "xs:integer", etree.tostring(element)
         assert not (element.get("minOccurs") == "0" and element.get("nillable") == "true")
     for message in doc.iterfind("wsdl:message", NS):
-        assert [p.get("name") for p in message.findall("wsdl:part", NS)] == ["parameters"]
+        expected = ["result"] if message.get("name").endswith("Response") else ["parameters"]
+        assert [p.get("name") for p in message.findall("wsdl:part", NS)] == expected
+
+
+def _envelope(accessor: str, content: str = "") -> bytes:
+    return (f'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+            f'xmlns:c="{TNS}"><soap:Body><c:Account_database><{accessor}>'
+            f'<c:identifier>Customers</c:identifier>{content}'
+            f'<c:access_token>shop-token-rw</c:access_token></{accessor}></c:Account_database>'
+            f'</soap:Body></soap:Envelope>').encode()
+
+
+@pytest.mark.parametrize("accessor", ["parameters", "c:parameters"])
+def test_rpc_wire_part_accessors(cop, accessor):
+    """rpc/literal sends ``parameters`` unqualified, clients of the older document/literal WSDL
+    send it in tns: both are served; the answer's ``result`` is unqualified, its children in
+    tns."""
+    status, out, _ = cop.post("", _envelope(accessor), {"Content-Type": "text/xml"})
+    assert status == 200, out
+    wrapper = etree.fromstring(out).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+    assert wrapper.tag == f"{{{TNS}}}Account_databaseResponse"
+    [result] = wrapper
+    assert result.tag == "result"
+    assert [c.tag for c in result] == [f"{{{TNS}}}database"]
+    assert result[0].findtext(f"{{{TNS}}}name") == "Customers"
+
+
+@pytest.mark.parametrize("accessor", ["parameters", "c:parameters"])
+def test_rpc_wire_still_validates_the_parameters(cop, accessor):
+    status, out, _ = cop.post("", _envelope(accessor, "<c:bogus>1</c:bogus>"),
+                              {"Content-Type": "text/xml"})
+    assert status == 500 and b"Element 'bogus': This element is not expected." in out
+    elsewhere = _envelope(accessor).replace(b"<c:identifier>", b'<x:identifier xmlns:x="urn:x">')
+    elsewhere = elsewhere.replace(b"</c:identifier>", b"</x:identifier>")
+    status, out, _ = cop.post("", elsewhere, {"Content-Type": "text/xml"})
+    assert status == 500 and b"Element 'identifier': This element is not expected." in out
+    unqualified = _envelope(accessor).replace(b"c:identifier", b"identifier")
+    status, out, _ = cop.post("", unqualified, {"Content-Type": "text/xml"})
+    if accessor == "parameters":  # node-soap's rpc/literal: the part's content unqualified
+        assert status == 200 and b"<tns:name>Customers</tns:name>" in out
+    else:  # the document/literal shape stays strict
+        assert status == 500 and b"Element 'identifier': This element is not expected." in out
+    other = _envelope("x:parameters").replace(b"<x:parameters>",
+                                              b'<x:parameters xmlns:x="urn:other">')
+    status, out, _ = cop.post("", other, {"Content-Type": "text/xml"})
+    assert status == 500 and b"Element 'parameters': This element is not expected." in out
 
 
 def test_gzip_answer_when_accepted(cop):
     body = (f'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
-            f'xmlns:c="{TNS}"><soap:Body><c:Account_databases><c:parameters>'
-            f'<c:access_token>shop-token-rw</c:access_token></c:parameters></c:Account_databases>'
+            f'xmlns:c="{TNS}"><soap:Body><c:Account_databases><parameters>'
+            f'<c:access_token>shop-token-rw</c:access_token></parameters></c:Account_databases>'
             f'</soap:Body></soap:Envelope>').encode()
     status, out, headers = cop.post("", body, {"Content-Type": "text/xml; charset=utf-8",
                                                "Accept-Encoding": "gzip"})

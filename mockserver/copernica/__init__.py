@@ -19,4 +19,5 @@ def endpoint(max_body: int | None = None):
                         address_path=SERVICE_PATH, gzip_responses=True,
                         names=WsdlNames(service=SERVICE_NAME, port=PORT_NAME,
                                         port_type=PORT_TYPE_NAME, binding=BINDING_NAME,
-                                        soap_action=TNS + "#{operation}"), **kwargs)
+                                        soap_action=TNS + "#{operation}", style="rpc"),
+                        **kwargs)

@@ -1,4 +1,5 @@
-// A Copernica search with requirements through node-soap.
+// A Copernica search with requirements through node-soap (rpc/literal: the call takes
+// {parameters: {...}}, the answer's part is .result).
 // Usage: node tests/compat/copernica_search.js BASE_URL TOKEN
 // Prints one JSON object; tests/compat/test_copernica_clients.py asserts on it.
 'use strict';
@@ -10,12 +11,15 @@ async function main() {
   const call = async (method, parameters) =>
     (await client[`${method}Async`]({ parameters: { ...parameters, access_token: token } }))[0].result;
   const db = (await call('Account_database', { identifier: 'Customers' })).database.id;
+  // With an rpc/literal WSDL node-soap writes a part's members in the object's key order (and
+  // unqualified), so they are given in the order input_Database_searchProfiles declares.
   const result = await call('Database_searchProfiles', {
-    id: db, order: 'Age', asc: false, allproperties: true,
+    id: db,
     requirements: { requirement: [
       { fieldname: 'City', value: 'amsterdam', operator: '=' },
       { fieldname: 'Age', value: '30', operator: '>=' },
     ] },
+    order: 'Age', asc: false, allproperties: true,
   });
   let profiles = (result.items && result.items.profile) || [];
   if (!Array.isArray(profiles)) profiles = [profiles];
