@@ -275,6 +275,9 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            # 1 MiB of page cache per connection (SQLite's default is 2): every thread has a
+            # connection, lookups go by index, and the OS keeps the file's pages cached anyway.
+            conn.execute("PRAGMA cache_size=-1024")
             self._local.conn, self._local.db, self._local.pid = conn, None, os.getpid()
         return conn
 
