@@ -61,6 +61,25 @@ def mail_json(store, row: dict) -> dict:
     }
 
 
+def _tenant_arg(request: Request, kind: str) -> int | None:
+    """The ``tenant`` query parameter (``mandator-1``, ``account-1``) as an id, or None."""
+    tenant = request.args.get("tenant")
+    if not tenant:
+        return None
+    try:
+        return int(tenant.removeprefix(f"{kind}-"))
+    except ValueError:
+        raise ApiError(f"Unknown tenant {tenant!r}; use {kind}-<id>.")
+
+
+def _choice_arg(request: Request, name: str, choices) -> str | None:
+    """A query parameter that must be one of ``choices`` (None when absent)."""
+    value = request.args.get(name) or None
+    if value and value not in choices:
+        raise ApiError(f"Unknown {name} {value!r}; one of {', '.join(choices)}.")
+    return value
+
+
 def _stamp_arg(request: Request, name: str) -> str | None:
     value = request.args.get(name)
     if not value:
@@ -128,16 +147,8 @@ class AdminApi:
 
     def _filters(self, request: Request) -> dict:
         """The outbox filters of a query string, checked."""
-        tenant = request.args.get("tenant")
-        mandator_id = None
-        if tenant:
-            try:
-                mandator_id = int(tenant.removeprefix("mandator-"))
-            except ValueError:
-                raise ApiError(f"Unknown tenant {tenant!r}; use mandator-<id>.")
-        kind = request.args.get("kind")
-        if kind and kind not in outbox.KINDS:
-            raise ApiError(f"Unknown kind {kind!r}; one of {', '.join(outbox.KINDS)}.")
+        mandator_id = _tenant_arg(request, "mandator")
+        kind = _choice_arg(request, "kind", outbox.KINDS)
         return {"to": request.args.get("to"), "mandator_id": mandator_id, "kind": kind,
                 "since": _stamp_arg(request, "since"), "subject": request.args.get("subject"),
                 "newsletter_id": _int_arg(request, "newsletter")}
@@ -230,16 +241,8 @@ class AdminApi:
     def callback_deliveries(self, request: Request) -> Response:
         """``GET /_mock/callbacks/deliveries?callback=&state=&tenant=&limit=``: callback
         deliveries, oldest first, each with its attempts (time, status, error)."""
-        state = request.args.get("state") or None
-        if state and state not in callbacks.STATES:
-            raise ApiError(f"Unknown state {state!r}; one of {', '.join(callbacks.STATES)}.")
-        tenant = request.args.get("tenant")
-        account_id = None
-        if tenant:
-            try:
-                account_id = int(tenant.removeprefix("account-"))
-            except ValueError:
-                raise ApiError(f"Unknown tenant {tenant!r}; use account-<id>.")
+        state = _choice_arg(request, "state", callbacks.STATES)
+        account_id = _tenant_arg(request, "account")
         rows = callbacks.deliveries(self.server.store, _int_arg(request, "callback"), state,
                                     account_id, _int_arg(request, "limit") or 1000)
         return json_response({"deliveries": rows, "count": len(rows)})

@@ -341,14 +341,19 @@ def database_set_unsubscribe_values(call, p):
     return value(True)
 
 
+def _create_callback(call, p, **owner):
+    """A new callback of a database (``database_id=``) or collection (``collection_id=``)."""
+    cb = _callbacks().create_callback(
+        call.store, call.account_id, url=p.url or "", method=p.method or "json",
+        expression=p.expression or "", actionfilter=p.actionfilter or "all",
+        base_url=call.soap.base_url, **owner)
+    return entity("callback", _callback(cb))
+
+
 def database_create_callback(call, p):
     """Add a callback on the database's profiles."""
     _db(call, p)
-    cb = _callbacks().create_callback(
-        call.store, call.account_id, database_id=p.id, url=p.url or "",
-        method=p.method or "json", expression=p.expression or "",
-        actionfilter=p.actionfilter or "all", base_url=call.soap.base_url)
-    return entity("callback", _callback(cb))
+    return _create_callback(call, p, database_id=p.id)
 
 
 def database_callback(call, p):
@@ -433,11 +438,7 @@ def collection_remove(call, p):
 def collection_create_callback(call, p):
     """Add a callback on the collection's subprofiles."""
     _coll(call, p)
-    cb = _callbacks().create_callback(
-        call.store, call.account_id, collection_id=p.id, url=p.url or "",
-        method=p.method or "json", expression=p.expression or "",
-        actionfilter=p.actionfilter or "all", base_url=call.soap.base_url)
-    return entity("callback", _callback(cb))
+    return _create_callback(call, p, collection_id=p.id)
 
 
 def profile_update_fields(call, p):
