@@ -209,6 +209,7 @@ def deliver(store: Store, newsletter_id: int) -> int:
     now = clock.now_stamp(store)
     subject = outbox.personalise(letter["subject"], {"SPECIAL-REPLACEMENT-TEXT": letter["adhock"]})
     personal_subject = "$$" in subject
+    blanks = outbox.blank_fields(store, mandator_id)
     list_id, base_url = letter["list_id"], letter["base_url"]
 
     def flush():
@@ -234,7 +235,8 @@ def deliver(store: Store, newsletter_id: int) -> int:
             continue
         seen.add(key)
         counts["num_adjusted"] += 1
-        batch.append((email, outbox.personalise(subject, dict(json.loads(fields), EMAIL=email))
+        batch.append((email, outbox.personalise(subject, dict(blanks, **json.loads(fields),
+                                                              EMAIL=email))
                       if personal_subject else subject, sid, fields))
         if len(batch) >= BATCH:
             flush()

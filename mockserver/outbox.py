@@ -44,6 +44,12 @@ def personalise(text: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
+def blank_fields(store: Store, mandator_id: int) -> dict[str, str]:
+    """Every database field of the mandator with an empty value: a field a recipient has no
+    value for renders as nothing, as at the vendor (unknown placeholders stay as written)."""
+    return {name: "" for name in store.field_names(mandator_id).values()}
+
+
 def has_placeholder(text: str, name: str) -> bool:
     """True when ``$$NAME$$`` occurs in the text."""
     return f"$${name}$$".upper() in text.upper()
@@ -162,7 +168,8 @@ def _content(store: Store, row: dict) -> tuple[str, str, str]:
     if row["kind"] == "newsletter" and row["newsletter_id"] and not (row["html"] or row["text"]):
         # a compact newsletter mail: the newsletter's content with this recipient's values
         letter = store.newsletter_by_id(row["newsletter_id"]) or {}
-        values = dict(json.loads(row["personalisation"]), EMAIL=row["to_addr"])
+        values = dict(blank_fields(store, row["mandator_id"]), **json.loads(row["personalisation"]),
+                      EMAIL=row["to_addr"])
         values["SPECIAL-REPLACEMENT-TEXT"] = letter.get("adhock", "")
         values["UNSUBSCRIBE-LINK"] = unsubscribe_url(row)
         return (row["subject"], personalise(letter.get("html", ""), values),

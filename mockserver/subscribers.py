@@ -245,7 +245,8 @@ def _send_confirmation_mail(store: Store, mandator_id: int, subscriber: dict, ki
                             list_id: int | None = None) -> None:
     template = _check_template(store, mandator_id, template_id)
     link = confirmation_link(base_url, token)
-    values = dict(subscriber["fields"], EMAIL=subscriber["email"], **{
+    values = dict(outbox.blank_fields(store, mandator_id), **subscriber["fields"],
+                  EMAIL=subscriber["email"], **{
         "CONFIRMATION-LINK": link, "CONFIRM-LINK": link})
     html, text = template["html"], template["text"]
     if not any(outbox.has_placeholder(t, n) for t in (html, text)
@@ -268,7 +269,8 @@ def _after_activation(store: Store, mandator_id: int, subscriber: dict, list_ids
                       lists: dict, send_welcome: bool, send_last_newsletter: bool, now: str,
                       base_url: str) -> None:
     """Welcome mail and last newsletter for lists that just became active."""
-    values = dict(subscriber["fields"], EMAIL=subscriber["email"])
+    values = dict(outbox.blank_fields(store, mandator_id), **subscriber["fields"],
+                  EMAIL=subscriber["email"])
     sender, name = outbox.system_sender(store, mandator_id)
     for list_id in list_ids:
         welcome = lists[list_id].get("welcome_template_id")

@@ -86,7 +86,8 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
         now = clock.now_stamp(store)
         values = {(n or "").strip().upper(): v or "" for n, v in mail.fields}
         stored = store.subscriber(mandator_id, email.lower())
-        values = {**{k.upper(): v for k, v in (stored or {}).get("fields", {}).items()}, **values}
+        values = {**outbox.blank_fields(store, mandator_id),
+                  **{k.upper(): v for k, v in (stored or {}).get("fields", {}).items()}, **values}
         values["EMAIL"] = email
         if mail.voucher_list_id:
             if store.voucher_list(mandator_id, mail.voucher_list_id) is None:

@@ -159,6 +159,15 @@ def test_fields_from_the_request_override_stored_ones(server, client):
                        )[0]["fields"] == '{"FIRSTNAME": "Anna", "LASTNAME": "Schmidt"}'
 
 
+def test_empty_fields_render_as_nothing_and_unknown_placeholders_stay(server, client):
+    newsletter_id = send(client, sub("lapsed@example.de"), subject="Hi $$FIRSTNAME$$!",
+                         newsletterContent="Dear $$FIRSTNAME$$ $$LASTNAME$$, $$NOSUCHFIELD$$")
+    wait_sent(server, newsletter_id)
+    (mail,) = server.outbox(to="lapsed@example.de", kind="newsletter")
+    assert mail["subject"] == "Hi !"
+    assert mail["text"] == "Dear  , $$NOSUCHFIELD$$"
+
+
 def test_blocked_invalid_and_duplicate_recipients_are_excluded_and_counted(server, client):
     newsletter_id = send(client, sub("one@example.com"), sub("not an address"),
                          sub("ONE@example.com"), sub("blocked@example.org"),
