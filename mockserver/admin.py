@@ -126,6 +126,10 @@ class AdminApi:
             Rule("/_mock/callbacks/deliveries", endpoint="callback_deliveries", methods=["GET"]),
             Rule("/_mock/callbacks/flush", endpoint="callback_flush", methods=["POST"]),
             Rule("/_mock/callbacks/key.pem", endpoint="callback_key", methods=["GET"]),
+            Rule("/_mock/snapshots", endpoint="snapshots", methods=["GET"]),
+            Rule("/_mock/snapshots/<snapshot>", endpoint="snapshot", methods=["POST", "DELETE"]),
+            Rule("/_mock/snapshots/<snapshot>/restore", endpoint="snapshot_restore",
+                 methods=["POST"]),
         ]
 
     def dispatch(self, name: str, request: Request, **args) -> Response:
@@ -310,6 +314,32 @@ class AdminApi:
         if fmt != "json":
             raise ApiError(f"Unknown format {fmt!r}; use json or yaml.")
         return json_response(document)
+
+    def snapshots(self, request: Request) -> Response:
+        """``GET /_mock/snapshots``: every saved snapshot (name, created, size in bytes)."""
+        from mockserver import snapshots
+        found = snapshots.listing(self.server.store)
+        return json_response({"snapshots": found, "count": len(found)})
+
+    def snapshot(self, request: Request, snapshot: str) -> Response:
+        """``POST /_mock/snapshots/NAME``: save the whole store; ``DELETE``: remove the snapshot."""
+        from mockserver import snapshots
+        try:
+            if request.method == "DELETE":
+                snapshots.delete(self.server.store, snapshot)
+                return json_response({"deleted": snapshot})
+            return json_response(snapshots.save(self.server.store, snapshot), 201)
+        except snapshots.SnapshotError as error:
+            raise ApiError(str(error), error.status)
+
+    def snapshot_restore(self, request: Request, snapshot: str) -> Response:
+        """``POST /_mock/snapshots/NAME/restore``: replace the store by the snapshot, atomically."""
+        from mockserver import snapshots
+        try:
+            return json_response(dict(snapshots.restore(self.server.store, snapshot),
+                                      status="restored"))
+        except snapshots.SnapshotError as error:
+            raise ApiError(str(error), error.status)
 
 
 def _flag_arg(request: Request, name: str) -> bool:

@@ -244,6 +244,9 @@ TABLES = [
 ]
 
 
+# Meta keys that describe the running server, not the data: a snapshot restore keeps them.
+KEPT_META = ("smtp_relay", "callback_signing_key")
+
 # Copernica tables whose rows ``update_row``/``delete_rows`` change by id.
 COPERNICA_TABLES = ("databases", "collections", "database_fields", "interests", "profiles",
                     "subprofiles")
@@ -1125,6 +1128,51 @@ class Store:
                 for table in ("subscribers", "newsletters", "outbox", "channels", "mail_events",
                               *COPERNICA_TABLES, "callbacks")}
 
+    # -- snapshots (used by mockserver/snapshots.py) ---------------------------
+
+    def backup_to(self, path: str) -> None:
+        """Copy the whole store, as of one moment, into a new single-file database at ``path``."""
+        target = sqlite3.connect(path, isolation_level=None)
+        try:
+            self.conn.backup(target)
+            target.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            target.close()
+
+    def restore_from(self, path: str, keep_meta: tuple = KEPT_META) -> None:
+        """Replace the whole store by the database at ``path`` in one write transaction.
+
+        Other connections (threads, workers) see the old or the new contents, never a mix.
+        The meta keys ``keep_meta`` (relay, signing key) keep their live values; import
+        locks of the saved moment are dropped (no import of it is running now).
+        """
+        conn = self.conn
+        kept = {key: self.meta_get(key) for key in keep_meta}
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        try:
+            source.backup(conn, sleep=0.01)
+        finally:
+            source.close()
+        with self.transaction() as conn:
+            for key, value in kept.items():
+                if value is None:
+                    conn.execute("DELETE FROM meta WHERE key=?", [key])
+                else:
+                    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                 [key, value])
+            conn.execute("DELETE FROM import_locks")
+
+    @staticmethod
+    def file_schema_version(path: str) -> int:
+        """The schema version of a store file other than this one (0 when it has none)."""
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError:
+            return 0
+        finally:
+            conn.close()
+        return int(row[0]) if row else 0
 
 def _insert_sql(table: str, names) -> str:
     columns = ", ".join(f'"{n}"' for n in names)
