@@ -130,6 +130,8 @@ class AdminApi:
             Rule("/_mock/snapshots/<snapshot>", endpoint="snapshot", methods=["POST", "DELETE"]),
             Rule("/_mock/snapshots/<snapshot>/restore", endpoint="snapshot_restore",
                  methods=["POST"]),
+            Rule("/_mock/tenants", endpoint="tenants", methods=["GET", "POST"]),
+            Rule("/_mock/tenants/<tenant>", endpoint="tenant", methods=["GET", "DELETE"]),
         ]
 
     def dispatch(self, name: str, request: Request, **args) -> Response:
@@ -339,6 +341,44 @@ class AdminApi:
             return json_response(dict(snapshots.restore(self.server.store, snapshot),
                                       status="restored"))
         except snapshots.SnapshotError as error:
+            raise ApiError(str(error), error.status)
+
+    def tenants(self, request: Request) -> Response:
+        """``GET /_mock/tenants``: every tenant; ``POST /_mock/tenants[?name=&template=]``
+        with an optional fixture document as body: a fresh isolated tenant."""
+        from mockserver import fixtures, tenants
+        store = self.server.store
+        if request.method == "GET":
+            found = tenants.listing(store, request.host_url)
+            return json_response({"tenants": found, "count": len(found)})
+        document = None
+        text = request.get_data().decode("utf-8", "replace")
+        if text.strip():
+            mimetype = request.mimetype or ""
+            as_json = True if "json" in mimetype else (False if "yaml" in mimetype else None)
+            try:
+                document = fixtures.parse_text(text, fixtures.REQUEST_BODY, as_json)
+            except fixtures.FixtureError as error:
+                raise ApiError(str(error))
+        try:
+            return json_response(tenants.create(
+                store, request.host_url, document, _int_arg(request, "template"),
+                request.args.get("name") or None), 201)
+        except tenants.TenantError as error:
+            raise ApiError(str(error), error.status)
+
+    def tenant(self, request: Request, tenant: str) -> Response:
+        """``GET /_mock/tenants/NAME``: one tenant; ``DELETE``: remove it and all its data."""
+        from mockserver import tenants
+        store = self.server.store
+        try:
+            if request.method == "DELETE":
+                return json_response(tenants.delete(store, tenant))
+            found = [t for t in tenants.listing(store, request.host_url) if t["tenant"] == tenant]
+            if not found:
+                raise ApiError(f"No tenant named {tenant!r}.", 404)
+            return json_response(found[0])
+        except tenants.TenantError as error:
             raise ApiError(str(error), error.status)
 
 

@@ -22,6 +22,7 @@ class SnapshotError(Exception):
     """A refused snapshot call; ``status`` is the HTTP status to answer with."""
 
     def __init__(self, message: str, status: int = 400):
+        """A refused snapshot call with the message and HTTP status to answer."""
         super().__init__(message)
         self.status = status
 

@@ -1174,6 +1174,49 @@ class Store:
             conn.close()
         return int(row[0]) if row else 0
 
+    # -- tenants (used by mockserver/tenants.py) --------------------------------
+
+    def meta_items(self, prefix: str) -> dict[str, str]:
+        """The meta entries whose key starts with ``prefix``, by key."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?)=? ORDER BY key",
+            [len(prefix), prefix])}
+
+    def max_tenant_id(self) -> int:
+        """The highest mandator or account id in use (0 when there is none)."""
+        return self.conn.execute("SELECT MAX(COALESCE((SELECT MAX(id) FROM mandators), 0), "
+                                 "COALESCE((SELECT MAX(id) FROM accounts), 0))").fetchone()[0]
+
+    def delete_mandator(self, mandator_id: int) -> None:
+        """Delete a mandator and every row that belongs to it (call inside a transaction)."""
+        conn = self.conn
+        conn.execute("DELETE FROM memberships WHERE subscriber_id IN "
+                     "(SELECT id FROM subscribers WHERE mandator_id=?)", [mandator_id])
+        conn.execute("DELETE FROM newsletter_recipients WHERE newsletter_id IN "
+                     "(SELECT id FROM newsletters WHERE mandator_id=?)", [mandator_id])
+        for table in ("attachments", "mail_events"):
+            conn.execute(f"DELETE FROM {table} WHERE mail_id IN "
+                         f"(SELECT id FROM outbox WHERE mandator_id=?)", [mandator_id])
+        for table in ("confirmations", "outbox", "newsletters", "channels", "subscribers",
+                      "vouchers", "voucher_lists", "profile_filters", "templates", "lists",
+                      "fields", "sender_domains", "allowed_ips", "api_keys", "import_locks"):
+            conn.execute(f"DELETE FROM {table} WHERE mandator_id=?", [mandator_id])
+        conn.execute("DELETE FROM mandators WHERE id=?", [mandator_id])
+
+    def delete_account(self, account_id: int, username: str | None = None) -> None:
+        """Delete a Copernica account with all its data, and its user (call inside a transaction)."""
+        conn = self.conn
+        conn.execute("DELETE FROM callback_deliveries WHERE account_id=?", [account_id])
+        conn.execute("DELETE FROM accounts WHERE id=?", [account_id])
+        if username:
+            conn.execute("DELETE FROM users WHERE username=?", [username])
+
+    def mandator_rows(self, table: str, mandator_id: int) -> list[dict]:
+        """A mandator's configuration rows of one table (fields, lists, templates, ...)."""
+        assert table in ("fields", "lists", "templates", "sender_domains", "profile_filters"), table
+        return list(_query(self.conn, f"SELECT * FROM {table} WHERE mandator_id=? ORDER BY "
+                           f"{_order(table)}", [mandator_id]))
+
 def _insert_sql(table: str, names) -> str:
     columns = ", ".join(f'"{n}"' for n in names)
     return f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(names))})"
