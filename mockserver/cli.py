@@ -88,6 +88,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--smtp-relay", default=_env("smtp_relay"), metavar="HOST:PORT",
                        help="also deliver every outbox mail to this SMTP server (e.g. Mailpit "
                             "on 127.0.0.1:1025); failures are recorded on the mail")
+    serve.add_argument("--journal-size", type=int, default=_env_int("journal_size", 10_000),
+                       metavar="N", help="keep the newest N SOAP exchanges in the journal "
+                                         "(default 10000)")
+    serve.add_argument("--no-journal", action="store_true", default=_env_flag("no_journal"),
+                       help="record no SOAP exchanges (for load tests)")
 
     seed = sub.add_parser("seed", help="load fixture files into the store",
                           description="Validate fixture files and load them into the store.")
@@ -141,7 +146,8 @@ def cmd_serve(args) -> int:
     settings = Settings(host=args.host, port=args.port, db=args.db, fixtures=paths,
                         demo=args.demo, trusted_proxies=args.trusted_proxies,
                         max_body=args.max_body, workers=args.workers, threads=args.threads,
-                        admin_token=args.admin_token, smtp_relay=args.smtp_relay)
+                        admin_token=args.admin_token, smtp_relay=args.smtp_relay,
+                        journal=not args.no_journal, journal_size=max(args.journal_size, 1))
     try:
         settings.relay_address()
     except ValueError:

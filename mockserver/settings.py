@@ -21,6 +21,8 @@ class Settings:
     threads: int = 4
     admin_token: str | None = None
     smtp_relay: str | None = None
+    journal: bool = True
+    journal_size: int = 10_000
 
     def relay_address(self) -> tuple[str, int] | None:
         """``--smtp-relay HOST:PORT`` as (host, port), or None."""

@@ -17,7 +17,7 @@ import threading
 from typing import Iterable, Iterator
 
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each migration brings the store from version N-1 to N. Append, never edit.
 MIGRATIONS: list[str] = [
@@ -224,6 +224,12 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL, status INTEGER, error TEXT NOT NULL DEFAULT '',
         duration_ms INTEGER NOT NULL DEFAULT 0, request_headers TEXT NOT NULL DEFAULT '{}');
     """,
+    # 4: fault-injection rules (the request journal has a file of its own: JournalStore).
+    """
+    CREATE TABLE fault_rules (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL, remaining INTEGER,
+        calls INTEGER NOT NULL DEFAULT 0);
+    """,
 ]
 
 # The columns of a compact newsletter mail (see ``Store.insert_newsletter_mails``).
@@ -401,6 +407,61 @@ class Store:
     def meta_set(self, key: str, value: str) -> None:
         """Store a value in the meta table."""
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    # -- journal and fault rules ---------------------------------------------
+
+    def journal_store(self) -> "JournalStore":
+        """The request journal's own SQLite file beside the store (``<db>.journal.db``)."""
+        return JournalStore(self.path + ".journal.db")
+
+    def fault_rules(self) -> list[dict]:
+        """Every fault rule (id, rule JSON text, remaining count, calls seen), oldest first."""
+        return list(_query(self.conn, "SELECT * FROM fault_rules ORDER BY id"))
+
+    def add_fault_rules(self, rules: list[tuple[str, int | None]], replace: bool = False
+                        ) -> list[int]:
+        """Store rules given as (rule JSON text, remaining count); ``replace`` drops the
+        others first. Returns the new ids."""
+        with self.transaction() as conn:
+            if replace:
+                conn.execute("DELETE FROM fault_rules")
+            return [conn.execute("INSERT INTO fault_rules (rule, remaining) VALUES (?, ?)",
+                                 [rule, remaining]).lastrowid for rule, remaining in rules]
+
+    def delete_fault_rules(self, rule_id: int | None = None) -> int:
+        """Delete one fault rule (or all when ``rule_id`` is None); return how many."""
+        with self.transaction() as conn:
+            if rule_id is None:
+                return conn.execute("DELETE FROM fault_rules").rowcount
+            return conn.execute("DELETE FROM fault_rules WHERE id=?", [rule_id]).rowcount
+
+    def fault_state(self) -> tuple[str | None, bool]:
+        """(maintenance fault string or None, whether any fault rule is stored): one query."""
+        row = self.conn.execute(
+            "SELECT (SELECT value FROM meta WHERE key='maintenance'), "
+            "EXISTS (SELECT 1 FROM fault_rules)").fetchone()
+        return row[0], bool(row[1])
+
+    def take_fault(self, rule_id: int) -> bool:
+        """Use up one of a counted rule's calls; False when none is left (atomic)."""
+        with self.transaction() as conn:
+            return conn.execute("UPDATE fault_rules SET remaining = remaining - 1 "
+                                "WHERE id=? AND remaining > 0", [rule_id]).rowcount == 1
+
+    def count_fault_call(self, rule_id: int) -> int | None:
+        """Count one more matching call of a rule; its number (1, 2, ...), or None if gone."""
+        with self.transaction() as conn:
+            row = conn.execute("UPDATE fault_rules SET calls = calls + 1 WHERE id=? "
+                               "RETURNING calls", [rule_id]).fetchone()
+        return row[0] if row else None
+
+    def set_maintenance(self, message: str | None) -> None:
+        """Switch maintenance on with a fault string, or off with None (meta ``maintenance``)."""
+        with self.transaction():
+            if message is None:
+                self.meta_delete("maintenance")
+            else:
+                self.meta_set("maintenance", message)
 
     # -- mandators ------------------------------------------------------------
 
@@ -1217,6 +1278,7 @@ class Store:
         return list(_query(self.conn, f"SELECT * FROM {table} WHERE mandator_id=? ORDER BY "
                            f"{_order(table)}", [mandator_id]))
 
+
 def _insert_sql(table: str, names) -> str:
     columns = ", ".join(f'"{n}"' for n in names)
     return f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(names))})"
@@ -1227,6 +1289,76 @@ def _sql_value(value):
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, ensure_ascii=False)
     return value
+
+
+class JournalStore:
+    """The request journal: a SQLite file of its own, so recording exchanges never takes
+    the store's write lock (nor grows its WAL); written without fsync, it is a log."""
+
+    def __init__(self, path: str):
+        """Open (and create) the journal file at ``path``."""
+        self.path = path
+        self._local = threading.local()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit), the table made on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute("""
+                CREATE TABLE IF NOT EXISTS journal (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL,
+                    dialect TEXT NOT NULL, operation TEXT, tenant TEXT,
+                    caller TEXT NOT NULL DEFAULT '', authorization TEXT, cookie TEXT,
+                    status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
+                    request BLOB NOT NULL, response BLOB NOT NULL)""")
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    JOURNAL_COLUMNS = ("time", "dialect", "operation", "tenant", "caller", "authorization",
+                       "cookie", "status", "injected", "duration_ms", "request", "response")
+
+    def journal_append(self, rows: list[tuple], cap: int) -> None:
+        """Add journal rows (``JOURNAL_COLUMNS`` order); keep only the newest ``cap``."""
+        marks = ", ".join("?" * len(self.JOURNAL_COLUMNS))
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(f"INSERT INTO journal ({', '.join(self.JOURNAL_COLUMNS)}) "
+                             f"VALUES ({marks})", rows)
+            conn.execute("DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?",
+                         [cap])
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def journal(self, operation: str | None = None, tenant: str | None = None,
+                dialect: str | None = None, since: str | None = None,
+                limit: int = 100) -> list[dict]:
+        """The newest ``limit`` matching journal rows, oldest first."""
+        where, args = [], []
+        for column, value in (("operation", operation), ("tenant", tenant),
+                              ("dialect", dialect)):
+            if value:
+                where.append(f"{column} = ? COLLATE NOCASE")
+                args.append(value)
+        if since:
+            where.append("time >= ?")
+            args.append(since)
+        sql = "SELECT * FROM journal" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = list(_query(self.conn, sql + " ORDER BY id DESC LIMIT ?", [*args, limit]))
+        rows.reverse()
+        return rows
+
+    def journal_clear(self) -> int:
+        """Delete every journal row; return how many."""
+        return self.conn.execute("DELETE FROM journal").rowcount
 
 
 def _query(conn: sqlite3.Connection, sql: str, args=()) -> Iterator[dict]:

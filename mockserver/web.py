@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import encodings.idna  # noqa: F401  (werkzeug routing encodes host names with it)
 import base64
+import errno
 import gzip
 import html
 import logging
+import socket
 import threading
+import time
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from mockserver import admin, auth, backclick, copernica, callbacks, outbox, scheduler, subscribers
+from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, journal,
+                        outbox, scheduler, subscribers)
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
 from mockserver.store import Store
@@ -56,8 +60,11 @@ class MockServer:
         bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body))
         pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body))
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
+        self.dialects = {backclick.SERVICE_PATH: "backclick", copernica.SERVICE_PATH: "copernica"}
+        self.journal = journal.Journal(store, settings.journal_size, settings.journal)
         self.wsdl_paths = {backclick.WSDL_PATH: bc}
         self.admin = admin.AdminApi(self)
+        self.journal_api = admin_journal.JournalFaultsApi(self)
         self.vendor_pages = {"confirm": self.confirm, "opened": self.opened,
                              "clicked": self.clicked, "unsubscribe": self.unsubscribe}
         self.routes = Map([
@@ -66,6 +73,7 @@ class MockServer:
             Rule("/bc/t/c/<token>/<int:number>", endpoint="clicked", methods=["GET"]),
             Rule("/bc/t/u/<token>", endpoint="unsubscribe", methods=["GET", "POST"]),
             *self.admin.rules(),
+            *self.journal_api.rules(),
         ], strict_slashes=False)
         self.scheduler = scheduler.Scheduler(store, settings.relay_address())
         self.scheduler.start()
@@ -75,7 +83,8 @@ class MockServer:
         path = environ.get("PATH_INFO", "")
         dialect = self.soap.get(path)
         if dialect is not None:
-            return self.serve_soap(dialect.endpoint(), environ, start_response)
+            return self.serve_soap(dialect.endpoint(), environ, start_response,
+                                   self.dialects[path])
         dialect = self.wsdl_paths.get(path)
         if dialect is not None:
             return self.serve_wsdl(dialect.endpoint(), environ, start_response)
@@ -90,6 +99,8 @@ class MockServer:
             name, args = self.routes.bind_to_environ(environ).match()
             if name in self.vendor_pages:
                 response = self.vendor_pages[name](request, **args)
+            elif name in self.journal_api.names:
+                response = self.journal_api.dispatch(name, request, **args)
             else:
                 response = self.admin.dispatch(name, request, **args)
         except NotFound:
@@ -108,13 +119,17 @@ class MockServer:
         start_response("200 OK", [("Content-Type", SOAP11_TYPE), ("Content-Length", str(len(body)))])
         return [body]
 
-    def serve_soap(self, endpoint: SoapEndpoint, environ, start_response):
-        """One SOAP exchange (or the WSDL for ``GET ?wsdl``)."""
+    def serve_soap(self, endpoint: SoapEndpoint, environ, start_response,
+                   dialect: str = "backclick"):
+        """One SOAP exchange (or the WSDL for ``GET ?wsdl``), journaled, faults injected."""
         method = environ.get("REQUEST_METHOD", "GET")
         query = environ.get("QUERY_STRING", "")
         soap12 = False
         if method == "GET" and query.lower() in ("wsdl", "wsdl=", "wsdl=1", "soapapi=wsdl"):
             return self.serve_wsdl(endpoint, environ, start_response)
+        started = time.perf_counter()
+        body, operation, tenant, effect, caller = b"", None, None, None, ""
+        extra: list = []
         try:
             if method != "POST":
                 raise WireError(f"{method} is not supported here: POST a SOAP envelope, or GET "
@@ -122,23 +137,65 @@ class MockServer:
                                 f"for the WSDL.")
             soap12 = "application/soap+xml" in environ.get("CONTENT_TYPE", "")
             body = read_body(environ, endpoint.max_body)
-            call = SoapCall(store=self.store, environ=environ, base_url=host_url(environ),
-                            caller=auth.caller_address(
-                                environ.get("REMOTE_ADDR", ""),
-                                environ.get("HTTP_X_FORWARDED_FOR"),
-                                self.settings.trusted_proxies))
-            status, out, soap12, _operation = endpoint.handle(body, call)
-            extra = list(call.headers)
+            caller = auth.caller_address(environ.get("REMOTE_ADDR", ""),
+                                         environ.get("HTTP_X_FORWARDED_FOR"),
+                                         self.settings.trusted_proxies)
+            effect, seen = self._fault_effect(dialect, body, environ, caller)
+            if seen is not None:
+                operation, tenant = seen.operation, seen.tenant
+            out = self._injected(effect, environ, soap12) if effect else None
+            if effect and effect.get("drop"):
+                self.journal.record(dialect, operation, tenant, environ, caller, 0, started,
+                                    body, b"", effect)
+                _drop(environ)
+            if out is None:
+                call = SoapCall(store=self.store, environ=environ, base_url=host_url(environ),
+                                caller=caller)
+                status, out, soap12, operation = endpoint.handle(body, call)
+                if call.tenant is not None:
+                    tenant = f"{'mandator' if dialect == 'backclick' else 'account'}-{call.tenant}"
+                extra = list(call.headers)
+            else:
+                status, out = out
         except WireError as error:
             status, out = 500, fault_envelope(error.code, str(error), soap12)
-            extra = []
-        if endpoint.gzip_responses and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "").lower():
+        self.journal.record(dialect, operation, tenant, environ, caller, status, started, body,
+                            out, effect)
+        size = len(out)
+        truncate = bool(effect and effect.get("truncate"))
+        if not truncate and endpoint.gzip_responses and \
+                "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "").lower():
             out = gzip.compress(out, compresslevel=5)
             extra.append(("Content-Encoding", "gzip"))
+            size = len(out)
         headers = [("Content-Type", SOAP12_TYPE if soap12 else SOAP11_TYPE),
-                   ("Content-Length", str(len(out))), *extra]
+                   ("Content-Length", str(size)), *extra]
         start_response(f"{status} {_REASONS.get(status, '')}", headers)
-        return [out]
+        return _truncated(environ, out[:size // 2]) if truncate else [out]
+
+    def _fault_effect(self, dialect: str, body: bytes, environ: dict, caller: str):
+        """(effect, request seen) of maintenance or the fault rules; (None, None) if none."""
+        message, any_rules = self.store.fault_state()
+        if message is not None:
+            return {"maintenance": True, "fault": message}, None
+        if not any_rules:
+            return None, None
+        tenant_of = _backclick_tenant if dialect == "backclick" else \
+            (lambda root: _copernica_tenant(self.store, root, environ, caller))
+        seen = faults.Request(dialect, body, tenant_of)
+        return faults.decide(self.store, seen), seen
+
+    @staticmethod
+    def _injected(effect: dict, environ: dict, soap12: bool):
+        """Apply an effect's delay; (status, body) when it replaces the answer, else None."""
+        if effect.get("delayMs"):
+            time.sleep(effect["delayMs"] / 1000)
+        if effect.get("fault") is not None:
+            code = (effect.get("faultcode") or "Server").split(":")[-1]
+            return 500, fault_envelope(code, effect["fault"], soap12)
+        if effect.get("status"):
+            return effect["status"], (effect.get("body") or "").encode("utf-8")
+        return None
 
     def confirm(self, request: Request, token: str) -> Response:
         """A confirmation link from a double opt-in or change-confirmation mail."""
@@ -178,8 +235,42 @@ class MockServer:
         return _page("Unsubscribed", f"{row['to_addr']} will receive no more of these mails.")
 
 
+def _drop(environ: dict):
+    """Close the client's connection without an answer (gunicorn ignores the reset)."""
+    sock = environ.get("gunicorn.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionResetError(errno.ECONNRESET, "connection dropped by a fault rule")
+
+
+def _truncated(environ: dict, part: bytes):
+    """Send the first part of an answer, then drop the connection."""
+    yield part
+    _drop(environ)
+
+
+def _backclick_tenant(root) -> str | None:
+    """``mandator-<id>`` from a BACKCLICK request's mandatorId."""
+    value = next(root.iterfind(".//{*}mandatorId"), None)
+    return f"mandator-{int(value.text)}" if value is not None and value.text else None
+
+
+def _copernica_tenant(store, root, environ: dict, caller: str) -> str | None:
+    """``account-<id>`` a Copernica request's access token, header or cookie acts for."""
+    token = next(root.iterfind(".//{*}access_token"), None)
+    access = accounts.resolve(store, authorization=environ.get("HTTP_AUTHORIZATION"),
+                              access_token=token.text if token is not None else None,
+                              cookie_header=environ.get("HTTP_COOKIE"), caller=caller,
+                              write=False)
+    return f"account-{access.account_id}"
+
+
 PIXEL = base64.b64decode(b"R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-_REASONS = {200: "OK", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 500: "Internal Server Error", 503: "Service Unavailable",
+            502: "Bad Gateway", 429: "Too Many Requests", 400: "Bad Request", 404: "Not Found"}
 
 
 def _page(title: str, text: str, status: int = 200) -> Response:

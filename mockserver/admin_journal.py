@@ -1,0 +1,114 @@
+"""The admin API of the journal (``/_mock/journal``) and fault injection (``/_mock/faults``)."""
+from __future__ import annotations
+
+import json
+import time
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from mockserver import faults, journal
+from mockserver.admin import AdminApi, ApiError, _choice_arg, _int_arg, _stamp_arg, json_response
+
+
+class JournalFaultsApi(AdminApi):
+    """Routes and handlers of the journal and the fault rules."""
+
+    def rules(self) -> list[Rule]:
+        """The werkzeug routing rules of these endpoints."""
+        return [
+            Rule("/_mock/journal", endpoint="journal", methods=["GET", "DELETE"]),
+            Rule("/_mock/faults", endpoint="faults", methods=["GET", "PUT", "POST", "DELETE"]),
+            Rule("/_mock/faults/<int:rule_id>", endpoint="fault", methods=["GET", "DELETE"]),
+        ]
+
+    @property
+    def names(self) -> frozenset:
+        """The endpoint names this API answers."""
+        return frozenset({"journal", "faults", "fault"})
+
+    def journal(self, request: Request) -> Response:
+        """``GET /_mock/journal?operation=&tenant=&dialect=&since=&limit=``: SOAP exchanges,
+        newest last (default limit 100); ``DELETE /_mock/journal`` empties it."""
+        server = self.server
+        server.journal.flush()
+        if server.settings.workers > 1:  # the other workers write theirs within an interval
+            time.sleep(journal.INTERVAL * 2 + 0.05)
+        if request.method == "DELETE":
+            return json_response({"deleted": server.journal.store.journal_clear()})
+        limit = _int_arg(request, "limit") or 100
+        if limit < 1:
+            raise ApiError("Query parameter 'limit' must be 1 or more.")
+        rows = server.journal.store.journal(
+            operation=request.args.get("operation") or None,
+            tenant=request.args.get("tenant") or None,
+            dialect=_choice_arg(request, "dialect", faults.DIALECTS),
+            since=_stamp_arg(request, "since"), limit=limit)
+        return json_response({"exchanges": [journal.row_json(r) for r in rows],
+                              "count": len(rows), "enabled": server.journal.enabled})
+
+    def _describe(self) -> dict:
+        store = self.server.store
+        message = faults.maintenance(store)
+        return {"maintenance": message is not None, "maintenanceFault": message,
+                "rules": [faults.rule_json(r) for r in store.fault_rules()]}
+
+    def faults(self, request: Request) -> Response:
+        """``GET|PUT|POST|DELETE /_mock/faults``: list, replace, add one, remove all rules."""
+        store = self.server.store
+        if request.method == "GET":
+            return json_response(self._describe())
+        if request.method == "DELETE":
+            return json_response({"deleted": store.delete_fault_rules()})
+        body = _body(request)
+        try:
+            if request.method == "POST":
+                rule_id = faults.add(store, [body])[0]
+                row = next(r for r in store.fault_rules() if r["id"] == rule_id)
+                return json_response(faults.rule_json(row), 201)
+            if isinstance(body, list):
+                body = {"rules": body}
+            if not isinstance(body, dict):
+                raise ApiError("PUT /_mock/faults takes {\"rules\": [...], \"maintenance\": "
+                               "true|false|\"fault string\"}.")
+            unknown = set(body) - {"rules", "maintenance"}
+            if unknown:
+                raise ApiError(f"Unknown keys {', '.join(sorted(unknown))}; PUT /_mock/faults "
+                               f"takes rules and maintenance.")
+            rules = body.get("rules")
+            if rules is not None and not isinstance(rules, list):
+                raise ApiError("'rules' must be a list of fault rules.")
+            maintenance = body.get("maintenance")
+            if maintenance is not None and not isinstance(maintenance, (bool, str)):
+                raise ApiError("'maintenance' must be true, false or a fault string.")
+            if rules is not None:
+                faults.add(store, rules, replace=True)
+            if maintenance is not None:
+                store.set_maintenance(
+                    None if maintenance is False else
+                    (maintenance if isinstance(maintenance, str) and maintenance
+                     else faults.MAINTENANCE))
+        except faults.RuleError as error:
+            raise ApiError(str(error))
+        return json_response(self._describe())
+
+    def fault(self, request: Request, rule_id: int) -> Response:
+        """``GET|DELETE /_mock/faults/ID``: one rule, or remove it."""
+        store = self.server.store
+        if request.method == "DELETE":
+            if not store.delete_fault_rules(rule_id):
+                raise ApiError(f"No fault rule with id {rule_id}.", 404)
+            return json_response({"deleted": 1})
+        row = next((r for r in store.fault_rules() if r["id"] == rule_id), None)
+        if row is None:
+            raise ApiError(f"No fault rule with id {rule_id}.", 404)
+        return json_response(faults.rule_json(row))
+
+
+def _body(request: Request):
+    if not request.get_data():
+        raise ApiError("Send a JSON body.")
+    try:
+        return json.loads(request.get_data())
+    except ValueError as error:
+        raise ApiError(f"The request body is not JSON: {error}.")

@@ -1,0 +1,203 @@
+"""The request journal: every SOAP exchange, buffered per worker and written in batches.
+
+Answering a call only appends a tuple to this worker's buffer; a writer thread inserts the
+buffer every ``INTERVAL`` seconds in one transaction, so the request path never waits for
+the store. Arguments, masked secrets and fault code and string are worked out from the raw
+envelopes when the journal is read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import threading
+import time
+
+from lxml import etree
+
+from mockserver import clock
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 0.2  # seconds between batch writes of a worker's buffer
+DEFAULT_SIZE = 10_000
+SECRETS = frozenset({"apikey", "access_token", "password", "accesstoken"})
+_SECRET_TEXT = re.compile(
+    r"(<(?:[\w.-]+:)?(?:apiKey|access_token|accessToken|password)\b[^>]*>)([^<]*)(<)",
+    re.IGNORECASE)
+
+
+def mask(secret: str | None) -> str | None:
+    """A secret with all but its last 4 characters masked: ``********1234``."""
+    if secret is None:
+        return None
+    secret = str(secret)
+    return "********" + (secret[-4:] if len(secret) > 4 else "")
+
+
+def mask_envelope(text: str) -> str:
+    """A raw SOAP envelope with the text of its secret elements masked."""
+    return _SECRET_TEXT.sub(lambda m: m.group(1) + mask(m.group(2).strip()) + m.group(3), text)
+
+
+def element_dict(element: etree._Element):
+    """An XML element as JSON-able data: text for a leaf, a dict (lists for repeats) else;
+    secret members masked."""
+    children = [c for c in element if isinstance(c.tag, str)]
+    if not children:
+        if element.get("{http://www.w3.org/2001/XMLSchema-instance}nil") in ("true", "1"):
+            return None
+        return element.text or ""
+    result: dict = {}
+    repeated: set = set()
+    for child in children:
+        name = etree.QName(child).localname
+        value = mask(child.text or "") if name.lower() in SECRETS and len(child) == 0 \
+            else element_dict(child)
+        if name not in result:
+            result[name] = value
+        elif name in repeated:
+            result[name].append(value)
+        else:
+            result[name] = [result[name], value]
+            repeated.add(name)
+    return result
+
+
+def _body_element(root: etree._Element | None) -> etree._Element | None:
+    if root is None:
+        return None
+    for child in root:
+        if isinstance(child.tag, str) and etree.QName(child).localname == "Body":
+            return next((c for c in child if isinstance(c.tag, str)), None)
+    return None
+
+
+def _parse(data: bytes) -> etree._Element | None:
+    try:
+        return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True,
+                                                      huge_tree=True))
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+
+
+def _credential(arguments, authorization: str | None, cookie: str | None) -> str | None:
+    def find(value):
+        if isinstance(value, dict):
+            for key, member in value.items():
+                if key.lower() in ("apikey", "access_token", "accesstoken") and \
+                        isinstance(member, str):
+                    return member
+                found = find(member)
+                if found:
+                    return found
+        return None
+
+    found = find(arguments)
+    if found:
+        return found
+    if authorization:
+        return mask(authorization.split(None, 1)[-1].strip())
+    if cookie:
+        return mask(cookie.split("=", 1)[-1].split(";")[0].strip())
+    return None
+
+
+def _fault(response: bytes) -> tuple[str | None, str | None]:
+    if b"Fault" not in response:
+        return None, None
+    root = _parse(response)
+    fault = _body_element(root)
+    if fault is None or etree.QName(fault).localname != "Fault":
+        return None, None
+    code = fault.findtext("faultcode")
+    string = fault.findtext("faultstring")
+    if code is None:  # SOAP 1.2
+        ns = etree.QName(fault).namespace
+        code = fault.findtext(f"{{{ns}}}Code/{{{ns}}}Value")
+        string = fault.findtext(f"{{{ns}}}Reason/{{{ns}}}Text")
+    return code, string
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def build_row(entry: tuple) -> tuple:
+    """A buffered exchange as a journal row (``Store.JOURNAL_COLUMNS`` order); the parsing
+    and masking wait until the row is read."""
+    (at, dialect, operation, tenant, caller, authorization, cookie, status, duration,
+     injected, request, response) = entry
+    return (clock.stamp(dt.datetime.fromtimestamp(at, dt.timezone.utc)), dialect, operation,
+            tenant, caller, authorization, cookie, status,
+            json.dumps(injected) if injected else None, round(duration * 1000, 3),
+            request, response)
+
+
+def row_json(row: dict) -> dict:
+    """A journal row as the admin API shows it: arguments parsed, secrets masked."""
+    request, response = bytes(row["request"]), bytes(row["response"])
+    body = _body_element(_parse(request))
+    arguments = element_dict(body) if body is not None else None
+    fault_code, fault_string = _fault(response) if row["status"] != 200 else (None, None)
+    return {
+        "id": row["id"], "time": row["time"], "dialect": row["dialect"],
+        "operation": row["operation"] or (etree.QName(body).localname if body is not None
+                                          else None),
+        "tenant": row["tenant"], "caller": row["caller"],
+        "credential": _credential(arguments, row["authorization"], row["cookie"]),
+        "arguments": arguments, "status": row["status"],
+        "fault": ({"code": fault_code, "string": fault_string}
+                  if fault_code or fault_string else None),
+        "injected": json.loads(row["injected"]) if row["injected"] else None,
+        "durationMs": row["duration_ms"], "request": mask_envelope(_text(request)),
+        "response": _text(response),
+    }
+
+
+class Journal:
+    """This worker's journal buffer and the thread that writes it to the store."""
+
+    def __init__(self, store, size: int = DEFAULT_SIZE, enabled: bool = True):
+        """Journal beside ``store`` (its JournalStore), keeping the newest ``size`` exchanges."""
+        self.store, self.size, self.enabled = store.journal_store(), size, enabled
+        self._buffer: list[tuple] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def record(self, dialect: str, operation: str | None, tenant: str | None, environ: dict,
+               caller: str, status: int, started: float, request: bytes, response: bytes,
+               injected: dict | None = None) -> None:
+        """Buffer one exchange (cheap: the row is built by the writer thread)."""
+        if not self.enabled:
+            return
+        self._buffer.append((
+            time.time(), dialect, operation, tenant, caller,
+            environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_COOKIE"), status,
+            time.perf_counter() - started, injected, request, response))
+        if self._thread is None:
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="mockserver-journal",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(INTERVAL)
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - keep journaling; the log says what failed
+                log.exception("writing the journal failed")
+
+    def flush(self) -> int:
+        """Write this worker's buffered exchanges; return how many."""
+        with self._lock:
+            entries, self._buffer = self._buffer, []
+            if entries:
+                self.store.journal_append([build_row(e) for e in entries], self.size)
+        return len(entries)

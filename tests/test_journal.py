@@ -1,0 +1,125 @@
+"""The request journal: every SOAP exchange of both dialects, masked, filtered, capped."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import zeep
+
+from conftest import http, start_server
+from copernica_harness import TOKEN, Api, copernica_server
+
+KEY = "shop-key-1234"
+
+
+def journal(server, query: str = "") -> list[dict]:
+    """The journal as the admin API lists it."""
+    return server.json("_mock/journal" + (f"?{query}" if query else ""))["exchanges"]
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """A server with both dialects' fixtures (journal size 25)."""
+    running = copernica_server(tmp_path_factory.mktemp("journal"), "--journal-size", "25")
+    yield running
+    running.stop()
+
+
+def test_backclick_exchange_is_recorded_with_masked_key(both):
+    http("DELETE", both.base_url + "_mock/journal")
+    both.zeep().service.getSubscribers(mandatorId=1, apiKey=KEY, fillSubscriberFields=False,
+                                       emailAddresses={"item": ["nobody@example.com"]})
+    [entry] = journal(both, "dialect=backclick")
+    assert entry["operation"] == "getSubscribers"
+    assert entry["tenant"] == "mandator-1"
+    assert entry["caller"] == "127.0.0.1"
+    assert entry["credential"] == "********1234"
+    assert entry["arguments"]["mandatorId"] == "1"
+    assert entry["arguments"]["apiKey"] == "********1234"
+    assert entry["arguments"]["emailAddresses"]["item"] == "nobody@example.com"
+    assert entry["status"] == 200 and entry["fault"] is None and entry["injected"] is None
+    assert entry["durationMs"] > 0
+    assert KEY not in entry["request"] and "********1234" in entry["request"]
+    assert "getSubscribersResponse" in entry["response"]
+
+
+def test_copernica_exchange_and_fault_are_recorded(both):
+    http("DELETE", both.base_url + "_mock/journal")
+    api = Api(both)
+    api("Account_databases")
+    api.fault("Database_retrieve", id=999999)
+    entries = journal(both, "dialect=copernica")
+    assert [e["operation"] for e in entries] == ["Account_databases", "Database_retrieve"]
+    assert [e["tenant"] for e in entries] == ["account-1", "account-1"]
+    assert entries[0]["credential"] == "********" + TOKEN[-4:]
+    assert TOKEN not in entries[0]["request"]
+    failed = entries[1]
+    assert failed["status"] == 500 and failed["fault"]["code"] == "soap:Server"
+    assert failed["fault"]["string"]
+    assert failed["arguments"]["parameters"]["id"] == "999999"
+
+
+def test_filters_and_limit_newest_last(both):
+    http("DELETE", both.base_url + "_mock/journal")
+    client = both.zeep()
+    for email in ("a@example.com", "b@example.com", "c@example.com"):
+        client.service.getSubscribers(mandatorId=1, apiKey=KEY, fillSubscriberFields=False,
+                                      emailAddresses={"item": [email]})
+    Api(both)("Account_databases")
+    assert len(journal(both)) == 4
+    last_two = journal(both, "operation=getsubscribers&limit=2")
+    assert [e["arguments"]["emailAddresses"]["item"] for e in last_two] == \
+        ["b@example.com", "c@example.com"]
+    assert len(journal(both, "tenant=mandator-1")) == 3
+    assert journal(both, "tenant=mandator-2") == []
+    since = journal(both)[-1]["time"]
+    assert [e["operation"] for e in journal(both, f"since={since}")] == ["Account_databases"]
+    status, body, _ = both.get("_mock/journal?dialect=nope")
+    assert status == 400
+
+
+def test_size_cap_drops_the_oldest(both):
+    http("DELETE", both.base_url + "_mock/journal")
+    client = both.zeep()
+    for i in range(30):
+        client.service.getSubscribers(mandatorId=1, apiKey=KEY, fillSubscriberFields=False,
+                                      emailAddresses={"item": [f"s{i}@example.com"]})
+    entries = journal(both, "limit=1000")
+    assert len(entries) == 25
+    assert entries[0]["arguments"]["emailAddresses"]["item"] == "s5@example.com"
+    assert entries[-1]["arguments"]["emailAddresses"]["item"] == "s29@example.com"
+
+
+def test_bad_envelope_is_recorded(both):
+    http("DELETE", both.base_url + "_mock/journal")
+    status, _, _ = both.post("bc/rpc/soap/backclickService", b"not xml",
+                             {"Content-Type": "text/xml"})
+    assert status == 500
+    [entry] = journal(both)
+    assert entry["request"] == "not xml" and entry["fault"]["code"] == "soap:Client"
+
+
+def test_no_journal_records_nothing(tmp_path):
+    server = start_server(tmp_path, "--no-journal")
+    try:
+        server.zeep().service.getSubscribers(mandatorId=1, apiKey=KEY, fillSubscriberFields=False,
+                                             emailAddresses={"item": ["x@example.com"]})
+        answer = server.json("_mock/journal")
+        assert answer["exchanges"] == [] and answer["enabled"] is False
+    finally:
+        server.stop()
+
+
+def test_journal_sees_every_worker(tmp_path):
+    server = start_server(tmp_path, "--workers", "2")
+    try:
+        client = server.zeep()
+        for i in range(20):
+            client.service.getSubscribers(mandatorId=1, apiKey=KEY, fillSubscriberFields=False,
+                                          emailAddresses={"item": [f"w{i}@example.com"]})
+            client.transport.session.close()  # new connections: spread over the workers
+        assert len(journal(server, "limit=1000")) == 20
+        assert json.loads(http("DELETE", server.base_url + "_mock/journal")[1])["deleted"] == 20
+        assert journal(server) == []
+    finally:
+        server.stop()
