@@ -123,7 +123,7 @@ def test_dropped_connection_and_truncated_body(both):
     add(both, {"operation": "getSubscribers", "truncate": True, "times": 1})
     host, port = both.base_url.split("//")[1].rstrip("/").split(":")
     body = (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-            b'<getSubscribers xmlns="http://api.backclick.de/"/></soap:Body></soap:Envelope>')
+            b'<getSubscribers xmlns="http://soap.rpc.bc.backclick.de/"/></soap:Body></soap:Envelope>')
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
     conn.request("POST", "/bc/rpc/soap/backclickService", body, {"Content-Type": "text/xml"})
     answer = conn.getresponse()
@@ -199,3 +199,28 @@ def test_probabilistic_rule_fails_the_same_calls_on_every_run(tmp_path):
     second = _failing_calls(tmp_path, "two")
     assert first == second
     assert 3 <= len(first) <= 25
+
+
+def test_the_documented_examples_run_against_the_demo(tmp_path):
+    import re
+    import subprocess
+
+    from conftest import ROOT, start_server
+    server = start_server(tmp_path, "--demo", fixtures=())
+    try:
+        text = (ROOT / "docs" / "journal-and-faults.md").read_text(encoding="utf-8")
+        shell = re.findall(r"```sh\n(.*?)```", text, re.S)
+        assert len(shell) == 2
+        outputs = []
+        for block in shell:
+            done = subprocess.run(["bash", "-euo", "pipefail", "-c",
+                                   block.replace("http://127.0.0.1:8080/", server.base_url)],
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0 and '"error"' not in done.stdout, done.stdout + done.stderr
+            outputs.append(done.stdout)
+        assert '"credential": "********ey-1"' in outputs[0]
+        assert '"tenant": "mandator-1"' in outputs[0]
+        assert server.json("_mock/faults") == {"maintenance": False, "maintenanceFault": None,
+                                               "rules": []}
+    finally:
+        server.stop()
