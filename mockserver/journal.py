@@ -42,8 +42,7 @@ def mask_envelope(text: str) -> str:
 
 
 def element_dict(element: etree._Element):
-    """An XML element as JSON-able data: text for a leaf, a dict (lists for repeats) else;
-    secret members masked."""
+    """An XML element as JSON-able data (text, dicts, lists for repeats), secrets masked."""
     children = [c for c in element if isinstance(c.tag, str)]
     if not children:
         if element.get("{http://www.w3.org/2001/XMLSchema-instance}nil") in ("true", "1"):
@@ -84,6 +83,7 @@ def _parse(data: bytes) -> etree._Element | None:
 
 def _credential(arguments, authorization: str | None, cookie: str | None) -> str | None:
     def find(value):
+        """The first key or token member anywhere in ``value``."""
         if isinstance(value, dict):
             for key, member in value.items():
                 if key.lower() in ("apikey", "access_token", "accesstoken") and \

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import zeep
 
 from conftest import http, start_server
 from copernica_harness import TOKEN, Api, copernica_server
