@@ -330,6 +330,20 @@ class Store:
             raise
         conn.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """Run a block of reads on one consistent state of the store (a read transaction: a
+        write, or a snapshot restore, that commits meanwhile is not seen halfway)."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
     # -- schema ---------------------------------------------------------------
 
     def schema_version(self) -> int:

@@ -330,6 +330,12 @@ def get_subscribers(store: Store, mandator_id: int, emails: list[str],
         raise InvalidRequest("Too many emailaddresses in request! Max email addresses per "
                              f"request: {MAX_PER_REQUEST}")
     keys = [(e or "").strip().lower() for e in emails]
+    with store.reading():
+        return _views(store, mandator_id, emails, keys, fill_fields)
+
+
+def _views(store: Store, mandator_id: int, emails: list[str], keys: list[str],
+           fill_fields: bool) -> list[SubscriberView]:
     found = store.subscribers_with_memberships(mandator_id, keys)
     field_names = list(store.field_names(mandator_id).values()) if fill_fields else []
     views = []
