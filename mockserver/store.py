@@ -273,22 +273,11 @@ class Store:
     @property
     def conn(self) -> sqlite3.Connection:
         """This thread's SQLite connection (autocommit; see ``transaction()``)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None or getattr(self._local, "pid", None) != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=30000")
-            # WAL is a property of the file; switching needs the write lock, so only ask
-            # when it is not on yet (a new connection must not wait for a running import).
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+        return _thread_connection(self._local, self.path, (
+            "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
             # 1 MiB of page cache per connection (SQLite's default is 2): every thread has a
             # connection, lookups go by index, and the OS keeps the file's pages cached anyway.
-            conn.execute("PRAGMA cache_size=-1024")
-            self._local.conn, self._local.db, self._local.pid = conn, None, os.getpid()
-        return conn
+            "PRAGMA cache_size=-1024"))
 
     @property
     def db(self):
@@ -1293,6 +1282,23 @@ class Store:
                            f"{_order(table)}", [mandator_id]))
 
 
+def _thread_connection(local: threading.local, path: str, setup) -> sqlite3.Connection:
+    """This thread's autocommit connection to ``path`` in WAL mode (made anew in a forked
+    child), running the ``setup`` statements once when it is made."""
+    conn = getattr(local, "conn", None)
+    if conn is None or getattr(local, "pid", None) != os.getpid():
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=30000")
+        # WAL is a property of the file; switching needs the write lock, so only ask when it
+        # is not on yet (a new connection must not wait for a running import).
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        for statement in setup:
+            conn.execute(statement)
+        local.conn, local.db, local.pid = conn, None, os.getpid()
+    return conn
+
+
 def _insert_sql(table: str, names) -> str:
     columns = ", ".join(f'"{n}"' for n in names)
     return f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(names))})"
@@ -1317,22 +1323,13 @@ class JournalStore:
     @property
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (autocommit), the table made on first use."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None or getattr(self._local, "pid", None) != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=OFF")
-            conn.execute("""
-                CREATE TABLE IF NOT EXISTS journal (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL,
-                    dialect TEXT NOT NULL, operation TEXT, tenant TEXT,
-                    caller TEXT NOT NULL DEFAULT '', authorization TEXT, cookie TEXT,
-                    status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
-                    request BLOB NOT NULL, response BLOB NOT NULL)""")
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+        return _thread_connection(self._local, self.path, ("PRAGMA synchronous=OFF", """
+            CREATE TABLE IF NOT EXISTS journal (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL,
+                dialect TEXT NOT NULL, operation TEXT, tenant TEXT,
+                caller TEXT NOT NULL DEFAULT '', authorization TEXT, cookie TEXT,
+                status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
+                request BLOB NOT NULL, response BLOB NOT NULL)"""))
 
     JOURNAL_COLUMNS = ("time", "dialect", "operation", "tenant", "caller", "authorization",
                        "cookie", "status", "injected", "duration_ms", "request", "response")
