@@ -61,15 +61,19 @@ def mail_json(store, row: dict) -> dict:
     }
 
 
-def _tenant_arg(request: Request, kind: str) -> int | None:
-    """The ``tenant`` query parameter (``mandator-1``, ``account-1``) as an id, or None."""
+def _tenant_arg(store, request: Request, kind: str) -> int | None:
+    """The ``tenant`` query parameter (``mandator-1``, ``account-1``, ``1`` or the name of a
+    tenant made by ``POST /_mock/tenants``) as a mandator or account id, or None."""
     tenant = request.args.get("tenant")
     if not tenant:
         return None
-    try:
-        return int(tenant.removeprefix(f"{kind}-"))
-    except ValueError:
-        raise ApiError(f"Unknown tenant {tenant!r}; use {kind}-<id>.")
+    if tenant.isdigit():
+        return int(tenant)
+    from mockserver import tenants
+    found = tenants.resolve(store, tenant, kind)
+    if found is None:
+        raise ApiError(f"Unknown tenant {tenant!r}; use {kind}-<id> or a tenant's name.")
+    return found
 
 
 def _choice_arg(request: Request, name: str, choices) -> str | None:
@@ -118,7 +122,7 @@ class AdminApi:
             Rule("/_mock/outbox/<int:mail_id>.eml", endpoint="eml", methods=["GET"]),
             Rule("/_mock/outbox/<int:mail_id>/events", endpoint="event", methods=["POST"]),
             Rule("/_mock/outbox/wait", endpoint="wait", methods=["GET"]),
-            Rule("/_mock/clock", endpoint="clock", methods=["GET", "PUT"]),
+            Rule("/_mock/clock", endpoint="clock", methods=["GET", "PUT", "DELETE"]),
             Rule("/_mock/clock/advance", endpoint="advance", methods=["POST"]),
             Rule("/_mock/reset", endpoint="reset", methods=["POST"]),
             Rule("/_mock/seed", endpoint="seed", methods=["POST"]),
@@ -153,7 +157,7 @@ class AdminApi:
 
     def _filters(self, request: Request) -> dict:
         """The outbox filters of a query string, checked."""
-        mandator_id = _tenant_arg(request, "mandator")
+        mandator_id = _tenant_arg(self.server.store, request, "mandator")
         kind = _choice_arg(request, "kind", outbox.KINDS)
         return {"to": request.args.get("to"), "mandator_id": mandator_id, "kind": kind,
                 "since": _stamp_arg(request, "since"), "subject": request.args.get("subject"),
@@ -214,8 +218,12 @@ class AdminApi:
                              201)
 
     def clock(self, request: Request) -> Response:
-        """``GET /_mock/clock``; ``PUT /_mock/clock {"now": ISO time, "frozen": bool}``."""
+        """``GET /_mock/clock``; ``PUT /_mock/clock {"now": ISO time, "frozen": bool}``;
+        ``DELETE /_mock/clock``: back to real time."""
         store = self.server.store
+        if request.method == "DELETE":
+            clock.reset(store)
+            return json_response(clock.describe(store))
         if request.method == "PUT":
             body = _json_body(request)
             moment = None
@@ -248,7 +256,7 @@ class AdminApi:
         """``GET /_mock/callbacks/deliveries?callback=&state=&tenant=&limit=``: callback
         deliveries, oldest first, each with its attempts (time, status, error)."""
         state = _choice_arg(request, "state", callbacks.STATES)
-        account_id = _tenant_arg(request, "account")
+        account_id = _tenant_arg(self.server.store, request, "account")
         rows = callbacks.deliveries(self.server.store, _int_arg(request, "callback"), state,
                                     account_id, _int_arg(request, "limit") or 1000)
         return json_response({"deliveries": rows, "count": len(rows)})
@@ -373,7 +381,11 @@ class AdminApi:
         store = self.server.store
         try:
             if request.method == "DELETE":
-                return json_response(tenants.delete(store, tenant))
+                self.server.journal.settle()  # then no exchange of the tenant is left behind
+                removed = tenants.delete(store, tenant)
+                removed["journalEntries"] = self.server.journal.store.journal_clear(
+                    removed["tenants"])
+                return json_response(removed)
             found = [t for t in tenants.listing(store, request.host_url) if t["tenant"] == tenant]
             if not found:
                 raise ApiError(f"No tenant named {tenant!r}.", 404)

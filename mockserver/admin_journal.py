@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import time
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from mockserver import faults, journal
+from mockserver import faults, journal, tenants
 from mockserver.admin import AdminApi, ApiError, _choice_arg, _int_arg, _stamp_arg, json_response
 
 
@@ -31,17 +30,19 @@ class JournalFaultsApi(AdminApi):
         """``GET /_mock/journal?operation=&tenant=&dialect=&since=&limit=``: SOAP exchanges,
         newest last (default limit 100); ``DELETE /_mock/journal`` empties it."""
         server = self.server
-        server.journal.flush()
-        if server.settings.workers > 1:  # the other workers write theirs within an interval
-            time.sleep(journal.INTERVAL * 2 + 0.05)
+        tenant = request.args.get("tenant") or None
+        names = tenants.filter_names(server.store, tenant) if tenant else None
+        if names == []:
+            raise ApiError(f"Unknown tenant {tenant!r}; use mandator-<id>, account-<id> or a "
+                           f"tenant's name.")
+        server.journal.settle()
         if request.method == "DELETE":
-            return json_response({"deleted": server.journal.store.journal_clear()})
+            return json_response({"deleted": server.journal.store.journal_clear(names)})
         limit = _int_arg(request, "limit") or 100
         if limit < 1:
             raise ApiError("Query parameter 'limit' must be 1 or more.")
         rows = server.journal.store.journal(
-            operation=request.args.get("operation") or None,
-            tenant=request.args.get("tenant") or None,
+            operation=request.args.get("operation") or None, tenants=names,
             dialect=_choice_arg(request, "dialect", faults.DIALECTS),
             since=_stamp_arg(request, "since"), limit=limit)
         return json_response({"exchanges": [journal.row_json(r) for r in rows],

@@ -37,6 +37,14 @@ def in_networks(address: str, cidrs) -> bool:
     return False
 
 
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+
+
+def is_loopback_caller(address: str) -> bool:
+    """True for a caller on this machine (127.0.0.0/8, ::1, or IPv4-mapped loopback)."""
+    return in_networks(address, LOOPBACK)
+
+
 def caller_address(peer: str, forwarded_for: str | None, trusted_proxies) -> str:
     """The caller's address: the TCP peer, or, behind trusted proxies, the last untrusted X-Forwarded-For entry."""
     if not trusted_proxies or not in_networks(peer, trusted_proxies):

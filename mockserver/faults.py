@@ -1,10 +1,11 @@
 """Fault injection: rules in the store that make matching SOAP calls fail on purpose.
 
-A rule matches a dialect, an operation (case-insensitive) and a tenant (each optional),
+A rule matches a dialect, an operation (case-insensitive) and a tenant (``mandator-N``,
+``account-N``, or a tenant's name for both; each optional),
 applies to the next ``times`` matching calls (counted across workers by one atomic
 UPDATE) or to each with a ``probability`` drawn from a generator seeded by the rule's
-``seed`` (or the store's meta ``seed``) and the call's number, so the same calls fail on
-every run. It answers with a vendor ``fault``, an HTTP ``status``, a ``delayMs``, a
+``seed`` and the call's number (without one: the store's meta ``seed``, the rule's id and
+the call's number), so the same calls fail on every run. It answers with a vendor ``fault``, an HTTP ``status``, a ``delayMs``, a
 ``drop``ped connection or a ``truncate``d body. ``maintenance`` answers every call with a
 SOAP fault until lifted.
 """
@@ -14,6 +15,8 @@ import json
 import random
 
 from lxml import etree
+
+from mockserver import tenants
 
 DIALECTS = ("backclick", "copernica")
 MAINTENANCE = "The service is down for maintenance."
@@ -77,6 +80,10 @@ def rule_json(row: dict) -> dict:
 def add(store, rules: list, replace: bool = False) -> list[int]:
     """Check and store rules; ``replace`` drops every other rule first."""
     checked = [validate(r) for r in rules]
+    for rule in checked:
+        if "tenant" in rule and not tenants.filter_names(store, rule["tenant"]):
+            raise RuleError(f"Unknown tenant {rule['tenant']!r}; use mandator-<id>, "
+                            f"account-<id> or a tenant's name.")
     return store.add_fault_rules([(json.dumps(r), r.get("times")) for r in checked], replace)
 
 
@@ -140,14 +147,18 @@ def decide(store, request: Request) -> dict | None:
         if rule.get("operation") and (request.operation or "").lower() != \
                 rule["operation"].lower():
             continue
-        if rule.get("tenant") and rule["tenant"] != request.tenant:
+        if rule.get("tenant") and rule["tenant"] != request.tenant and \
+                request.tenant not in tenants.filter_names(store, rule["tenant"]):
             continue
         if "probability" in rule:
             number = store.count_fault_call(row["id"])
             if number is None:
                 continue
-            seed = rule.get("seed", store.meta_get("seed") or 0)
-            if random.Random(f"{seed}:{row['id']}:{number}").random() >= rule["probability"]:
+            # A rule's own seed alone decides which of its calls fail, whatever rules came
+            # before it; without one, the store's seed and the rule's id do.
+            draw = f"{rule['seed']}:{number}" if "seed" in rule else \
+                f"{store.meta_get('seed') or 0}:{row['id']}:{number}"
+            if random.Random(draw).random() >= rule["probability"]:
                 continue
         elif row["remaining"] is not None:
             if not store.take_fault(row["id"]):

@@ -159,9 +159,11 @@ def row_json(row: dict) -> dict:
 class Journal:
     """This worker's journal buffer and the thread that writes it to the store."""
 
-    def __init__(self, store, size: int = DEFAULT_SIZE, enabled: bool = True):
-        """Journal beside ``store`` (its JournalStore), keeping the newest ``size`` exchanges."""
+    def __init__(self, store, size: int = DEFAULT_SIZE, enabled: bool = True, workers: int = 1):
+        """Journal beside ``store`` (its JournalStore), keeping the newest ``size`` exchanges;
+        ``workers`` is how many worker processes write to it."""
         self.store, self.size, self.enabled = store.journal_store(), size, enabled
+        self.workers = workers
         self._buffer: list[tuple] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -193,6 +195,13 @@ class Journal:
                 self.flush()
             except Exception:  # noqa: BLE001 - keep journaling; the log says what failed
                 log.exception("writing the journal failed")
+
+    def settle(self) -> None:
+        """Write this worker's buffer and give the other workers time to write theirs, so
+        what follows sees every exchange answered so far."""
+        self.flush()
+        if self.workers > 1:  # the others write theirs within an interval
+            time.sleep(INTERVAL * 2 + 0.05)
 
     def flush(self) -> int:
         """Write this worker's buffered exchanges; return how many."""

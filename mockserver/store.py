@@ -438,6 +438,13 @@ class Store:
                 return conn.execute("DELETE FROM fault_rules").rowcount
             return conn.execute("DELETE FROM fault_rules WHERE id=?", [rule_id]).rowcount
 
+    def delete_tenant_fault_rules(self, tenants: list[str]) -> int:
+        """Delete the fault rules whose ``tenant`` is one of ``tenants``; return how many."""
+        marks = ", ".join("?" * len(tenants))
+        with self.transaction() as conn:
+            return conn.execute(f"DELETE FROM fault_rules WHERE json_extract(rule, '$.tenant') "
+                                f"IN ({marks})", tenants).rowcount
+
     def fault_state(self) -> tuple[str | None, bool]:
         """(maintenance fault string or None, whether any fault rule is stored): one query."""
         row = self.conn.execute(
@@ -1349,27 +1356,35 @@ class JournalStore:
             raise
         conn.execute("COMMIT")
 
-    def journal(self, operation: str | None = None, tenant: str | None = None,
+    def journal(self, operation: str | None = None, tenants: list[str] | None = None,
                 dialect: str | None = None, since: str | None = None,
                 limit: int = 100) -> list[dict]:
-        """The newest ``limit`` matching journal rows, oldest first."""
+        """The newest ``limit`` matching journal rows, oldest first (``tenants``: rows of
+        any of these tenants; an empty list matches none)."""
         where, args = [], []
-        for column, value in (("operation", operation), ("tenant", tenant),
-                              ("dialect", dialect)):
+        for column, value in (("operation", operation), ("dialect", dialect)):
             if value:
                 where.append(f"{column} = ? COLLATE NOCASE")
                 args.append(value)
+        if tenants is not None:
+            where.append(f"tenant IN ({', '.join('?' * len(tenants))})")
+            args.extend(tenants)
         if since:
             where.append("time >= ?")
             args.append(since)
         sql = "SELECT * FROM journal" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = list(_query(self.conn, sql + " ORDER BY id DESC LIMIT ?", [*args, limit]))
+        # by time: each worker writes its own batches, so ids follow the writes, not the calls
+        rows = list(_query(self.conn, sql + " ORDER BY time DESC, id DESC LIMIT ?",
+                           [*args, limit]))
         rows.reverse()
         return rows
 
-    def journal_clear(self) -> int:
-        """Delete every journal row; return how many."""
-        return self.conn.execute("DELETE FROM journal").rowcount
+    def journal_clear(self, tenants: list[str] | None = None) -> int:
+        """Delete every journal row (only those of ``tenants`` when given); return how many."""
+        if tenants is None:
+            return self.conn.execute("DELETE FROM journal").rowcount
+        return self.conn.execute(f"DELETE FROM journal WHERE tenant IN "
+                                 f"({', '.join('?' * len(tenants))})", tenants).rowcount
 
 
 def _query(conn: sqlite3.Connection, sql: str, args=()) -> Iterator[dict]:

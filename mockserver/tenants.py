@@ -15,6 +15,7 @@ from mockserver import clock, fixtures, tokens
 from mockserver.store import Store
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+ID_NAME = re.compile(r"(?:mandator|account)-\d+\Z")
 PREFIX = "tenant:"
 LAST_ID = "tenant_last_id"
 DEFAULT_MANDATOR = {"fields": ["FIRSTNAME", "LASTNAME"], "senderDomains": ["example.com"],
@@ -90,6 +91,9 @@ def create(store: Store, base_url: str, document: dict | None = None,
     """Create a tenant (in one transaction); the tenant's name, ids, secrets and WSDL URLs."""
     if name is not None and not NAME.match(name):
         raise TenantError(f"Invalid tenant name {name!r}: 1 to 64 of A-Z a-z 0-9 . _ -")
+    if name is not None and ID_NAME.match(name):
+        raise TenantError(f"Invalid tenant name {name!r}: mandator-N and account-N name "
+                          f"a mandator's or an account's data in filters")
     document = document or {}
     if not isinstance(document, dict):
         raise TenantError(f"{source}: document: expected a mapping with backclick and/or copernica")
@@ -151,14 +155,39 @@ def listing(store: Store, base_url: str) -> list[dict]:
             for value in store.meta_items(PREFIX).values()]
 
 
+def filter_names(store: Store, tenant: str) -> list[str]:
+    """The journal's and fault rules' names (``mandator-N``, ``account-N``) that ``tenant``
+    stands for: itself when it is one of those, both of a tenant made here by its name."""
+    if ID_NAME.match(tenant):
+        return [tenant]
+    value = store.meta_get(PREFIX + tenant)
+    if value is None:
+        return []
+    record = json.loads(value)
+    return [f"mandator-{record['backclick']['mandatorId']}",
+            f"account-{record['copernica']['accountId']}"]
+
+
+def resolve(store: Store, tenant: str, kind: str) -> int | None:
+    """The mandator (``kind`` "mandator") or account id a ``tenant`` filter names: from
+    ``mandator-N``/``account-N`` or a tenant's name; None when it names nothing of that kind."""
+    for name in filter_names(store, tenant):
+        if name.startswith(kind + "-"):
+            return int(name[len(kind) + 1:])
+    return None
+
+
 def delete(store: Store, name: str) -> dict:
-    """Remove a tenant and all its data (mandator, account, user); what was removed."""
+    """Remove a tenant and all its data (mandator, account, user, its fault rules); what was
+    removed, with the ``tenants`` names its journal entries carry."""
     with store.transaction():
         value = store.meta_get(PREFIX + name)
         if value is None:
             raise TenantError(f"No tenant named {name!r}.", 404)
         record = json.loads(value)
+        names = filter_names(store, name)
         store.delete_mandator(record["backclick"]["mandatorId"])
         store.delete_account(record["copernica"]["accountId"], record["copernica"]["username"])
+        rules = store.delete_tenant_fault_rules([name, *names])
         store.meta_delete(PREFIX + name)
-    return {"deleted": name}
+    return {"deleted": name, "tenants": names, "faultRules": rules}

@@ -61,7 +61,8 @@ class MockServer:
         pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body))
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
         self.dialects = {backclick.SERVICE_PATH: "backclick", copernica.SERVICE_PATH: "copernica"}
-        self.journal = journal.Journal(store, settings.journal_size, settings.journal)
+        self.journal = journal.Journal(store, settings.journal_size, settings.journal,
+                                       settings.workers)
         self.wsdl_paths = {backclick.WSDL_PATH: bc}
         self.admin = admin.AdminApi(self)
         self.journal_api = admin_journal.JournalFaultsApi(self)
@@ -89,12 +90,10 @@ class MockServer:
         if dialect is not None:
             return self.serve_wsdl(dialect.endpoint(), environ, start_response)
         request = Request(environ)
-        token = self.settings.admin_token
-        if token and path.startswith("/_mock/") and path != "/" + callbacks.KEY_PATH and \
-                request.headers.get("Authorization", "") != f"Bearer {token}":
-            return admin.json_response(
-                {"error": "The admin API needs 'Authorization: Bearer <admin token>'."},
-                401)(environ, start_response)
+        if path.startswith("/_mock/") and path != "/" + callbacks.KEY_PATH:
+            refused = self._admin_refusal(request, environ)
+            if refused is not None:
+                return refused(environ, start_response)
         try:
             name, args = self.routes.bind_to_environ(environ).match()
             if name in self.vendor_pages:
@@ -112,6 +111,25 @@ class MockServer:
             response = admin.json_response({"error": "Internal error in mockserver; see its log."},
                                            500)
         return response(environ, start_response)
+
+    def _admin_refusal(self, request: Request, environ: dict):
+        """The answer refusing an admin call, or None: with ``--admin-token`` the call must
+        carry it; without one only callers on this machine reach the admin API and UI."""
+        token = self.settings.admin_token
+        if token:
+            if request.headers.get("Authorization", "") != f"Bearer {token}":
+                return admin.json_response(
+                    {"error": "The admin API needs 'Authorization: Bearer <admin token>'."}, 401)
+            return None
+        caller = auth.caller_address(environ.get("REMOTE_ADDR", ""),
+                                     environ.get("HTTP_X_FORWARDED_FOR"),
+                                     self.settings.trusted_proxies)
+        if not auth.is_loopback_caller(caller):
+            return admin.json_response(
+                {"error": f"The admin API answers callers on this machine only, not {caller}; "
+                          f"start mockserver with --admin-token to reach it from elsewhere."},
+                403)
+        return None
 
     def serve_wsdl(self, endpoint: SoapEndpoint, environ, start_response):
         """The WSDL, addressed to the host the client used."""
@@ -236,8 +254,9 @@ class MockServer:
 
 
 def _drop(environ: dict):
-    """Close the client's connection without an answer (gunicorn ignores the reset)."""
-    sock = environ.get("gunicorn.socket")
+    """Close the client's connection without an answer (gunicorn and werkzeug's server
+    ignore the reset)."""
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)

@@ -170,6 +170,10 @@ def test_clock_set_freeze_advance_release(server):
     later = server.json("_mock/clock")
     assert parse(later["now"]) > dt.datetime(2030, 1, 1, 10, 1, 30, tzinfo=dt.timezone.utc)
     assert parse(later["now"]) < dt.datetime(2030, 1, 1, 10, 2, tzinfo=dt.timezone.utc)
+    status, answer = call(server, "DELETE", "_mock/clock")  # back to real time
+    assert status == 200 and answer["frozen"] is False and abs(answer["offsetSeconds"]) < 1
+    assert abs(parse(answer["now"]) - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=5)
+    assert "clock" not in server.json("_mock/export")
 
 
 @pytest.mark.parametrize("method, path, body, message", [

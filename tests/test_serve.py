@@ -136,3 +136,25 @@ def test_admin_token_protects_the_admin_api(tmp_path):
             mandatorId=1, emailAddresses={"item": ["x@example.com"]})[0].status == -1
     finally:
         running.stop()
+
+
+def test_without_an_admin_token_the_admin_api_answers_this_machine_only(tmp_path):
+    running = start_server(tmp_path, "--trusted-proxy", "127.0.0.1/32")
+    try:
+        far = {"X-Forwarded-For": "203.0.113.7"}
+        for path in ("_mock/health", "_mock/outbox", "_mock/ui/"):
+            status, body, headers = http("GET", running.base_url + path, headers=far)
+            assert status == 403 and headers["Content-Type"].startswith("application/json")
+            assert json.loads(body) == {"error": (
+                "The admin API answers callers on this machine only, not 203.0.113.7; start "
+                "mockserver with --admin-token to reach it from elsewhere.")}
+        status, _, _ = http("POST", running.base_url + "_mock/reset", headers=far)
+        assert status == 403
+        assert running.rows("SELECT COUNT(*) AS n FROM mandators") != [{"n": 0}]  # not reset
+        near = {"X-Forwarded-For": "127.0.0.1"}
+        assert http("GET", running.base_url + "_mock/health", headers=near)[0] == 200
+        assert running.get("_mock/health")[0] == 200
+        # callback receivers anywhere fetch the signatures' public key
+        assert http("GET", running.base_url + "_mock/callbacks/key.pem", headers=far)[0] == 200
+    finally:
+        running.stop()

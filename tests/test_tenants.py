@@ -133,6 +133,58 @@ def test_parallel_tenants_do_not_see_each_other(cop):
                                     emailAddresses={"item": ["only-a@example.com"]})
 
 
+def test_a_tenants_name_filters_its_journal_outbox_and_fault_rules(cop):
+    _, ta = create(cop, query="?name=shop-a")
+    _, tb = create(cop, query="?name=shop-b")
+    a, b = Tenant(cop, ta), Tenant(cop, tb)
+    rule = call_json(cop, "POST", "_mock/faults", {"tenant": "shop-a", "fault": "A is down."})
+    assert rule["tenant"] == "shop-a"
+    with pytest.raises(zeep.exceptions.Fault, match="A is down."):
+        a.statuses("x@example.com")
+    with pytest.raises(zeep.exceptions.Fault, match="A is down."):
+        a.cop("Account_databases")  # the name stands for the mandator and the account
+    b.mail("b@example.com")
+    b.cop("Account_databases")
+    call_json(cop, "DELETE", f"_mock/faults/{rule['id']}")
+    a.mail("a@example.com")
+    assert [m["to"] for m in cop.outbox(tenant="shop-a")] == ["a@example.com"]
+    assert [m["to"] for m in cop.outbox(tenant="shop-b")] == ["b@example.com"]
+    mid_a, mid_b = ta["backclick"]["mandatorId"], tb["backclick"]["mandatorId"]
+    journal = cop.json("_mock/journal?tenant=shop-b&limit=100")["exchanges"]
+    assert {e["tenant"] for e in journal} == {f"mandator-{mid_b}", f"account-{mid_b}"}
+    assert [e["operation"] for e in cop.json("_mock/journal?tenant=shop-a")["exchanges"]] == [
+        "getSubscribers", "Account_databases", "createTransactionChannel", "sendTransactionMail"]
+    # unknown names are refused with a JSON error, and change nothing
+    for path in ("_mock/journal?tenant=nobody", "_mock/outbox?tenant=nobody"):
+        status, body, _ = http("GET", cop.base_url + path)
+        assert status == 400 and "Unknown tenant 'nobody'" in json.loads(body)["error"]
+    status, body, _ = http("POST", cop.base_url + "_mock/faults",
+                           json.dumps({"tenant": "nobody", "fault": "x"}).encode())
+    assert status == 400 and "Unknown tenant 'nobody'" in json.loads(body)["error"]
+    assert create(cop, query="?name=mandator-99")[0] == 400  # names filters keep for ids
+
+    # deleting a tenant takes its journal entries and its fault rules along
+    call_json(cop, "POST", "_mock/faults", {"tenant": "shop-b", "operation": "getSubscribers",
+                                            "fault": "B is down."})
+    other = call_json(cop, "POST", "_mock/faults", {"tenant": f"mandator-{mid_a}",
+                                                    "status": 503})
+    removed = call_json(cop, "DELETE", "_mock/tenants/shop-b")
+    assert removed == {"deleted": "shop-b", "tenants": [f"mandator-{mid_b}", f"account-{mid_b}"],
+                       "faultRules": 1, "journalEntries": len(journal)}
+    assert cop.json(f"_mock/journal?tenant=mandator-{mid_b}")["exchanges"] == []
+    assert cop.json(f"_mock/journal?tenant=mandator-{mid_a}")["exchanges"] != []
+    assert [r["id"] for r in cop.json("_mock/faults")["rules"]] == [other["id"]]
+    call_json(cop, "DELETE", f"_mock/faults/{other['id']}")
+
+
+def call_json(server, method: str, path: str, body: dict | None = None) -> dict:
+    """An admin call that must succeed; its JSON answer."""
+    status, out, _ = http(method, server.base_url + path,
+                          json.dumps(body).encode() if body is not None else None)
+    assert status in (200, 201), out
+    return json.loads(out)
+
+
 YAML = b"""
 backclick:
   mandators:
