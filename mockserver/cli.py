@@ -137,8 +137,7 @@ def _fail(message: str) -> int:
 def cmd_serve(args) -> int:
     """``mockserver serve``."""
     from mockserver import server
-    from mockserver.settings import Settings
-    from mockserver.store import Store
+    from mockserver.settings import Settings, open_store
 
     if not server.is_loopback(args.host) and not args.admin_token:
         return _fail(f"binding to {args.host} exposes the admin API; pass --admin-token TOKEN")
@@ -153,15 +152,7 @@ def cmd_serve(args) -> int:
     except ValueError:
         return _fail(f"--smtp-relay takes HOST:PORT, got {args.smtp_relay!r}")
     try:
-        store = Store(settings.db)
-        store.migrate()
-        store.set_relay(settings.smtp_relay)
-        if paths and store.is_empty():
-            from mockserver import fixtures  # YAML and validation: only when seeding
-            try:
-                fixtures.seed(store, fixtures.load_paths(paths))
-            except fixtures.FixtureError as error:
-                return _fail(str(error))
+        store = open_store(settings)
     except (OSError, RuntimeError) as error:
         return _fail(str(error))
 

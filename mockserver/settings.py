@@ -30,3 +30,19 @@ class Settings:
             return None
         host, _, port = self.smtp_relay.rpartition(":")
         return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def open_store(settings: Settings):
+    """The store ``settings`` name, migrated, its relay state set, and seeded from the
+    fixtures when it is empty; OSError or RuntimeError (a fixture's error too) if it cannot."""
+    from mockserver.store import Store
+    store = Store(settings.db)
+    store.migrate()
+    store.set_relay(settings.smtp_relay)
+    if settings.fixtures and store.is_empty():
+        from mockserver import fixtures  # YAML and validation: only when seeding
+        try:
+            fixtures.seed(store, fixtures.load_paths(settings.fixtures))
+        except fixtures.FixtureError as error:  # worded "file: path: problem"
+            raise RuntimeError(str(error)) from error
+    return store
