@@ -152,3 +152,16 @@ def test_tenant(marketing_mock):
         assert json.loads(body)["error"].startswith("The admin API needs")
     finally:
         server.stop()
+
+
+def test_the_documented_tests_pass_as_written(pytester):
+    from conftest import ROOT
+    for doc in ("docs/pytest.md", "README.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        blocks = re.findall(r"```py\n(.*?)```", text, re.S)
+        assert blocks, doc
+        for block in blocks:
+            name = re.match(r"# (test_\w+\.py)", block).group(1)
+            pytester.path.joinpath(name).write_text(block, encoding="utf-8")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
