@@ -38,6 +38,11 @@ class AdminClient:
 
     def call(self, method: str, path: str, body=None, http_timeout: float = 30, **query):
         """One admin call; its decoded JSON answer (MockError for an error answer)."""
+        return json.loads(self.fetch(method, path, body, http_timeout, **query))
+
+    def fetch(self, method: str, path: str, body=None, http_timeout: float = 30,
+              **query) -> bytes:
+        """One admin call; the bytes it answers (MockError for an error answer)."""
         query = {k: v for k, v in query.items() if v is not None}
         url = self.base_url + "_mock/" + path + ("?" + urllib.parse.urlencode(query)
                                                   if query else "")
@@ -53,7 +58,7 @@ class AdminClient:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=http_timeout) as answer:
-                return json.loads(answer.read())
+                return answer.read()
         except urllib.error.HTTPError as error:
             text = error.read().decode("utf-8", "replace")
             try:
@@ -156,10 +161,7 @@ class MarketingMock:
 
     def eml(self, mail_id: int) -> bytes:
         """A captured mail as RFC 5322 bytes, attachments included."""
-        request = urllib.request.Request(f"{self.base_url}_mock/outbox/{mail_id}.eml",
-                                         headers=self._auth())
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.read()
+        return self.admin.fetch("GET", f"outbox/{mail_id}.eml")
 
     def event(self, mail_id: int, kind: str, **detail) -> dict:
         """Record what a recipient did with a mail: ``open``, ``click`` (``url=``), ``bounce``
@@ -197,9 +199,6 @@ class MarketingMock:
         """This tenant's Copernica callback deliveries with their attempts, oldest first."""
         return self.admin.call("GET", "callbacks/deliveries", tenant=self.tenant,
                                **filters)["deliveries"]
-
-    def _auth(self) -> dict:
-        return {"Authorization": f"Bearer {self.admin.token}"} if self.admin.token else {}
 
 
 def pytest_addoption(parser):
