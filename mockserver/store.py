@@ -1336,7 +1336,8 @@ class JournalStore:
                 dialect TEXT NOT NULL, operation TEXT, tenant TEXT,
                 caller TEXT NOT NULL DEFAULT '', authorization TEXT, cookie TEXT,
                 status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
-                request BLOB NOT NULL, response BLOB NOT NULL)"""))
+                request BLOB NOT NULL, response BLOB NOT NULL)""",
+            "CREATE INDEX IF NOT EXISTS journal_by_time ON journal (time, id)"))
 
     JOURNAL_COLUMNS = ("time", "dialect", "operation", "tenant", "caller", "authorization",
                        "cookie", "status", "injected", "duration_ms", "request", "response")
