@@ -213,11 +213,11 @@ def deliver(store: Store, newsletter_id: int) -> int:
     list_id, base_url = letter["list_id"], letter["base_url"]
 
     def flush():
-        rows = [(mandator_id, "newsletter", email, sender, name, mail_subject, now,
-                 newsletter_id, list_id, token, sid, fields, base_url, relay)
-                for (email, mail_subject, sid, fields), token
-                in zip(batch, new_tokens(len(batch)))]  # in NEWSLETTER_MAIL_COLUMNS order
         with store.transaction():
+            rows = [(mandator_id, "newsletter", email, sender, name, mail_subject, now,
+                     newsletter_id, list_id, token, sid, fields, base_url, relay)
+                    for (email, mail_subject, sid, fields), token
+                    in zip(batch, new_tokens(store, len(batch)))]  # NEWSLETTER_MAIL_COLUMNS order
             store.insert_newsletter_mails(rows)
         batch.clear()
 
