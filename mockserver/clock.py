@@ -34,6 +34,27 @@ def _state(store) -> dict | None:
     return json.loads(raw) if raw else None
 
 
+def state(store) -> dict | None:
+    """The clock's stored state ``{at, anchor, frozen}``, or None while it is real time."""
+    return _state(store)
+
+
+def since_real(state: dict | None) -> float:
+    """The real (Unix) time from which ``state`` holds (``-inf`` for real time)."""
+    return parse_stamp(state["anchor"]).timestamp() if state else float("-inf")
+
+
+def at_real(state: dict | None, real: float) -> dt.datetime:
+    """The mock's time at the real (Unix) time ``real`` while the clock is in ``state``:
+    the frozen moment, or ``at`` plus the real time passed since ``anchor``."""
+    if state is None:
+        return dt.datetime.fromtimestamp(real, UTC)
+    at = parse_stamp(state["at"])
+    if state["frozen"]:
+        return at
+    return at + dt.timedelta(seconds=real - since_real(state))
+
+
 def now(store=None) -> dt.datetime:
     """The current time of the mock (timezone-aware, UTC)."""
     state = _state(store)

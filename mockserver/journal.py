@@ -4,6 +4,11 @@ Answering a call only appends a tuple to this worker's buffer; a writer thread i
 buffer every ``INTERVAL`` seconds in one transaction, so the request path never waits for
 the store. Arguments, masked secrets and fault code and string are worked out from the raw
 envelopes when the journal is read.
+
+An exchange's ``time`` is on the mock's clock: the writer reads the clock's state once per
+batch and maps each exchange's real time onto it (a frozen clock: the frozen moment). An
+exchange older than the clock's last change is mapped with the state seen before it, so a
+``PUT /_mock/clock`` or an advance between two calls of one batch dates both right.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import re
+import sqlite3
 import threading
 import time
 
@@ -124,13 +130,13 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-def build_row(entry: tuple) -> tuple:
-    """A buffered exchange as a journal row (``Store.JOURNAL_COLUMNS`` order); the parsing
-    and masking wait until the row is read."""
+def build_row(entry: tuple, moment: dt.datetime | None = None) -> tuple:
+    """A buffered exchange as a journal row (``Store.JOURNAL_COLUMNS`` order), dated
+    ``moment`` (default: its real time); the parsing and masking wait until it is read."""
     (at, dialect, operation, tenant, caller, authorization, cookie, status, duration,
      injected, request, response) = entry
-    return (clock.stamp(dt.datetime.fromtimestamp(at, dt.timezone.utc)), dialect, operation,
-            tenant, caller, authorization, cookie, status,
+    moment = moment or dt.datetime.fromtimestamp(at, dt.timezone.utc)
+    return (clock.stamp(moment), dialect, operation, tenant, caller, authorization, cookie, status,
             json.dumps(injected) if injected else None, round(duration * 1000, 3),
             request, response)
 
@@ -162,6 +168,9 @@ class Journal:
     def __init__(self, store, size: int = DEFAULT_SIZE, enabled: bool = True):
         """Journal beside ``store`` (its JournalStore), keeping the newest ``size`` exchanges."""
         self.store, self.size, self.enabled = store.journal_store(), size, enabled
+        self._clock_store = store
+        self._clock_before: dict | None = None  # the clock's state before its last change
+        self._clock_now: dict | None = None  # its state at the last batch
         self._buffer: list[tuple] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -187,6 +196,9 @@ class Journal:
                 self._thread.start()
 
     def _run(self) -> None:
+        with self._lock:  # the clock's state at about the first exchange
+            if self._clock_now is None:
+                self._clock_now = self._read_clock()
         while True:
             time.sleep(INTERVAL)
             try:
@@ -195,9 +207,28 @@ class Journal:
                 log.exception("writing the journal failed")
 
     def flush(self) -> int:
-        """Write this worker's buffered exchanges; return how many."""
+        """Write this worker's buffered exchanges, dated on the mock's clock; return how many."""
         with self._lock:
             entries, self._buffer = self._buffer, []
             if entries:
-                self.store.journal_append([build_row(e) for e in entries], self.size)
+                moments = self._moments([e[0] for e in entries])
+                self.store.journal_append([build_row(e, m) for e, m in zip(entries, moments)],
+                                          self.size)
         return len(entries)
+
+    def _moments(self, reals: list[float]) -> list[dt.datetime]:
+        """The mock's times at these real times, from one read of the clock's state."""
+        current = self._read_clock()
+        if current != self._clock_now:
+            self._clock_before, self._clock_now = self._clock_now, current
+        changed = clock.since_real(self._clock_now)
+        return [clock.at_real(self._clock_now if real >= changed else self._clock_before, real)
+                for real in reals]
+
+    def _read_clock(self) -> dict | None:
+        """The clock's state from the store (the last one seen if the store cannot say)."""
+        try:
+            return clock.state(self._clock_store)
+        except sqlite3.Error:
+            log.exception("reading the clock for the journal failed")
+            return self._clock_now
