@@ -780,10 +780,12 @@ def _check_owner(c: _Checker, path: str, row: dict, mandators: dict, list_id) ->
 def seed(store: Store, document: dict, source: str = DOCUMENT) -> dict:
     """Load a fixture document into the store in one transaction; return counts of what was added."""
     doc = read_document(document, source)
-    now = clock.now_stamp(store)
     mandators = doc["backclick"]["mandators"]
     state = doc["state"]
     with store.transaction():
+        if "clock" in doc:  # first: rows without times of their own are dated by it
+            clock.configure(store, doc["clock"].get("start"), doc["clock"].get("frozen", False))
+        now = clock.now_stamp(store)
         taken = store.mandator_ids()
         for i, m in enumerate(mandators):
             if m["id"] in taken:
@@ -804,8 +806,6 @@ def seed(store: Store, document: dict, source: str = DOCUMENT) -> dict:
             store.load(tables)
         except sqlite3.IntegrityError as error:
             raise FixtureConflict(f"{source}: conflicts with the store: {error}")
-        if "clock" in doc:
-            clock.configure(store, doc["clock"].get("start"), doc["clock"].get("frozen", False))
     return {"mandators": len(mandators), "subscribers": len(tables["subscribers"]),
             "blockList": len(tables["block_list"]),
             **{key: len(state[key]) for key in STATE_KEYS}}
