@@ -240,9 +240,9 @@ def deliver(store: Store, newsletter_id: int) -> int:
                       if personal_subject else subject, sid, fields))
         if len(batch) >= BATCH:
             flush()
-    if batch:
-        flush()
-    with store.transaction():
+    with store.transaction():  # the last mails and the end of the send become visible together
+        if batch:
+            flush()
         store.finish_newsletter(newsletter_id, counts, clock.now_stamp(store))
     return counts["num_adjusted"]
 
