@@ -5,10 +5,10 @@ buffer every ``INTERVAL`` seconds in one transaction, so the request path never 
 the store. Arguments, masked secrets and fault code and string are worked out from the raw
 envelopes when the journal is read.
 
-An exchange's ``time`` is on the mock's clock: the writer reads the clock's state once per
-batch and maps each exchange's real time onto it (a frozen clock: the frozen moment). An
-exchange older than the clock's last change is mapped with the state seen before it, so a
-``PUT /_mock/clock`` or an advance between two calls of one batch dates both right.
+An exchange's ``time`` is on the mock's clock: the writer reads the clock's recent history
+once per batch and maps each exchange's real time onto the state the clock was in then (a
+frozen clock: the frozen moment), so a ``PUT /_mock/clock`` or an advance between two calls
+of one batch dates both right.
 """
 from __future__ import annotations
 
@@ -169,8 +169,6 @@ class Journal:
         """Journal beside ``store`` (its JournalStore), keeping the newest ``size`` exchanges."""
         self.store, self.size, self.enabled = store.journal_store(), size, enabled
         self._clock_store = store
-        self._clock_before: dict | None = None  # the clock's state before its last change
-        self._clock_now: dict | None = None  # its state at the last batch
         self._buffer: list[tuple] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -196,9 +194,6 @@ class Journal:
                 self._thread.start()
 
     def _run(self) -> None:
-        with self._lock:  # the clock's state at about the first exchange
-            if self._clock_now is None:
-                self._clock_now = self._read_clock()
         while True:
             time.sleep(INTERVAL)
             try:
@@ -216,19 +211,12 @@ class Journal:
                                           self.size)
         return len(entries)
 
-    def _moments(self, reals: list[float]) -> list[dt.datetime]:
-        """The mock's times at these real times, from one read of the clock's state."""
-        current = self._read_clock()
-        if current != self._clock_now:
-            self._clock_before, self._clock_now = self._clock_now, current
-        changed = clock.since_real(self._clock_now)
-        return [clock.at_real(self._clock_now if real >= changed else self._clock_before, real)
-                for real in reals]
-
-    def _read_clock(self) -> dict | None:
-        """The clock's state from the store (the last one seen if the store cannot say)."""
+    def _moments(self, reals: list[float]) -> list[dt.datetime | None]:
+        """The mock's times at these real times, from one read of the clock's history
+        (None, i.e. real time, if the store cannot say)."""
         try:
-            return clock.state(self._clock_store)
+            timeline = clock.Timeline(self._clock_store)
         except sqlite3.Error:
             log.exception("reading the clock for the journal failed")
-            return self._clock_now
+            return [None] * len(reals)
+        return [timeline.at(real) for real in reals]
