@@ -223,3 +223,49 @@ def test_the_journal_is_on_the_frozen_clock(replays):
         assert len(journal) == len(soap_answers(replays[name]))
         assert {e["time"] for e in journal} == {"2026-03-01T09:00:00.000000Z"}
         assert all(e["durationMs"] > 0 for e in journal)  # the duration stays real
+
+
+def _tenant(server) -> tuple:
+    status, body, _ = server.post("_mock/tenants", b"{}", {"Content-Type": "application/json"})
+    assert status == 201, body
+    tenant = json.loads(body)
+    return (tenant["backclick"]["apiKey"], tenant["copernica"]["accessToken"],
+            tenant["copernica"]["password"])
+
+
+HEX = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+def test_the_sequence_goes_on_after_seeding_restores_and_exports(tmp_path):
+    server = start(tmp_path, "a", SEED)
+    try:
+        assert server.post("_mock/snapshots/clean", b"")[0] == 201
+        first = _tenant(server)
+        assert server.post("_mock/snapshots/clean/restore", b"")[0] == 200
+        assert _tenant(server) == first  # a restored store replays what followed the snapshot
+        status, body, _ = server.post("_mock/seed", json.dumps({"copernica": {"accounts": [
+            {"id": 9, "databases": [{"name": "More", "fields": [{"name": "Email"}],
+                                     "profiles": [{"fields": {"Email": "x@example.com"}}]}]}]}})
+            .encode(), {"Content-Type": "application/json"})
+        assert status == 200, body
+        export = server.json("_mock/export")
+    finally:
+        server.stop()
+    text = json.dumps(export)
+    issued = export["state"]["tokensIssued"]
+    assert issued == 7 + 3 + 1  # the fixtures' codes, a tenant, the added profile's code
+    added = [p["code"] for a in export["copernica"]["accounts"] if a["id"] == 9
+             for d in a["databases"] for p in d["profiles"]]
+    assert len(added) == 1 and added[0] not in first and text.count(added[0]) == 1
+
+    # Seeded from the export, a fresh server goes on after the exported tokens: none repeats.
+    (tmp_path / "export.json").write_text(text)
+    (tmp_path / "b").mkdir()
+    again = start_server(tmp_path / "b", fixtures=(tmp_path / "export.json",))
+    try:
+        fresh = _tenant(again)
+        assert again.json("_mock/export")["state"]["tokensIssued"] == issued + 3
+    finally:
+        again.stop()
+    assert len(set(HEX.findall(text))) >= issued
+    assert not set(fresh) & set(HEX.findall(text))
