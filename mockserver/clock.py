@@ -51,20 +51,39 @@ class Timeline:
         self._since = [parse_stamp(e["since"]).timestamp() if e["since"] else float("-inf")
                        for e in entries]
         self._states = [e["state"] for e in entries]
-        self._parsed: dict[int, tuple] = {}
+        self._parsed: dict[int, tuple] = {}  # index: (at, at as Unix time, anchor, frozen stamp)
+
+    def _index(self, real: float) -> int:
+        since = self._since
+        if since and real >= since[-1]:  # the usual case: after the latest change
+            return len(since) - 1
+        return bisect.bisect_right(since, real) - 1
+
+    def _state_at(self, index: int) -> tuple | None:
+        state = self._states[index] if index >= 0 else None
+        if state is None:
+            return None
+        if index not in self._parsed:
+            at = parse_stamp(state["at"])
+            self._parsed[index] = (at, at.timestamp(), parse_stamp(state["anchor"]).timestamp(),
+                                   stamp(at) if state["frozen"] else None)
+        return self._parsed[index]
 
     def at(self, real: float) -> dt.datetime:
         """The mock's time at the real (Unix) time ``real``: real time before the first
         change, then the frozen moment, or ``at`` plus the real time passed since ``anchor``."""
-        index = bisect.bisect_right(self._since, real) - 1
-        state = self._states[index] if index >= 0 else None
-        if state is None:
+        parsed = self._state_at(self._index(real))
+        if parsed is None:
             return dt.datetime.fromtimestamp(real, UTC)
-        if index not in self._parsed:
-            self._parsed[index] = (parse_stamp(state["at"]),
-                                   parse_stamp(state["anchor"]).timestamp())
-        at, anchor = self._parsed[index]
-        return at if state["frozen"] else at + dt.timedelta(seconds=real - anchor)
+        at, at_unix, anchor, frozen = parsed
+        return at if frozen else dt.datetime.fromtimestamp(at_unix + (real - anchor), UTC)
+
+    def stamp_at(self, real: float) -> str:
+        """``stamp(self.at(real))``, computed once for a frozen moment."""
+        parsed = self._state_at(self._index(real))
+        if parsed is not None and parsed[3] is not None:
+            return parsed[3]
+        return stamp(self.at(real))
 
 
 def now(store=None) -> dt.datetime:

@@ -130,13 +130,13 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-def build_row(entry: tuple, moment: dt.datetime | None = None) -> tuple:
+def build_row(entry: tuple, time_stamp: str | None = None) -> tuple:
     """A buffered exchange as a journal row (``Store.JOURNAL_COLUMNS`` order), dated
-    ``moment`` (default: its real time); the parsing and masking wait until it is read."""
+    ``time_stamp`` (default: its real time); the parsing and masking wait until it is read."""
     (at, dialect, operation, tenant, caller, authorization, cookie, status, duration,
      injected, request, response) = entry
-    moment = moment or dt.datetime.fromtimestamp(at, dt.timezone.utc)
-    return (clock.stamp(moment), dialect, operation, tenant, caller, authorization, cookie, status,
+    time_stamp = time_stamp or clock.stamp(dt.datetime.fromtimestamp(at, dt.timezone.utc))
+    return (time_stamp, dialect, operation, tenant, caller, authorization, cookie, status,
             json.dumps(injected) if injected else None, round(duration * 1000, 3),
             request, response)
 
@@ -206,17 +206,17 @@ class Journal:
         with self._lock:
             entries, self._buffer = self._buffer, []
             if entries:
-                moments = self._moments([e[0] for e in entries])
-                self.store.journal_append([build_row(e, m) for e, m in zip(entries, moments)],
+                stamps = self._stamps([e[0] for e in entries])
+                self.store.journal_append([build_row(e, s) for e, s in zip(entries, stamps)],
                                           self.size)
         return len(entries)
 
-    def _moments(self, reals: list[float]) -> list[dt.datetime | None]:
-        """The mock's times at these real times, from one read of the clock's history
-        (None, i.e. real time, if the store cannot say)."""
+    def _stamps(self, reals: list[float]) -> list[str | None]:
+        """The mock's times at these real times (store form), from one read of the clock's
+        history (None, i.e. real time, if the store cannot say)."""
         try:
             timeline = clock.Timeline(self._clock_store)
         except sqlite3.Error:
             log.exception("reading the clock for the journal failed")
             return [None] * len(reals)
-        return [timeline.at(real) for real in reals]
+        return [timeline.stamp_at(real) for real in reals]
