@@ -269,3 +269,35 @@ def test_the_sequence_goes_on_after_seeding_restores_and_exports(tmp_path):
         again.stop()
     assert len(set(HEX.findall(text))) >= issued
     assert not set(fresh) & set(HEX.findall(text))
+
+
+def test_the_documented_example_runs(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    text = (ROOT / "docs" / "determinism.md").read_text(encoding="utf-8")
+    (fixture,) = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    (shell,) = re.findall(r"```sh\n(.*?)```", text, re.S)
+    (script,) = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert "--fixtures replay.yaml" in shell and "--port 8081" in shell
+    servers = []
+    for name, seed in (("a", 7), ("b", 7), ("c", 7), ("d", 8)):  # each run on fresh servers
+        (tmp_path / name).mkdir()
+        path = tmp_path / name / "replay.yaml"
+        path.write_text(fixture.replace("seed: 7", f"seed: {seed}"))
+        servers.append(start_server(tmp_path / name, fixtures=(path,), env={"TZ": "UTC"}))
+    try:
+        outputs = []
+        for one, two in ((servers[0], servers[1]), (servers[2], servers[3])):
+            done = subprocess.run(
+                [sys.executable, "-c", script.replace("http://127.0.0.1:8080/", one.base_url)
+                 .replace("http://127.0.0.1:8081/", two.base_url)],
+                capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            outputs.append(done.stdout.splitlines())
+    finally:
+        for server in servers:
+            server.stop()
+    assert outputs[0][0] == "identical" and outputs[1][0] == "different"  # seed 8 differs
+    assert re.fullmatch(r"[0-9a-f]{32}", outputs[0][1]) and outputs[0][1] == outputs[1][1]
