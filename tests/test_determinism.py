@@ -160,6 +160,9 @@ def replays(tmp_path_factory):
         try:
             results[name] = run_script(server)
             results[name + ":journal"] = server.json("_mock/journal?limit=1000")["exchanges"]
+            if name == "first":  # back to the fixtures: the same run again
+                assert server.post("_mock/reset", b"")[0] == 200
+                results["first:after-reset"] = run_script(server)
         finally:
             server.stop()
     return results
@@ -171,6 +174,7 @@ def test_the_same_script_gets_byte_identical_answers(replays):
     assert soap_answers(first) == soap_answers(second)  # raw SOAP bodies, byte for byte
     assert [e[5] for e in first] == [e[5] for e in second]  # the login's Set-Cookie too
     assert first == second  # and the admin JSON, addresses replaced
+    assert replays["first:after-reset"] == first  # POST /_mock/reset starts the same run again
     # The answers carry generated values: profile and subprofile codes, a session cookie,
     # tracking and confirmation tokens, dates on the frozen clock.
     assert len(set(codes(first))) == 8  # database 1: 5 profiles, collection 1: 3 subprofiles
