@@ -42,8 +42,8 @@ def login(store: Store, username: str, password: str, account: str | None) -> st
     chosen = _choose_account(store, account_ids, account)
     if chosen is None:
         raise AccessDenied(INVALID_LOGIN)
-    cookie = tokens.new_token()
     with store.transaction():
+        cookie = tokens.new_token(store)
         store.insert_row("sessions", {"cookie": cookie, "account_id": chosen,
                                       "username": user["username"],
                                       "created": clock.now_stamp(store)})

@@ -6,12 +6,15 @@ and it survives restarts. Scheduled newsletters and retries go by this clock.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 
 UTC = dt.timezone.utc
 STATE_KEY = "clock_state"  # {"at": stamp, "anchor": real stamp, "frozen": bool}
 CONFIG_KEY = "clock"  # the fixtures' {"start", "frozen"}, exported as is
+HISTORY_KEY = "clock_history"  # [{"since": real stamp, "state": state or null}], oldest first
+HISTORY_SIZE = 32  # the latest changes kept, for dating what happened before them
 
 
 def _real_now() -> dt.datetime:
@@ -32,6 +35,55 @@ def parse_stamp(text: str) -> dt.datetime:
 def _state(store) -> dict | None:
     raw = store.meta_get(STATE_KEY) if store is not None else None
     return json.loads(raw) if raw else None
+
+
+class Timeline:
+    """The clock's latest states with the real times they were set at, read from the store
+    in one go: the mock's time at any recent real time (``at``), off the request path."""
+
+    def __init__(self, store):
+        """Read the clock's history (and, for a store without one, its state) from ``store``."""
+        raw = store.meta_get(HISTORY_KEY)
+        entries = json.loads(raw) if raw else []
+        if not entries:
+            current = _state(store)
+            entries = [{"since": None, "state": current}] if current else []
+        self._since = [parse_stamp(e["since"]).timestamp() if e["since"] else float("-inf")
+                       for e in entries]
+        self._states = [e["state"] for e in entries]
+        self._parsed: dict[int, tuple] = {}  # index: (at, at as Unix time, anchor, frozen stamp)
+
+    def _index(self, real: float) -> int:
+        since = self._since
+        if since and real >= since[-1]:  # the usual case: after the latest change
+            return len(since) - 1
+        return bisect.bisect_right(since, real) - 1
+
+    def _state_at(self, index: int) -> tuple | None:
+        state = self._states[index] if index >= 0 else None
+        if state is None:
+            return None
+        if index not in self._parsed:
+            at = parse_stamp(state["at"])
+            self._parsed[index] = (at, at.timestamp(), parse_stamp(state["anchor"]).timestamp(),
+                                   stamp(at) if state["frozen"] else None)
+        return self._parsed[index]
+
+    def at(self, real: float) -> dt.datetime:
+        """The mock's time at the real (Unix) time ``real``: real time before the first
+        change, then the frozen moment, or ``at`` plus the real time passed since ``anchor``."""
+        parsed = self._state_at(self._index(real))
+        if parsed is None:
+            return dt.datetime.fromtimestamp(real, UTC)
+        at, at_unix, anchor, frozen = parsed
+        return at if frozen else dt.datetime.fromtimestamp(at_unix + (real - anchor), UTC)
+
+    def stamp_at(self, real: float) -> str:
+        """``stamp(self.at(real))``, computed once for a frozen moment."""
+        parsed = self._state_at(self._index(real))
+        if parsed is not None and parsed[3] is not None:
+            return parsed[3]
+        return stamp(self.at(real))
 
 
 def now(store=None) -> dt.datetime:
@@ -87,6 +139,7 @@ def reset(store) -> None:
     with store.transaction():
         store.meta_delete(STATE_KEY)
         store.meta_delete(CONFIG_KEY)
+        _remember(store, None)
 
 
 def configure(store, start: str | None, frozen: bool) -> None:
@@ -96,7 +149,16 @@ def configure(store, start: str | None, frozen: bool) -> None:
 
 
 def _write(store, moment: dt.datetime, frozen: bool) -> None:
-    store.meta_set(STATE_KEY, json.dumps(
-        {"at": stamp(moment), "anchor": stamp(_real_now()), "frozen": frozen}))
+    state = {"at": stamp(moment), "anchor": stamp(_real_now()), "frozen": frozen}
+    store.meta_set(STATE_KEY, json.dumps(state))
     store.meta_set(CONFIG_KEY, json.dumps({"frozen": frozen, "start": stamp(moment)},
                                           sort_keys=True))
+    _remember(store, state)
+
+
+def _remember(store, state: dict | None) -> None:
+    """Add a change of the clock to its history (the journal dates exchanges by it)."""
+    raw = store.meta_get(HISTORY_KEY)
+    history = json.loads(raw) if raw else []
+    history.append({"since": state["anchor"] if state else stamp(_real_now()), "state": state})
+    store.meta_set(HISTORY_KEY, json.dumps(history[-HISTORY_SIZE:]))

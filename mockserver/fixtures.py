@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from mockserver import clock, outbox
+from mockserver import clock, outbox, tokens
 from mockserver.store import TABLES, Store
 from mockserver.subscribers import is_valid_address
 
@@ -47,6 +47,7 @@ VOUCHER_LIST_KEYS = ("id", "name", "codes")
 VOUCHER_KEYS = ("code", "usedAt", "usedBy")
 SUBSCRIBER_KEYS = ("id", "email", "fields", "lists", "listsChanged", "created", "modified")
 STATE_KEYS = ("confirmations", "channels", "newsletters", "outbox")
+STATE_COUNTERS = ("tokensIssued",)  # state keys that hold a number, not rows
 CONFIRMATION_KEYS = ("token", "kind", "mandatorId", "subscriberId", "listIds", "changes",
                      "sendWelcome", "sendLastNewsletter", "created", "confirmed")
 CHANNEL_KEYS = ("id", "mandatorId", "name", "description", "created")
@@ -303,7 +304,7 @@ def validate(document: object, source: str) -> dict:
                  f"mandator id {mandator['id']}", f"backclick.mandators[{seen.get(mandator['id'], i)}]")
         out["backclick"]["mandators"].append(mandator)
     state = document.get("state")
-    state = {} if state is None else c.mapping(state, "state", STATE_KEYS)
+    state = {} if state is None else c.mapping(state, "state", STATE_KEYS + STATE_COUNTERS)
     out["state"] = {
         "confirmations": [_confirmation(c, r, f"state.confirmations[{i}]") for i, r in
                           enumerate(c.sequence(state.get("confirmations"), "state.confirmations"))],
@@ -314,6 +315,8 @@ def validate(document: object, source: str) -> dict:
         "outbox": [_mail(c, r, f"state.outbox[{i}]") for i, r in
                    enumerate(c.sequence(state.get("outbox"), "state.outbox"))],
     }
+    if state.get("tokensIssued") is not None:
+        out["state"]["tokensIssued"] = c.count(state["tokensIssued"], "state.tokensIssued")
     return out
 
 
@@ -657,6 +660,11 @@ def merge(parts: list[tuple[str, dict]]) -> dict:
                 if key in doc:
                     c.fail(key, f"already set in {origin[key]}")
                 doc[key], origin[key] = part[key], source
+        if "tokensIssued" in part["state"]:
+            if "tokensIssued" in doc["state"]:
+                c.fail("state.tokensIssued", f"already set in {origin['tokensIssued']}")
+            doc["state"]["tokensIssued"] = part["state"]["tokensIssued"]
+            origin["tokensIssued"] = source
         for pattern in part["backclick"]["blockList"]:
             if pattern not in doc["backclick"]["blockList"]:
                 doc["backclick"]["blockList"].append(pattern)
@@ -704,7 +712,7 @@ def merge(parts: list[tuple[str, dict]]) -> dict:
                 c.unique(newsletter_ids, n["id"], _join(path, "id"), f"newsletter id {n['id']}",
                          path if len(parts) == 1 else f"{path} in {source}")
             doc["state"]["newsletters"].append(n)
-    tokens: dict[str, str] = {}
+    confirmation_tokens: dict[str, str] = {}
     mail_ids: dict[int, str] = {}
     mail_tokens: dict[str, str] = {}
     event_ids: dict[int, str] = {}
@@ -723,7 +731,7 @@ def merge(parts: list[tuple[str, dict]]) -> dict:
                     c.fail(f"{path}.listIds[{j}]", f"no list with id {lid} in mandator {m['id']}")
             known = {name.lower(): name for name in m["fields"]}
             r = dict(r, changes=_field_values(c, r["changes"], _join(path, "changes"), known))
-            c.unique(tokens, r["token"], _join(path, "token"), "confirmation token",
+            c.unique(confirmation_tokens, r["token"], _join(path, "token"), "confirmation token",
                      path if len(parts) == 1 else f"{path} in {source}")
             doc["state"]["confirmations"].append(r)
         for i, r in enumerate(part["state"]["outbox"]):
@@ -772,10 +780,12 @@ def _check_owner(c: _Checker, path: str, row: dict, mandators: dict, list_id) ->
 def seed(store: Store, document: dict, source: str = DOCUMENT) -> dict:
     """Load a fixture document into the store in one transaction; return counts of what was added."""
     doc = read_document(document, source)
-    now = clock.now_stamp(store)
     mandators = doc["backclick"]["mandators"]
     state = doc["state"]
     with store.transaction():
+        if "clock" in doc:  # first: rows without times of their own are dated by it
+            clock.configure(store, doc["clock"].get("start"), doc["clock"].get("frozen", False))
+        now = clock.now_stamp(store)
         taken = store.mandator_ids()
         for i, m in enumerate(mandators):
             if m["id"] in taken:
@@ -786,17 +796,16 @@ def seed(store: Store, document: dict, source: str = DOCUMENT) -> dict:
             if a["id"] in taken:
                 raise FixtureConflict(f"{source}: copernica.accounts[{i}].id: account {a['id']} "
                                       f"already exists in the store")
+        if "seed" in doc:  # first: the codes generated below already come from it
+            store.meta_set("seed", str(doc["seed"]))
+        tokens.continue_after(store, state.get("tokensIssued", 0))
         max_ids = store.max_ids()
         tables = _rows(doc, now, max_ids, store.block_list())
-        tables.update(_copernica_rows(doc["copernica"], now, max_ids))
+        tables.update(_copernica_rows(doc["copernica"], now, max_ids, store))
         try:
             store.load(tables)
         except sqlite3.IntegrityError as error:
             raise FixtureConflict(f"{source}: conflicts with the store: {error}")
-        if "seed" in doc:
-            store.meta_set("seed", str(doc["seed"]))
-        if "clock" in doc:
-            clock.configure(store, doc["clock"].get("start"), doc["clock"].get("frozen", False))
     return {"mandators": len(mandators), "subscribers": len(tables["subscribers"]),
             "blockList": len(tables["block_list"]),
             **{key: len(state[key]) for key in STATE_KEYS}}
@@ -922,6 +931,7 @@ def export(store: Store) -> dict:
     with store.transaction():  # one consistent snapshot
         tables = store.dump()
         seed_value, clock_value = store.meta_get("seed"), store.meta_get("clock")
+        issued = tokens.issued(store)
     doc: dict = {}
     if seed_value is not None:
         doc["seed"] = int(seed_value)
@@ -978,6 +988,8 @@ def export(store: Store) -> dict:
                    for r in tables["outbox"]],
     }
     state = {key: rows for key, rows in state.items() if rows}
+    if issued:
+        state["tokensIssued"] = issued
     if state:
         doc["state"] = state
     return doc
@@ -1333,9 +1345,9 @@ def _merge_copernica(parts: list[tuple[str, dict]]) -> dict:
     return doc
 
 
-def _copernica_rows(cp: dict, now: str, max_ids: dict) -> dict[str, list[dict]]:
+def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str, list[dict]]:
     """Store rows for a merged Copernica section (ids given or the next free ones)."""
-    from mockserver import databases, tokens
+    from mockserver import databases
 
     tables: dict[str, list[dict]] = {t: [] for t in (
         "accounts", "users", "user_accounts", "access_tokens", "sessions", *CP_ID_TABLES)}
@@ -1351,6 +1363,8 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict) -> dict[str, list[dict]]:
         "callbacks": [cb for d in dbs for cb in d["callbacks"]],
     }
     copies = {table: [dict(r) for r in rows] for table, rows in nested.items()}
+    codes = iter(tokens.new_tokens(store, sum(not r.get("code") for table in
+                                               ("profiles", "subprofiles") for r in nested[table])))
     for table, rows in copies.items():
         _next_ids(rows, max_ids.get(table, 0))
     ids = {table: iter(r["id"] for r in rows) for table, rows in copies.items()}
@@ -1397,7 +1411,7 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict) -> dict[str, list[dict]]:
                 full = {f["name"]: p["fields"].get(f["name"], databases.default_value(f, moment))
                         for f in d["fields"]}
                 tables["profiles"].append({
-                    "id": p_id, "database_id": db_id, "code": p.get("code") or tokens.new_token(),
+                    "id": p_id, "database_id": db_id, "code": p.get("code") or next(codes),
                     "fields": json.dumps(full, ensure_ascii=False),
                     "interests": json.dumps({n: 1 for n in p["interests"]}, ensure_ascii=False),
                     "created": created, "modified": p["modified"] or created})
@@ -1409,7 +1423,7 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict) -> dict[str, list[dict]]:
                     tables["subprofiles"].append({
                         "id": next(ids["subprofiles"]),
                         "collection_id": collection_ids[s["collection"]], "profile_id": p_id,
-                        "code": s.get("code") or tokens.new_token(),
+                        "code": s.get("code") or next(codes),
                         "fields": json.dumps(full, ensure_ascii=False), "created": created,
                         "modified": s["modified"] or created})
             for cb in d["callbacks"]:

@@ -4,6 +4,11 @@ Answering a call only appends a tuple to this worker's buffer; a writer thread i
 buffer every ``INTERVAL`` seconds in one transaction, so the request path never waits for
 the store. Arguments, masked secrets and fault code and string are worked out from the raw
 envelopes when the journal is read.
+
+An exchange's ``time`` is on the mock's clock: the writer reads the clock's recent history
+once per batch and maps each exchange's real time onto the state the clock was in then (a
+frozen clock: the frozen moment), so a ``PUT /_mock/clock`` or an advance between two calls
+of one batch dates both right.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import re
+import sqlite3
 import threading
 import time
 
@@ -124,13 +130,13 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-def build_row(entry: tuple) -> tuple:
-    """A buffered exchange as a journal row (``Store.JOURNAL_COLUMNS`` order); the parsing
-    and masking wait until the row is read."""
+def build_row(entry: tuple, time_stamp: str | None = None) -> tuple:
+    """A buffered exchange as a journal row (``Store.JOURNAL_COLUMNS`` order), dated
+    ``time_stamp`` (default: its real time); the parsing and masking wait until it is read."""
     (at, dialect, operation, tenant, caller, authorization, cookie, status, duration,
      injected, request, response) = entry
-    return (clock.stamp(dt.datetime.fromtimestamp(at, dt.timezone.utc)), dialect, operation,
-            tenant, caller, authorization, cookie, status,
+    time_stamp = time_stamp or clock.stamp(dt.datetime.fromtimestamp(at, dt.timezone.utc))
+    return (time_stamp, dialect, operation, tenant, caller, authorization, cookie, status,
             json.dumps(injected) if injected else None, round(duration * 1000, 3),
             request, response)
 
@@ -163,7 +169,7 @@ class Journal:
         """Journal beside ``store`` (its JournalStore), keeping the newest ``size`` exchanges;
         ``workers`` is how many worker processes write to it."""
         self.store, self.size, self.enabled = store.journal_store(), size, enabled
-        self.workers = workers
+        self.workers, self._clock_store = workers, store
         self._buffer: list[tuple] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -204,9 +210,21 @@ class Journal:
             time.sleep(INTERVAL * 2 + 0.05)
 
     def flush(self) -> int:
-        """Write this worker's buffered exchanges; return how many."""
+        """Write this worker's buffered exchanges, dated on the mock's clock; return how many."""
         with self._lock:
             entries, self._buffer = self._buffer, []
             if entries:
-                self.store.journal_append([build_row(e) for e in entries], self.size)
+                stamps = self._stamps([e[0] for e in entries])
+                self.store.journal_append([build_row(e, s) for e, s in zip(entries, stamps)],
+                                          self.size)
         return len(entries)
+
+    def _stamps(self, reals: list[float]) -> list[str | None]:
+        """The mock's times at these real times (store form), from one read of the clock's
+        history (None, i.e. real time, if the store cannot say)."""
+        try:
+            timeline = clock.Timeline(self._clock_store)
+        except sqlite3.Error:
+            log.exception("reading the clock for the journal failed")
+            return [None] * len(reals)
+        return [timeline.stamp_at(real) for real in reals]

@@ -213,11 +213,11 @@ def deliver(store: Store, newsletter_id: int) -> int:
     list_id, base_url = letter["list_id"], letter["base_url"]
 
     def flush():
-        rows = [(mandator_id, "newsletter", email, sender, name, mail_subject, now,
-                 newsletter_id, list_id, token, sid, fields, base_url, relay)
-                for (email, mail_subject, sid, fields), token
-                in zip(batch, new_tokens(len(batch)))]  # in NEWSLETTER_MAIL_COLUMNS order
         with store.transaction():
+            rows = [(mandator_id, "newsletter", email, sender, name, mail_subject, now,
+                     newsletter_id, list_id, token, sid, fields, base_url, relay)
+                    for (email, mail_subject, sid, fields), token
+                    in zip(batch, new_tokens(store, len(batch)))]  # NEWSLETTER_MAIL_COLUMNS order
             store.insert_newsletter_mails(rows)
         batch.clear()
 
@@ -240,9 +240,9 @@ def deliver(store: Store, newsletter_id: int) -> int:
                       if personal_subject else subject, sid, fields))
         if len(batch) >= BATCH:
             flush()
-    if batch:
-        flush()
-    with store.transaction():
+    with store.transaction():  # the last mails and the end of the send become visible together
+        if batch:
+            flush()
         store.finish_newsletter(newsletter_id, counts, clock.now_stamp(store))
     return counts["num_adjusted"]
 

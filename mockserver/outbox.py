@@ -117,7 +117,7 @@ def put(store: Store, mail: Mail, now: str | None = None,
     """Store a mail in the outbox (inside the caller's transaction); return its id."""
     row = dict(mail.__dict__)
     row["links"] = json.dumps(row["links"])
-    row["token"] = row["token"] or new_token()
+    row["token"] = row["token"] or new_token(store)
     row["created"] = now or clock.now_stamp(store)
     row["relay_state"] = relay_state(store)
     mail_id = store.insert_row("outbox", row)

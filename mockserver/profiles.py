@@ -196,7 +196,7 @@ def create_profile(store: Store, account_id: int, database_id: int, fields: dict
         flags = {n: 1 for n, v in _interest_values(interests or {}, names).items() if v}
         stamp = clock.stamp(now)
         profile_id = store.insert_row("profiles", {
-            "database_id": database_id, "code": tokens.new_token(), "fields": full,
+            "database_id": database_id, "code": tokens.new_token(store), "fields": full,
             "interests": flags, "created": stamp, "modified": stamp})
         profile = get_profile(store, account_id, profile_id)
         _record_profile(store, account_id, profile, "create", dict(profile["fields"]), source)
@@ -412,7 +412,7 @@ def create_subprofile(store: Store, account_id: int, profile_id: int, collection
         stamp = clock.stamp(now)
         sub_id = store.insert_row("subprofiles", {
             "collection_id": collection_id, "profile_id": profile_id,
-            "code": tokens.new_token(), "fields": full, "created": stamp, "modified": stamp})
+            "code": tokens.new_token(store), "fields": full, "created": stamp, "modified": stamp})
         sub = get_subprofile(store, account_id, sub_id)
         _record_subprofile(store, account_id, profile["database_id"], sub, "create",
                            dict(sub["fields"]), source)

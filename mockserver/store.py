@@ -411,6 +411,18 @@ class Store:
         """Store a value in the meta table."""
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
 
+    def reserve_tokens(self, counter: str, count: int) -> tuple[str, int] | None:
+        """Without a meta ``seed``: None (one read). With one: bump the meta counter
+        ``counter`` by ``count`` in one statement and return (seed, the first number taken)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key='seed'").fetchone()
+        if row is None:
+            return None
+        taken = self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+            "value = CAST(value AS INTEGER) + excluded.value RETURNING value",
+            [counter, count]).fetchone()[0]
+        return row[0], int(taken) - count
+
     # -- journal and fault rules ---------------------------------------------
 
     def journal_store(self) -> "JournalStore":

@@ -210,7 +210,7 @@ def _save_one(store: Store, mandator_id: int, lists: dict, email: str, data: Sub
     if data.double_optin_template_id:
         for list_id in new_lists:
             store.set_membership(sid, list_id, PENDING, now)
-        token = new_token()
+        token = new_token(store)
         store.insert_confirmation({
             "token": token, "kind": "doi", "mandator_id": mandator_id, "subscriber_id": sid,
             "list_ids": new_lists, "send_welcome": int(options.send_welcome),
@@ -227,7 +227,7 @@ def _save_one(store: Store, mandator_id: int, lists: dict, email: str, data: Sub
 
 def _stage_change(store: Store, mandator_id: int, existing: dict, merged: dict,
                   data: SubscriberData, base_url: str, now: str) -> None:
-    token = new_token()
+    token = new_token(store)
     store.insert_confirmation({
         "token": token, "kind": "change", "mandator_id": mandator_id,
         "subscriber_id": existing["id"], "changes": merged, "created": now})

@@ -99,8 +99,8 @@ def create(store: Store, base_url: str, document: dict | None = None,
         raise TenantError(f"{source}: document: expected a mapping with backclick and/or copernica")
     mandator = _first(document, "backclick", "mandators", source)
     account = _first(document, "copernica", "accounts", source)
-    api_key, token, password = tokens.new_tokens(3)
     with store.transaction():
+        api_key, token, password = tokens.new_tokens(store, 3)
         tenant_id = max(store.max_tenant_id(), int(store.meta_get(LAST_ID, "0"))) + 1
         name = name or f"tenant-{tenant_id}"
         if store.meta_get(PREFIX + name) is not None:

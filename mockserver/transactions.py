@@ -100,7 +100,7 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
         if mail.list_id:
             subscriber_id = _store_on_list(store, mandator_id, email, mail, now)
         default_sender, default_name = outbox.system_sender(store, mandator_id)
-        token = new_token()
+        token = new_token(store)
         row = {"token": token, "base_url": base_url}
         values["UNSUBSCRIBE-LINK"] = outbox.unsubscribe_url(row)
         return outbox.put(store, outbox.Mail(

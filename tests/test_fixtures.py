@@ -103,6 +103,8 @@ def load_error(tmp_path: Path, text: str, name: str = "fx.yaml") -> str:
     ("clock: {start: next tuesday}\n",
      "clock.start: expected an ISO 8601 date and time, e.g. 2026-11-22T12:00:00+01:00"),
     ("seed: '42'\n", "seed: expected an integer"),
+    ("state: {tokensIssued: -1}\n", "state.tokensIssued: expected a count, 0 or more"),
+    ("state: {tokensIssued: many}\n", "state.tokensIssued: expected an integer"),
     ("copernica: [1]\n", "copernica: expected a mapping"),
     ("backclick: {mandator: []}\n",
      "backclick.mandator: unknown key (known keys: blockList, mandators)"),
@@ -186,6 +188,13 @@ def test_files_and_folders_merge(tmp_path):
     with pytest.raises(fixtures.FixtureError) as caught:
         fixtures.load_paths([str(tmp_path / "c.json"), str(tmp_path / "d.yaml")])
     assert str(caught.value) == f"{tmp_path / 'd.yaml'}: seed: already set in {tmp_path / 'c.json'}"
+    (tmp_path / "e.yaml").write_text("state: {tokensIssued: 3}\n")
+    (tmp_path / "f.yaml").write_text("state: {tokensIssued: 5}\n")
+    assert fixtures.load_paths([str(tmp_path / "e.yaml")])["state"]["tokensIssued"] == 3
+    with pytest.raises(fixtures.FixtureError) as caught:
+        fixtures.load_paths([str(tmp_path / "e.yaml"), str(tmp_path / "f.yaml")])
+    assert str(caught.value) == (f"{tmp_path / 'f.yaml'}: state.tokensIssued: already set in "
+                                 f"{tmp_path / 'e.yaml'}")
 
 
 def test_subscriber_fields_are_stored_under_the_defined_spelling(tmp_path):
@@ -374,6 +383,7 @@ def test_export_seed_export_is_exact(tmp_path):
 
     document = yaml.safe_load(text_a)
     assert json.loads(json.dumps(document)) == over_http  # the admin export is the same document
+    assert document["seed"] == 42 and document["state"]["tokensIssued"] > 0  # the demo's seed
     state = document["state"]
     assert {c["kind"] for c in state["confirmations"]} == {"doi", "change"}
     assert any(c["confirmed"] for c in state["confirmations"])

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import http, start_server
+from conftest import BASIC, http, start_server
 from copernica_harness import TOKEN, Api, copernica_server
 
 KEY = "shop-key-1234"
@@ -120,5 +120,40 @@ def test_journal_sees_every_worker(tmp_path):
         assert len(journal(server, "limit=1000")) == 20
         assert json.loads(http("DELETE", server.base_url + "_mock/journal")[1])["deleted"] == 20
         assert journal(server) == []
+    finally:
+        server.stop()
+
+
+def test_times_are_on_the_mocks_clock(tmp_path):
+    clock_file = tmp_path / "clock.yaml"
+    clock_file.write_text('clock: {start: "2026-03-01T09:00:00Z", frozen: true}\n')
+    server = start_server(tmp_path, fixtures=(BASIC, clock_file))
+    client = server.zeep()
+
+    def call(email):
+        client.service.getSubscribers(mandatorId=1, apiKey=KEY, fillSubscriberFields=False,
+                                      emailAddresses={"item": [email]})
+
+    def admin(method, path, body):
+        status, answer, _ = http(method, server.base_url + path, json.dumps(body).encode(),
+                                 {"Content-Type": "application/json"})
+        assert status == 200, answer
+
+    try:
+        call("frozen@example.com")  # the clock changes right after: the same batch, mostly
+        admin("POST", "_mock/clock/advance", {"seconds": 3600})
+        call("advanced@example.com")
+        admin("PUT", "_mock/clock", {"now": "2030-01-01T00:00:00Z", "frozen": False})
+        call("running@example.com")
+        entries = journal(server)
+        assert [e["arguments"]["emailAddresses"]["item"] for e in entries] == [
+            "frozen@example.com", "advanced@example.com", "running@example.com"]
+        assert entries[0]["time"] == "2026-03-01T09:00:00.000000Z"
+        assert entries[1]["time"] == "2026-03-01T10:00:00.000000Z"
+        assert "2030-01-01T00:00:00" <= entries[2]["time"] < "2030-01-01T00:01:00"
+        assert all(e["durationMs"] > 0 for e in entries)  # durations stay real
+        since = journal(server, "since=2026-03-01T09:30:00Z")
+        assert [e["arguments"]["emailAddresses"]["item"] for e in since] == [
+            "advanced@example.com", "running@example.com"]
     finally:
         server.stop()
