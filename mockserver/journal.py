@@ -138,7 +138,7 @@ def build_row(entry: tuple, time_stamp: str | None = None) -> tuple:
     time_stamp = time_stamp or clock.stamp(dt.datetime.fromtimestamp(at, dt.timezone.utc))
     return (time_stamp, dialect, operation, tenant, caller, authorization, cookie, status,
             json.dumps(injected) if injected else None, round(duration * 1000, 3),
-            request, response)
+            request, response, at)
 
 
 def row_json(row: dict) -> dict:

@@ -1312,10 +1312,21 @@ def _thread_connection(local: threading.local, path: str, setup) -> sqlite3.Conn
         # is not on yet (a new connection must not wait for a running import).
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode=WAL")
-        for statement in setup:
-            conn.execute(statement)
+        for statement in setup:  # SQL text, or a function of the connection
+            conn.execute(statement) if isinstance(statement, str) else statement(conn)
         local.conn, local.db, local.pid = conn, None, os.getpid()
     return conn
+
+
+def _journal_real_column(conn: sqlite3.Connection) -> None:
+    """Give a journal file written before it the ``real`` column (the call's Unix time)."""
+    names = [row[1] for row in conn.execute("PRAGMA table_info(journal)")]
+    if "real" not in names:
+        try:
+            conn.execute("ALTER TABLE journal ADD COLUMN real REAL NOT NULL DEFAULT 0")
+        except sqlite3.OperationalError as error:  # another worker added it just now
+            if "duplicate column" not in str(error):
+                raise
 
 
 def _insert_sql(table: str, names) -> str:
@@ -1348,11 +1359,12 @@ class JournalStore:
                 dialect TEXT NOT NULL, operation TEXT, tenant TEXT,
                 caller TEXT NOT NULL DEFAULT '', authorization TEXT, cookie TEXT,
                 status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
-                request BLOB NOT NULL, response BLOB NOT NULL)""",
-            "CREATE INDEX IF NOT EXISTS journal_by_time ON journal (time, id)"))
+                request BLOB NOT NULL, response BLOB NOT NULL)""", _journal_real_column,
+            "CREATE INDEX IF NOT EXISTS journal_in_call_order ON journal (real, id)"))
 
     JOURNAL_COLUMNS = ("time", "dialect", "operation", "tenant", "caller", "authorization",
-                       "cookie", "status", "injected", "duration_ms", "request", "response")
+                       "cookie", "status", "injected", "duration_ms", "request", "response",
+                       "real")
 
     def journal_append(self, rows: list[tuple], cap: int) -> None:
         """Add journal rows (``JOURNAL_COLUMNS`` order); keep only the newest ``cap``."""
@@ -1386,8 +1398,9 @@ class JournalStore:
             where.append("time >= ?")
             args.append(since)
         sql = "SELECT * FROM journal" + (" WHERE " + " AND ".join(where) if where else "")
-        # by time: each worker writes its own batches, so ids follow the writes, not the calls
-        rows = list(_query(self.conn, sql + " ORDER BY time DESC, id DESC LIMIT ?",
+        # in call order (real time): each worker writes its own batches, so ids follow the
+        # writes, and the mock's clock may have been set back
+        rows = list(_query(self.conn, sql + " ORDER BY real DESC, id DESC LIMIT ?",
                            [*args, limit]))
         rows.reverse()
         return rows

@@ -117,7 +117,10 @@ def test_journal_sees_every_worker(tmp_path):
             client.service.getSubscribers(mandatorId=1, apiKey=KEY, fillSubscriberFields=False,
                                           emailAddresses={"item": [f"w{i}@example.com"]})
             client.transport.session.close()  # new connections: spread over the workers
-        assert len(journal(server, "limit=1000")) == 20
+        listed = journal(server, "limit=1000")
+        # in call order, though each worker writes its own batches
+        assert [e["arguments"]["emailAddresses"]["item"] for e in listed] == [
+            f"w{i}@example.com" for i in range(20)]
         assert json.loads(http("DELETE", server.base_url + "_mock/journal")[1])["deleted"] == 20
         assert journal(server) == []
     finally:
@@ -155,5 +158,27 @@ def test_times_are_on_the_mocks_clock(tmp_path):
         since = journal(server, "since=2026-03-01T09:30:00Z")
         assert [e["arguments"]["emailAddresses"]["item"] for e in since] == [
             "advanced@example.com", "running@example.com"]
+    finally:
+        server.stop()
+
+
+def test_a_journal_file_of_an_earlier_version_gets_the_call_order_column(tmp_path):
+    import sqlite3
+    old = sqlite3.connect(tmp_path / "store.db.journal.db")
+    old.execute("""CREATE TABLE journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, dialect TEXT NOT NULL,
+        operation TEXT, tenant TEXT, caller TEXT NOT NULL DEFAULT '', authorization TEXT,
+        cookie TEXT, status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
+        request BLOB NOT NULL, response BLOB NOT NULL)""")
+    old.execute("INSERT INTO journal (time, dialect, operation, status, duration_ms, request, "
+                "response) VALUES ('2026-01-01T00:00:00.000000Z', 'backclick', 'old', 200, 1, "
+                "x'', x'')")
+    old.commit()
+    old.close()
+    server = start_server(tmp_path)
+    try:
+        server.zeep().service.getSubscribers(mandatorId=1, apiKey=KEY,
+                                             emailAddresses={"item": ["n@example.com"]})
+        assert [e["operation"] for e in journal(server)] == ["old", "getSubscribers"]
     finally:
         server.stop()
