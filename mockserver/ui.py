@@ -232,7 +232,6 @@ class WebUi:
             ("ui.css", "ui_style", ["GET"]),
         )]
 
-
     def dispatch(self, name: str, request: Request, **args) -> Response:
         """Call the handler for a matched rule; a POST from elsewhere is refused (403), and
         refused requests get the UI's error page."""

@@ -299,13 +299,16 @@ def test_the_tenants_page_lists_tenants_and_filters_by_one(cop):
 # -- callbacks ------------------------------------------------------------------------------------
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
+    """A callback receiver that accepts every delivery with a 204."""
+
     def do_POST(self):  # noqa: N802 - the handler's name
+        """Read the delivery, answer 204."""
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(204)
         self.end_headers()
 
     def log_message(self, *args):
-        pass
+        """Quiet."""
 
 
 def test_the_callbacks_page_shows_deliveries_and_their_attempts(tmp_path):
