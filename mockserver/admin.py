@@ -8,7 +8,7 @@ from werkzeug.wrappers import Request, Response
 
 import time
 
-from mockserver import __version__, callbacks, clock, newsletters, outbox
+from mockserver import __version__, callbacks, clock, outbox, scheduler
 from mockserver.errors import NotFound, VendorError
 
 
@@ -236,8 +236,7 @@ class AdminApi:
             if frozen is not None and not isinstance(frozen, bool):
                 raise ApiError("'frozen' must be true or false.")
             described = clock.set_clock(store, moment, frozen)
-            described["newslettersSent"] = newsletters.send_due_now(store)
-            described["callbackAttempts"] = callbacks.flush(store)
+            described.update(scheduler.send_fallen_due(store))
             return json_response(described)
         return json_response(clock.describe(store))
 
@@ -248,8 +247,7 @@ class AdminApi:
             raise ApiError("'seconds' must be a number of seconds, 0 or more.")
         store = self.server.store
         described = clock.advance(store, seconds)
-        described["newslettersSent"] = newsletters.send_due_now(store)
-        described["callbackAttempts"] = callbacks.flush(store)
+        described.update(scheduler.send_fallen_due(store))
         return json_response(described)
 
     def callback_deliveries(self, request: Request) -> Response:

@@ -49,10 +49,7 @@ class JournalFaultsApi(AdminApi):
                               "count": len(rows), "enabled": server.journal.enabled})
 
     def _describe(self) -> dict:
-        store = self.server.store
-        message = faults.maintenance(store)
-        return {"maintenance": message is not None, "maintenanceFault": message,
-                "rules": [faults.rule_json(r) for r in store.fault_rules()]}
+        return faults.describe(self.server.store)
 
     def faults(self, request: Request) -> Response:
         """``GET|PUT|POST|DELETE /_mock/faults``: list, replace, add one, remove all rules."""

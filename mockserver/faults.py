@@ -92,6 +92,13 @@ def maintenance(store) -> str | None:
     return store.meta_get("maintenance")
 
 
+def describe(store) -> dict:
+    """Maintenance and every rule, as the admin API shows them."""
+    message = maintenance(store)
+    return {"maintenance": message is not None, "maintenanceFault": message,
+            "rules": [rule_json(r) for r in store.fault_rules()]}
+
+
 class Request:
     """What a rule matches on, worked out from a SOAP request only when rules exist."""
 

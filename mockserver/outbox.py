@@ -186,8 +186,9 @@ def links(store: Store, row: dict) -> list[str]:
     return [m.group(3) for m in _HREF.finditer(html) if m.group(3) != unsubscribe]
 
 
-def render(store: Store, row: dict) -> dict:
-    """A mail as its recipient gets it: subject, html and text, with tracking where the vendor tracks."""
+def render(store: Store, row: dict, open_pixel: bool = True) -> dict:
+    """A mail as its recipient gets it: subject, html and text, with tracking where the vendor
+    tracks (without the open-tracking pixel when not ``open_pixel``: a preview)."""
     subject, html, text = _content(store, row)
     if html and row["kind"] in TRACKED_KINDS and row["token"]:
         unsubscribe = unsubscribe_url(row)
@@ -200,7 +201,8 @@ def render(store: Store, row: dict) -> dict:
             return f"{match.group(1)}{match.group(2)}{click_url(row, number)}{match.group(2)}"
 
         html = _HREF.sub(track, html)
-        pixel = f'<img src="{open_pixel_url(row)}" width="1" height="1" alt="" />'
+        pixel = f'<img src="{open_pixel_url(row)}" width="1" height="1" alt="" />' \
+            if open_pixel else ""
         html = re.sub(r"(</body\s*>)", pixel + r"\1", html, count=1, flags=re.I) \
             if re.search(r"</body\s*>", html, re.I) else html + pixel
     return {"subject": subject, "html": html, "text": text}

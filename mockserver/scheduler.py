@@ -38,6 +38,13 @@ def relay(store: Store, mail_id: int, host: str, port: int) -> None:
     store.set_relay_state(mail_id, "sent")
 
 
+def send_fallen_due(store: Store) -> dict:
+    """After the clock moved: send the newsletters and deliver the callbacks that fell due
+    now, waiting for them; ``{"newslettersSent": N, "callbackAttempts": M}``."""
+    return {"newslettersSent": newsletters.send_due_now(store),
+            "callbackAttempts": callbacks.flush(store)}
+
+
 def run_once(store: Store, smtp_relay: tuple[str, int] | None = None) -> int:
     """One round: send due newsletters, start due callback deliveries, relay pending mails.
     Returns how much was done."""

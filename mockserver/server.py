@@ -34,14 +34,14 @@ def urls(host: str, port: int) -> dict[str, str]:
     base = f"http://{shown}:{port}"
     return {"base": base + "/", "backclick_wsdl": base + backclick.SERVICE_PATH + "?wsdl",
             "copernica_wsdl": base + "/?SOAPAPI=WSDL",
-            "admin": base + "/_mock/"}
+            "admin": base + "/_mock/", "ui": base + "/_mock/ui/"}
 
 
 def ready_line(host: str, port: int) -> str:
     """The one line ``serve`` prints once it answers requests."""
     u = urls(host, port)
     return (f"mockserver ready on {u['base']}  BACKCLICK WSDL: {u['backclick_wsdl']}  "
-            f"Copernica WSDL: {u['copernica_wsdl']}  admin: {u['admin']}")
+            f"Copernica WSDL: {u['copernica_wsdl']}  admin: {u['admin']}  UI: {u['ui']}")
 
 
 MAX_SLOTS = 256

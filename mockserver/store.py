@@ -621,6 +621,40 @@ class Store:
             "SELECT list_id, status FROM memberships WHERE subscriber_id=? ORDER BY list_id",
             [subscriber_id])}
 
+    def subscribers_page(self, mandator_id: int, offset: int, limit: int,
+                         search: str | None = None) -> tuple[int, list[dict]]:
+        """(how many match, one page of them by id): the mandator's subscribers whose address
+        contains ``search`` (all without one), fields decoded, with ``memberships``
+        {list_id: status}."""
+        where, args = "mandator_id=?", [mandator_id]
+        if search:
+            where += " AND instr(email_key, ?) > 0"
+            args.append(search.lower())
+        total = self.conn.execute(f"SELECT COUNT(*) FROM subscribers WHERE {where}",
+                                  args).fetchone()[0]
+        rows = list(_query(self.conn, f"SELECT * FROM subscribers WHERE {where} ORDER BY id "
+                           f"LIMIT ? OFFSET ?", [*args, limit, offset]))
+        by_id = {row["id"]: row for row in rows}
+        for row in rows:
+            row["fields"], row["memberships"] = json.loads(row["fields"]), {}
+        if by_id:
+            marks = ",".join("?" * len(by_id))
+            for sid, list_id, status in self.conn.execute(
+                    f"SELECT subscriber_id, list_id, status FROM memberships "
+                    f"WHERE subscriber_id IN ({marks}) ORDER BY list_id", list(by_id)):
+                by_id[sid]["memberships"][list_id] = status
+        return total, rows
+
+    def list_member_counts(self, mandator_id: int) -> dict[int, dict[int, int]]:
+        """Per list of the mandator: {status: how many subscribers have it}."""
+        counts: dict[int, dict[int, int]] = {}
+        for list_id, status, count in self.conn.execute(
+                "SELECT m.list_id, m.status, COUNT(*) FROM memberships m JOIN subscribers s "
+                "ON s.id=m.subscriber_id WHERE s.mandator_id=? GROUP BY m.list_id, m.status",
+                [mandator_id]):
+            counts.setdefault(list_id, {})[status] = count
+        return counts
+
     def set_membership(self, subscriber_id: int, list_id: int, status: int, now: str) -> None:
         """Create or change one list membership."""
         self.conn.execute(
@@ -692,9 +726,14 @@ class Store:
     def mails(self, to: str | None = None, mandator_id: int | None = None,
               kind: str | None = None, since: str | None = None,
               limit: int | None = None, subject: str | None = None,
-              after_id: int = 0, newsletter_id: int | None = None) -> list[dict]:
-        """Outbox mails matching the filters, oldest first."""
+              after_id: int = 0, newsletter_id: int | None = None,
+              before_id: int | None = None, newest_first: bool = False) -> list[dict]:
+        """Outbox mails matching the filters, oldest first (``newest_first``: the newest
+        ``limit`` of them, newest first)."""
         where, args = ["id > ?"], [after_id]
+        if before_id is not None:
+            where.append("id < ?")
+            args.append(before_id)
         if subject:
             where.append("subject LIKE ?")
             args.append(f"%{subject}%")
@@ -716,7 +755,7 @@ class Store:
         sql = "SELECT * FROM outbox"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id"
+        sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = [dict(r) for r in _query(self.conn, sql, args)]
@@ -1161,6 +1200,16 @@ class Store:
         return list(_query(self.conn, "SELECT * FROM profiles WHERE database_id=? ORDER BY id",
                            [database_id]))
 
+    def profiles_page(self, database_id: int, offset: int, limit: int) -> list[dict]:
+        """One page of a database's profiles (fields and interests as JSON text), by id."""
+        return list(_query(self.conn, "SELECT * FROM profiles WHERE database_id=? ORDER BY id "
+                           "LIMIT ? OFFSET ?", [database_id, limit, offset]))
+
+    def subprofiles_page(self, collection_id: int, offset: int, limit: int) -> list[dict]:
+        """One page of a collection's subprofiles (fields as JSON text), by id."""
+        return list(_query(self.conn, "SELECT * FROM subprofiles WHERE collection_id=? "
+                           "ORDER BY id LIMIT ? OFFSET ?", [collection_id, limit, offset]))
+
     def profile(self, account_id: int, profile_id: int) -> dict | None:
         """A profile of one of the account's databases (JSON text columns), or None."""
         return _one(self.conn, "SELECT p.* FROM profiles p JOIN databases d ON "
@@ -1404,6 +1453,10 @@ class JournalStore:
                            [*args, limit]))
         rows.reverse()
         return rows
+
+    def journal_entry(self, entry_id: int) -> dict | None:
+        """One journal row by id, or None."""
+        return _one(self.conn, "SELECT * FROM journal WHERE id=?", [entry_id])
 
     def journal_clear(self, tenants: list[str] | None = None) -> int:
         """Delete every journal row (only those of ``tenants`` when given); return how many."""

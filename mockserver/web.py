@@ -17,7 +17,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, journal,
-                        outbox, scheduler, subscribers)
+                        outbox, scheduler, subscribers, ui)
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
 from mockserver.store import Store
@@ -66,6 +66,7 @@ class MockServer:
         self.wsdl_paths = {backclick.WSDL_PATH: bc}
         self.admin = admin.AdminApi(self)
         self.journal_api = admin_journal.JournalFaultsApi(self)
+        self.ui = ui.WebUi(self)
         self.vendor_pages = {"confirm": self.confirm, "opened": self.opened,
                              "clicked": self.clicked, "unsubscribe": self.unsubscribe}
         self.routes = Map([
@@ -75,6 +76,7 @@ class MockServer:
             Rule("/bc/t/u/<token>", endpoint="unsubscribe", methods=["GET", "POST"]),
             *self.admin.rules(),
             *self.journal_api.rules(),
+            *self.ui.rules(),
         ], strict_slashes=False)
         self.scheduler = scheduler.Scheduler(store, settings.relay_address())
         self.scheduler.start()
@@ -100,24 +102,34 @@ class MockServer:
                 response = self.vendor_pages[name](request, **args)
             elif name in self.journal_api.names:
                 response = self.journal_api.dispatch(name, request, **args)
+            elif name in self.ui.names:
+                response = self.ui.dispatch(name, request, **args)
             else:
                 response = self.admin.dispatch(name, request, **args)
         except NotFound:
-            response = admin.json_response({"error": f"No such path: {path}"}, 404)
+            response = self.ui.error_page(request, 404, f"No such page: {path}") \
+                if ui.is_ui_path(path) else \
+                admin.json_response({"error": f"No such path: {path}"}, 404)
         except HTTPException as error:
-            response = admin.json_response({"error": error.description}, error.code or 500)
+            response = self.ui.error_page(request, error.code or 500, error.description) \
+                if ui.is_ui_path(path) else \
+                admin.json_response({"error": error.description}, error.code or 500)
         except Exception:  # noqa: BLE001 - never a traceback to the client
             log.exception("request failed: %s", path)
-            response = admin.json_response({"error": "Internal error in mockserver; see its log."},
-                                           500)
+            response = self.ui.error_page(request, 500, "Internal error in mockserver; see its "
+                                                        "log.") if ui.is_ui_path(path) else \
+                admin.json_response({"error": "Internal error in mockserver; see its log."}, 500)
         return response(environ, start_response)
 
     def _admin_refusal(self, request: Request, environ: dict):
         """The answer refusing an admin call, or None: with ``--admin-token`` the call must
-        carry it; without one only callers on this machine reach the admin API and UI."""
+        carry it (or, on a UI page, the UI's login cookie); without one only callers on this
+        machine reach the admin API and UI."""
         token = self.settings.admin_token
         if token:
             if request.headers.get("Authorization", "") != f"Bearer {token}":
+                if ui.is_ui_path(request.path):  # a browser: the UI's login cookie
+                    return self.ui.refusal(request)
                 return admin.json_response(
                     {"error": "The admin API needs 'Authorization: Bearer <admin token>'."}, 401)
             return None

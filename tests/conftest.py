@@ -32,6 +32,7 @@ class RunningServer:
     base_url: str
     db_path: Path
     process: subprocess.Popen
+    ready_line: str = ""
 
     @property
     def backclick_url(self) -> str:
@@ -121,7 +122,7 @@ def start_server(tmp_path: Path, *args: str, fixtures=(BASIC,), env: dict | None
         match = READY.search(line)
         if match:
             _drain(process)
-            return RunningServer(match.group(1), db, process)
+            return RunningServer(match.group(1), db, process, line.strip())
     process.kill()
     raise RuntimeError("mockserver did not become ready:\n" + "".join(lines))
 
