@@ -10,6 +10,7 @@ import logging
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
@@ -18,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, journal,
                         outbox, scheduler, subscribers, ui)
+from mockserver.server import is_loopback
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
 from mockserver.store import Store
@@ -141,6 +143,19 @@ class MockServer:
                 {"error": f"The admin API answers callers on this machine only, not {caller}; "
                           f"start mockserver with --admin-token to reach it from elsewhere."},
                 403)
+        # A page in the user's browser reaches loopback too: refuse what it sends across
+        # sites (Origin), and names that resolve here by DNS rebinding (Host).
+        host = urlsplit("//" + (request.host or "")).hostname or ""
+        if not is_loopback(host):
+            return admin.json_response(
+                {"error": f"The admin API answers requests addressed to localhost, 127.0.0.1 "
+                          f"or [::1] only, not {host}; start mockserver with --admin-token to "
+                          f"reach it under another name."}, 403)
+        if request.headers.get("Origin") and not ui.is_ui_path(request.path) and \
+                not ui.same_origin(request):  # the UI checks its forms itself
+            return admin.json_response(
+                {"error": f"The admin API answers no calls from pages of another site "
+                          f"(Origin: {request.headers['Origin']})."}, 403)
         return None
 
     def serve_wsdl(self, endpoint: SoapEndpoint, environ, start_response):

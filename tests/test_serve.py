@@ -156,5 +156,23 @@ def test_without_an_admin_token_the_admin_api_answers_this_machine_only(tmp_path
         assert running.get("_mock/health")[0] == 200
         # callback receivers anywhere fetch the signatures' public key
         assert http("GET", running.base_url + "_mock/callbacks/key.pem", headers=far)[0] == 200
+        # a page of another site in a browser on this machine: refused, nothing changed
+        status, body, _ = http("POST", running.base_url + "_mock/faults",
+                               b'{"fault": "pwned"}', {"Origin": "http://evil.example",
+                                                       "Content-Type": "text/plain"})
+        assert status == 403 and json.loads(body) == {"error": (
+            "The admin API answers no calls from pages of another site "
+            "(Origin: http://evil.example).")}
+        assert running.json("_mock/faults")["rules"] == []
+        # a name rebound to 127.0.0.1 by DNS: refused
+        status, body, _ = http("GET", running.base_url + "_mock/health",
+                               headers={"Host": "evil.example:8080"})
+        assert status == 403 and "addressed to localhost, 127.0.0.1 or [::1] only, not " \
+            "evil.example" in json.loads(body)["error"]
+        # the mock's own pages and scripts: answered
+        same = {"Origin": running.base_url.rstrip("/")}
+        assert http("GET", running.base_url + "_mock/health", headers=same)[0] == 200
+        assert http("GET", running.base_url.replace("127.0.0.1", "localhost") +
+                    "_mock/health")[0] == 200
     finally:
         running.stop()
