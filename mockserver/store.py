@@ -1402,7 +1402,8 @@ class JournalStore:
     @property
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (autocommit), the table made on first use."""
-        return _thread_connection(self._local, self.path, ("PRAGMA synchronous=OFF", """
+        return _thread_connection(self._local, self.path, (
+            "PRAGMA synchronous=OFF", "PRAGMA cache_size=-512", """
             CREATE TABLE IF NOT EXISTS journal (
                 id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL,
                 dialect TEXT NOT NULL, operation TEXT, tenant TEXT,
