@@ -109,19 +109,20 @@ class MockServer:
             else:
                 response = self.admin.dispatch(name, request, **args)
         except NotFound:
-            response = self.ui.error_page(request, 404, f"No such page: {path}") \
-                if ui.is_ui_path(path) else \
-                admin.json_response({"error": f"No such path: {path}"}, 404)
+            what = "page" if ui.is_ui_path(path) else "path"
+            response = self._error(request, 404, f"No such {what}: {path}")
         except HTTPException as error:
-            response = self.ui.error_page(request, error.code or 500, error.description) \
-                if ui.is_ui_path(path) else \
-                admin.json_response({"error": error.description}, error.code or 500)
+            response = self._error(request, error.code or 500, error.description)
         except Exception:  # noqa: BLE001 - never a traceback to the client
             log.exception("request failed: %s", path)
-            response = self.ui.error_page(request, 500, "Internal error in mockserver; see its "
-                                                        "log.") if ui.is_ui_path(path) else \
-                admin.json_response({"error": "Internal error in mockserver; see its log."}, 500)
+            response = self._error(request, 500, "Internal error in mockserver; see its log.")
         return response(environ, start_response)
+
+    def _error(self, request: Request, status: int, message: str) -> Response:
+        """An error answer: the UI's error page on a UI path, else ``{"error": message}``."""
+        if ui.is_ui_path(request.path):
+            return self.ui.error_page(request, status, message)
+        return admin.json_response({"error": message}, status)
 
     def _admin_refusal(self, request: Request, environ: dict):
         """The answer refusing an admin call, or None: with ``--admin-token`` the call must
