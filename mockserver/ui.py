@@ -19,7 +19,8 @@ import threading
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from werkzeug.routing import Rule
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
@@ -73,11 +74,6 @@ def session_value(admin_token: str) -> str:
     """The UI cookie's value for an admin token: a keyed hash (the token itself is never
     stored in the browser), the same in every worker and after a restart."""
     return hmac.new(admin_token.encode(), b"mockserver-ui-session", hashlib.sha256).hexdigest()
-
-
-def is_ui_path(path: str) -> bool:
-    """True for ``/_mock/ui`` and every path under ``/_mock/ui/``."""
-    return path.startswith(PREFIX) or path == PREFIX.rstrip("/")
 
 
 def same_origin(request: Request) -> bool:
@@ -196,7 +192,7 @@ class WebUi:
     def __init__(self, server):
         """Serve the UI of ``server`` (a MockServer)."""
         self.server = server
-        self.names = frozenset(rule.endpoint for rule in self.rules())
+        self.routes = Map(self.rules(), strict_slashes=False)
         self._environment = None
         self._lock = threading.Lock()
 
@@ -231,6 +227,22 @@ class WebUi:
             ("logout", "ui_logout", ["POST"]),
             ("ui.css", "ui_style", ["GET"]),
         )]
+
+    def serve(self, request: Request):
+        """Answer a request under ``/_mock/ui``: its page, or the UI's error page (never a
+        traceback)."""
+        try:
+            name, args = self.routes.bind_to_environ(request.environ).match()
+            return self.dispatch(name, request, **args)
+        except RequestRedirect as moved:  # a WSGI response of its own
+            return moved
+        except HTTPException as error:
+            message = f"No such page: {request.path}" if error.code == 404 else \
+                error.description
+            return self.error_page(request, error.code or 500, message)
+        except Exception:  # noqa: BLE001 - never a traceback to the client
+            log.exception("UI request failed: %s", request.path)
+            return self.error_page(request, 500, "Internal error in mockserver; see its log.")
 
     def dispatch(self, name: str, request: Request, **args) -> Response:
         """Call the handler for a matched rule; a POST from elsewhere is refused (403), and

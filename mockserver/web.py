@@ -10,6 +10,7 @@ import logging
 import socket
 import threading
 import time
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -18,7 +19,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, journal,
-                        outbox, scheduler, subscribers, ui)
+                        outbox, scheduler, subscribers)
 from mockserver.server import is_loopback
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
@@ -26,6 +27,7 @@ from mockserver.store import Store
 
 log = logging.getLogger(__name__)
 
+UI_PATH = "/_mock/ui"  # the web UI: /_mock/ui and every path under /_mock/ui/
 SOAP11_TYPE = "text/xml; charset=utf-8"
 SOAP12_TYPE = "application/soap+xml; charset=utf-8"
 
@@ -68,7 +70,6 @@ class MockServer:
         self.wsdl_paths = {backclick.WSDL_PATH: bc}
         self.admin = admin.AdminApi(self)
         self.journal_api = admin_journal.JournalFaultsApi(self)
-        self.ui = ui.WebUi(self)
         self.vendor_pages = {"confirm": self.confirm, "opened": self.opened,
                              "clicked": self.clicked, "unsubscribe": self.unsubscribe}
         self.routes = Map([
@@ -78,7 +79,6 @@ class MockServer:
             Rule("/bc/t/u/<token>", endpoint="unsubscribe", methods=["GET", "POST"]),
             *self.admin.rules(),
             *self.journal_api.rules(),
-            *self.ui.rules(),
         ], strict_slashes=False)
         self.scheduler = scheduler.Scheduler(store, settings.relay_address())
         self.scheduler.start()
@@ -98,31 +98,31 @@ class MockServer:
             refused = self._admin_refusal(request, environ)
             if refused is not None:
                 return refused(environ, start_response)
+        if is_ui_path(path):
+            return self.ui.serve(request)(environ, start_response)
         try:
             name, args = self.routes.bind_to_environ(environ).match()
             if name in self.vendor_pages:
                 response = self.vendor_pages[name](request, **args)
             elif name in self.journal_api.names:
                 response = self.journal_api.dispatch(name, request, **args)
-            elif name in self.ui.names:
-                response = self.ui.dispatch(name, request, **args)
             else:
                 response = self.admin.dispatch(name, request, **args)
         except NotFound:
-            what = "page" if ui.is_ui_path(path) else "path"
-            response = self._error(request, 404, f"No such {what}: {path}")
+            response = admin.json_response({"error": f"No such path: {path}"}, 404)
         except HTTPException as error:
-            response = self._error(request, error.code or 500, error.description)
+            response = admin.json_response({"error": error.description}, error.code or 500)
         except Exception:  # noqa: BLE001 - never a traceback to the client
             log.exception("request failed: %s", path)
-            response = self._error(request, 500, "Internal error in mockserver; see its log.")
+            response = admin.json_response({"error": "Internal error in mockserver; see its log."},
+                                           500)
         return response(environ, start_response)
 
-    def _error(self, request: Request, status: int, message: str) -> Response:
-        """An error answer: the UI's error page on a UI path, else ``{"error": message}``."""
-        if ui.is_ui_path(request.path):
-            return self.ui.error_page(request, status, message)
-        return admin.json_response({"error": message}, status)
+    @cached_property
+    def ui(self):
+        """The web UI, built (its module, routes and templates loaded) on first use."""
+        from mockserver.ui import WebUi
+        return WebUi(self)
 
     def _admin_refusal(self, request: Request, environ: dict):
         """The answer refusing an admin call, or None: with ``--admin-token`` the call must
@@ -131,7 +131,7 @@ class MockServer:
         token = self.settings.admin_token
         if token:
             if request.headers.get("Authorization", "") != f"Bearer {token}":
-                if ui.is_ui_path(request.path):  # a browser: the UI's login cookie
+                if is_ui_path(request.path):  # a browser: the UI's login cookie
                     return self.ui.refusal(request)
                 return admin.json_response(
                     {"error": "The admin API needs 'Authorization: Bearer <admin token>'."}, 401)
@@ -152,11 +152,13 @@ class MockServer:
                 {"error": f"The admin API answers requests addressed to localhost, 127.0.0.1 "
                           f"or [::1] only, not {host}; start mockserver with --admin-token to "
                           f"reach it under another name."}, 403)
-        if request.headers.get("Origin") and not ui.is_ui_path(request.path) and \
-                not ui.same_origin(request):  # the UI checks its forms itself
-            return admin.json_response(
-                {"error": f"The admin API answers no calls from pages of another site "
-                          f"(Origin: {request.headers['Origin']})."}, 403)
+        origin = request.headers.get("Origin")
+        if origin and not is_ui_path(request.path):  # the UI checks its forms itself
+            from mockserver.ui import same_origin  # loaded once a browser sends an Origin
+            if not same_origin(request):
+                return admin.json_response(
+                    {"error": f"The admin API answers no calls from pages of another site "
+                              f"(Origin: {origin})."}, 403)
         return None
 
     def serve_wsdl(self, endpoint: SoapEndpoint, environ, start_response):
@@ -279,6 +281,11 @@ class MockServer:
             return _page("Link not valid", "This unsubscribe link is unknown.", 404)
         outbox.record_event(self.store, row["id"], "unsubscribe")
         return _page("Unsubscribed", f"{row['to_addr']} will receive no more of these mails.")
+
+
+def is_ui_path(path: str) -> bool:
+    """True for ``/_mock/ui`` and every path under ``/_mock/ui/``."""
+    return path == UI_PATH or path.startswith(UI_PATH + "/")
 
 
 def _drop(environ: dict):
