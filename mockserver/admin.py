@@ -76,6 +76,16 @@ def _tenant_arg(store, request: Request, kind: str) -> int | None:
     return found
 
 
+def outbox_filters(request: Request) -> dict:
+    """The outbox filters of a query string but the tenant (``to``, ``kind``, ``since``,
+    ``subject``, ``newsletter``), checked, as ``outbox.mails`` takes them."""
+    return {"to": request.args.get("to") or None,
+            "kind": _choice_arg(request, "kind", outbox.KINDS),
+            "since": _stamp_arg(request, "since"),
+            "subject": request.args.get("subject") or None,
+            "newsletter_id": _int_arg(request, "newsletter")}
+
+
 def _choice_arg(request: Request, name: str, choices) -> str | None:
     """A query parameter that must be one of ``choices`` (None when absent)."""
     value = request.args.get(name) or None
@@ -157,11 +167,8 @@ class AdminApi:
 
     def _filters(self, request: Request) -> dict:
         """The outbox filters of a query string, checked."""
-        mandator_id = _tenant_arg(self.server.store, request, "mandator")
-        kind = _choice_arg(request, "kind", outbox.KINDS)
-        return {"to": request.args.get("to"), "mandator_id": mandator_id, "kind": kind,
-                "since": _stamp_arg(request, "since"), "subject": request.args.get("subject"),
-                "newsletter_id": _int_arg(request, "newsletter")}
+        return {**outbox_filters(request),
+                "mandator_id": _tenant_arg(self.server.store, request, "mandator")}
 
     def outbox(self, request: Request) -> Response:
         """``GET /_mock/outbox?to=&tenant=&kind=&since=&subject=&newsletter=&limit=``: mails,

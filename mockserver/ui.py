@@ -25,7 +25,8 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from mockserver import callbacks, clock, faults, journal, outbox, scheduler, tenants
-from mockserver.admin import ApiError, _choice_arg, _int_arg, _stamp_arg, mail_json
+from mockserver.admin import (ApiError, _choice_arg, _int_arg, _stamp_arg, mail_json,
+                              outbox_filters)
 from mockserver.errors import NotFound, VendorError
 
 log = logging.getLogger(__name__)
@@ -422,12 +423,8 @@ class WebUi:
         store = self.server.store
         tenant, names = self._tenant_filter(request)
         mandators = self._of_kind(names, "mandator")
-        kind = _choice_arg(request, "kind", outbox.KINDS)
         before = _int_arg(request, "before")
-        filters = {"to": request.args.get("to") or None, "kind": kind,
-                   "subject": request.args.get("subject") or None,
-                   "since": _stamp_arg(request, "since"),
-                   "newsletter_id": _int_arg(request, "newsletter")}
+        filters = outbox_filters(request)
         rows: list = []
         if names is None or mandators:
             rows = outbox.mails(store, limit=PAGE_SIZE + 1, newest_first=True, before_id=before,
