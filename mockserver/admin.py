@@ -8,7 +8,7 @@ from werkzeug.wrappers import Request, Response
 
 import time
 
-from mockserver import __version__, callbacks, clock, outbox, scheduler
+from mockserver import __version__, callbacks, clock, outbox, scheduler, tenants
 from mockserver.errors import NotFound, VendorError
 
 
@@ -69,7 +69,6 @@ def _tenant_arg(store, request: Request, kind: str) -> int | None:
         return None
     if tenant.isdigit():
         return int(tenant)
-    from mockserver import tenants
     found = tenants.resolve(store, tenant, kind)
     if found is None:
         raise ApiError(f"Unknown tenant {tenant!r}; use {kind}-<id> or a tenant's name.")
@@ -158,6 +157,8 @@ class AdminApi:
             return json_response({"error": str(error)}, 404)
         except VendorError as error:
             return json_response({"error": str(error)}, 400)
+        except tenants.TenantError as error:
+            return json_response({"error": str(error)}, error.status)
 
     def health(self, request: Request) -> Response:
         """``GET /_mock/health``: ready, with the version and the store's schema version."""
@@ -359,7 +360,7 @@ class AdminApi:
     def tenants(self, request: Request) -> Response:
         """``GET /_mock/tenants``: every tenant; ``POST /_mock/tenants[?name=&template=]``
         with an optional fixture document as body: a fresh isolated tenant."""
-        from mockserver import fixtures, tenants
+        from mockserver import fixtures  # YAML and validation: only when used
         store = self.server.store
         if request.method == "GET":
             found = tenants.listing(store, request.host_url)
@@ -382,7 +383,6 @@ class AdminApi:
 
     def tenant(self, request: Request, tenant: str) -> Response:
         """``GET /_mock/tenants/NAME``: one tenant; ``DELETE``: remove it and all its data."""
-        from mockserver import tenants
         store = self.server.store
         try:
             if request.method == "DELETE":

@@ -31,10 +31,7 @@ class JournalFaultsApi(AdminApi):
         newest last (default limit 100); ``DELETE /_mock/journal`` empties it."""
         server = self.server
         tenant = request.args.get("tenant") or None
-        names = tenants.filter_names(server.store, tenant) if tenant else None
-        if names == []:
-            raise ApiError(f"Unknown tenant {tenant!r}; use mandator-<id>, account-<id> or a "
-                           f"tenant's name.")
+        names = tenants.require_names(server.store, tenant) if tenant else None
         server.journal.settle()
         if request.method == "DELETE":
             return json_response({"deleted": server.journal.store.journal_clear(names)})

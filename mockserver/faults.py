@@ -5,9 +5,9 @@ A rule matches a dialect, an operation (case-insensitive) and a tenant (``mandat
 applies to the next ``times`` matching calls (counted across workers by one atomic
 UPDATE) or to each with a ``probability`` drawn from a generator seeded by the rule's
 ``seed`` and the call's number (without one: the store's meta ``seed``, the rule's id and
-the call's number), so the same calls fail on every run. It answers with a vendor ``fault``, an HTTP ``status``, a ``delayMs``, a
-``drop``ped connection or a ``truncate``d body. ``maintenance`` answers every call with a
-SOAP fault until lifted.
+the call's number), so the same calls fail on every run. It answers with a vendor
+``fault``, an HTTP ``status``, a ``delayMs``, a ``drop``ped connection or a ``truncate``d
+body. ``maintenance`` answers every call with a SOAP fault until lifted.
 """
 from __future__ import annotations
 
@@ -81,9 +81,11 @@ def add(store, rules: list, replace: bool = False) -> list[int]:
     """Check and store rules; ``replace`` drops every other rule first."""
     checked = [validate(r) for r in rules]
     for rule in checked:
-        if "tenant" in rule and not tenants.filter_names(store, rule["tenant"]):
-            raise RuleError(f"Unknown tenant {rule['tenant']!r}; use mandator-<id>, "
-                            f"account-<id> or a tenant's name.")
+        if "tenant" in rule:
+            try:
+                tenants.require_names(store, rule["tenant"])
+            except tenants.TenantError as error:
+                raise RuleError(str(error)) from None
     return store.add_fault_rules([(json.dumps(r), r.get("times")) for r in checked], replace)
 
 

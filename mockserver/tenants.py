@@ -171,6 +171,15 @@ def filter_names(store: Store, tenant: str) -> list[str]:
             f"account-{record['copernica']['accountId']}"]
 
 
+def require_names(store: Store, tenant: str) -> list[str]:
+    """``filter_names``; TenantError (400) when ``tenant`` stands for nothing."""
+    names = filter_names(store, tenant)
+    if not names:
+        raise TenantError(f"Unknown tenant {tenant!r}; use mandator-<id>, account-<id> or a "
+                          f"tenant's name.")
+    return names
+
+
 def resolve(store: Store, tenant: str, kind: str) -> int | None:
     """The mandator (``kind`` "mandator") or account id a ``tenant`` filter names: from
     ``mandator-N``/``account-N`` or a tenant's name; None when it names nothing of that kind."""

@@ -405,11 +405,7 @@ class WebUi:
         value = (request.args.get("tenant") or "").strip()
         if not value:
             return "", None
-        names = tenants.filter_names(self.server.store, value)
-        if not names:
-            raise UiError(f"Unknown tenant {value!r}; use mandator-<id>, account-<id> or a "
-                          f"tenant's name.")
-        return value, names
+        return value, tenants.require_names(self.server.store, value)
 
     @staticmethod
     def _of_kind(names: list[str] | None, kind: str) -> list[int]:
