@@ -29,10 +29,12 @@ class Access:
     read_only: bool = False
 
 
-def login(store: Store, username: str, password: str, account: str | None) -> str:
+def login(store: Store, username: str, password: str, account: str | None,
+          unguessable: bool = False) -> str:
     """Check a user's credentials; open a session on the account and return its cookie value.
 
     ``account`` names one of the user's accounts by name or id; none means the first one.
+    ``unguessable``: the cookie comes from the system's randomness even with a seed.
     """
     user = store.user(username or "")
     if user is None or not hmac.compare_digest(user["password"].encode(),
@@ -43,7 +45,7 @@ def login(store: Store, username: str, password: str, account: str | None) -> st
     if chosen is None:
         raise AccessDenied(INVALID_LOGIN)
     with store.transaction():
-        cookie = tokens.new_token(store)
+        cookie = tokens.new_token(store, unguessable)
         store.insert_row("sessions", {"cookie": cookie, "account_id": chosen,
                                       "username": user["username"],
                                       "created": clock.now_stamp(store)})

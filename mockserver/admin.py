@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 from werkzeug.wrappers import Request, Response
 
 import time
@@ -115,6 +115,17 @@ def _json_body(request: Request) -> dict:
     return body
 
 
+class IdConverter(IntegerConverter):
+    """``<id:name>`` in a route: a row id, at most what SQLite stores (2**63 - 1); a larger
+    number matches no route and is answered 404."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, max=2**63 - 1)
+
+
+CONVERTERS = {"id": IdConverter}  # for every Map of the admin API, the UI and vendor links
+
+
 class AdminApi:
     """Routes and handlers of ``/_mock/``."""
 
@@ -127,9 +138,9 @@ class AdminApi:
         return [
             Rule("/_mock/health", endpoint="health", methods=["GET"]),
             Rule("/_mock/outbox", endpoint="outbox", methods=["GET"]),
-            Rule("/_mock/outbox/<int:mail_id>", endpoint="mail", methods=["GET"]),
-            Rule("/_mock/outbox/<int:mail_id>.eml", endpoint="eml", methods=["GET"]),
-            Rule("/_mock/outbox/<int:mail_id>/events", endpoint="event", methods=["POST"]),
+            Rule("/_mock/outbox/<id:mail_id>", endpoint="mail", methods=["GET"]),
+            Rule("/_mock/outbox/<id:mail_id>.eml", endpoint="eml", methods=["GET"]),
+            Rule("/_mock/outbox/<id:mail_id>/events", endpoint="event", methods=["POST"]),
             Rule("/_mock/outbox/wait", endpoint="wait", methods=["GET"]),
             Rule("/_mock/clock", endpoint="clock", methods=["GET", "PUT", "DELETE"]),
             Rule("/_mock/clock/advance", endpoint="advance", methods=["POST"]),
@@ -377,7 +388,7 @@ class AdminApi:
         try:
             return json_response(tenants.create(
                 store, request.host_url, document, _int_arg(request, "template"),
-                request.args.get("name") or None), 201)
+                request.args.get("name") or None, unguessable=self.server.exposed), 201)
         except tenants.TenantError as error:
             raise ApiError(str(error), error.status)
 

@@ -18,7 +18,7 @@ class JournalFaultsApi(AdminApi):
         return [
             Rule("/_mock/journal", endpoint="journal", methods=["GET", "DELETE"]),
             Rule("/_mock/faults", endpoint="faults", methods=["GET", "PUT", "POST", "DELETE"]),
-            Rule("/_mock/faults/<int:rule_id>", endpoint="fault", methods=["GET", "DELETE"]),
+            Rule("/_mock/faults/<id:rule_id>", endpoint="fault", methods=["GET", "DELETE"]),
         ]
 
     @property

@@ -44,11 +44,12 @@ spyne_ns._regen_prefmap()
 
 
 class WireError(Exception):
-    """A request the wire layer refuses: answered as a SOAP fault with this code and message."""
+    """A request the wire layer refuses: answered as a SOAP fault with this code and message
+    (HTTP status 500, as SOAP 1.1 answers faults, unless the refusal is the transport's)."""
 
-    def __init__(self, message: str, code: str = "Client"):
+    def __init__(self, message: str, code: str = "Client", status: int = 500):
         super().__init__(message)
-        self.code = code
+        self.code, self.status = code, status
 
 
 @dataclass
@@ -59,6 +60,7 @@ class SoapCall:
     caller: str
     base_url: str
     environ: dict = field(default_factory=dict)
+    exposed: bool = False  # the server listens beyond loopback: credentials never seeded
     tenant: object = None
     headers: list = field(default_factory=list)  # extra response headers, e.g. Set-Cookie
 

@@ -87,8 +87,10 @@ def _template(store: Store, mandator_id: int) -> dict:
 
 def create(store: Store, base_url: str, document: dict | None = None,
            template: int | None = None, name: str | None = None,
-           source: str | None = None) -> dict:
-    """Create a tenant (in one transaction); the tenant's name, ids, secrets and WSDL URLs."""
+           source: str | None = None, unguessable: bool = False) -> dict:
+    """Create a tenant (in one transaction); the tenant's name, ids, secrets and WSDL URLs.
+
+    ``unguessable``: its secrets come from the system's randomness even with a seed."""
     # YAML and validation only when used: the tenant filters of every worker import this module
     from mockserver import fixtures
     source = source or fixtures.REQUEST_BODY
@@ -103,7 +105,7 @@ def create(store: Store, base_url: str, document: dict | None = None,
     mandator = _first(document, "backclick", "mandators", source)
     account = _first(document, "copernica", "accounts", source)
     with store.transaction():
-        api_key, token, password = tokens.new_tokens(store, 3)
+        api_key, token, password = tokens.new_tokens(store, 3, unguessable)
         tenant_id = max(store.max_tenant_id(), int(store.meta_get(LAST_ID, "0"))) + 1
         name = name or f"tenant-{tenant_id}"
         if store.meta_get(PREFIX + name) is not None:

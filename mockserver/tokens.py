@@ -17,17 +17,19 @@ import secrets
 ISSUED_KEY = "tokens_issued"  # meta: how many tokens the seed's sequence has handed out
 
 
-def new_token(store) -> str:
-    """A fresh unguessable token for a link or a code (32 hex characters)."""
-    return new_tokens(store, 1)[0]
+def new_token(store, unguessable: bool = False) -> str:
+    """A fresh token for a link or a code (32 hex characters): see ``new_tokens``."""
+    return new_tokens(store, 1, unguessable)[0]
 
 
-def new_tokens(store, count: int) -> list[str]:
-    """``count`` fresh tokens like ``new_token``'s: seeded, or from one read of the system's
-    randomness (call inside the transaction that stores them)."""
+def new_tokens(store, count: int, unguessable: bool = False) -> list[str]:
+    """``count`` fresh tokens: drawn from the seed's sequence when the store has a seed and
+    ``unguessable`` is false, else from one read of the system's randomness (call inside
+    the transaction that stores them). ``unguessable`` is for credentials of a server
+    others can reach: a seed anyone can read must not let them compute those."""
     if count <= 0:
         return []
-    reserved = store.reserve_tokens(ISSUED_KEY, count)
+    reserved = None if unguessable else store.reserve_tokens(ISSUED_KEY, count)
     if reserved is None:
         raw = secrets.token_hex(16 * count)
         return [raw[i:i + 32] for i in range(0, 32 * count, 32)]

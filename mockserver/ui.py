@@ -17,7 +17,7 @@ import logging
 import math
 import threading
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, RequestRedirect, Rule
@@ -25,9 +25,10 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from mockserver import callbacks, clock, faults, journal, outbox, scheduler, tenants
-from mockserver.admin import (ApiError, _choice_arg, _int_arg, _stamp_arg, mail_json,
+from mockserver.admin import (CONVERTERS, ApiError, _choice_arg, _int_arg, _stamp_arg, mail_json,
                               outbox_filters)
 from mockserver.errors import NotFound, VendorError
+from mockserver.gate import names_host
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,8 @@ def session_value(admin_token: str) -> str:
 def same_origin(request: Request) -> bool:
     """True when the request's ``Origin`` (or, without one, its ``Referer``) names the host
     the request was sent to: a form of the UI, not a page elsewhere."""
-    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
-    netloc = urlsplit(source).netloc.lower() if source != "null" else ""
-    return bool(netloc) and netloc == (request.host or "").lower()
+    return names_host(request.headers.get("Origin") or request.headers.get("Referer"),
+                      request.host)
 
 
 def pretty_xml(text: str) -> str:
@@ -193,7 +193,7 @@ class WebUi:
     def __init__(self, server):
         """Serve the UI of ``server`` (a MockServer)."""
         self.server = server
-        self.routes = Map(self.rules(), strict_slashes=False)
+        self.routes = Map(self.rules(), strict_slashes=False, converters=CONVERTERS)
         self._environment = None
         self._lock = threading.Lock()
 
@@ -204,24 +204,24 @@ class WebUi:
         return [Rule(PREFIX + path, endpoint=name, methods=methods) for path, name, methods in (
             ("", "ui_inbox", ["GET"]),
             ("outbox", "ui_inbox", ["GET"]),
-            ("outbox/<int:mail_id>", "ui_mail", ["GET"]),
-            ("outbox/<int:mail_id>.eml", "ui_eml", ["GET"]),
-            ("outbox/<int:mail_id>/html", "ui_mail_html", ["GET"]),
-            ("outbox/<int:mail_id>/attachments/<int:number>", "ui_attachment", ["GET"]),
-            ("outbox/<int:mail_id>/events", "ui_mail_event", ["POST"]),
+            ("outbox/<id:mail_id>", "ui_mail", ["GET"]),
+            ("outbox/<id:mail_id>.eml", "ui_eml", ["GET"]),
+            ("outbox/<id:mail_id>/html", "ui_mail_html", ["GET"]),
+            ("outbox/<id:mail_id>/attachments/<id:number>", "ui_attachment", ["GET"]),
+            ("outbox/<id:mail_id>/events", "ui_mail_event", ["POST"]),
             ("journal", "ui_journal", ["GET"]),
-            ("journal/<int:entry_id>", "ui_exchange", ["GET"]),
+            ("journal/<id:entry_id>", "ui_exchange", ["GET"]),
             ("tenants", "ui_tenants", ["GET"]),
-            ("mandators/<int:mandator_id>", "ui_mandator", ["GET"]),
-            ("accounts/<int:account_id>", "ui_account", ["GET"]),
-            ("accounts/<int:account_id>/databases/<int:database_id>", "ui_database", ["GET"]),
-            ("accounts/<int:account_id>/collections/<int:collection_id>", "ui_collection",
+            ("mandators/<id:mandator_id>", "ui_mandator", ["GET"]),
+            ("accounts/<id:account_id>", "ui_account", ["GET"]),
+            ("accounts/<id:account_id>/databases/<id:database_id>", "ui_database", ["GET"]),
+            ("accounts/<id:account_id>/collections/<id:collection_id>", "ui_collection",
              ["GET"]),
             ("callbacks", "ui_callbacks", ["GET"]),
             ("callbacks/flush", "ui_callbacks_flush", ["POST"]),
             ("clock", "ui_clock", ["GET", "POST"]),
             ("faults", "ui_faults", ["GET", "POST"]),
-            ("faults/<int:rule_id>/delete", "ui_fault_delete", ["POST"]),
+            ("faults/<id:rule_id>/delete", "ui_fault_delete", ["POST"]),
             ("faults/delete", "ui_faults_delete", ["POST"]),
             ("faults/maintenance", "ui_maintenance", ["POST"]),
             ("login", "ui_login", ["GET", "POST"]),

@@ -11,15 +11,14 @@ import socket
 import threading
 import time
 from functools import cached_property
-from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, journal,
-                        outbox, scheduler, subscribers)
+from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, gate,
+                        journal, outbox, scheduler, subscribers)
 from mockserver.server import is_loopback
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
@@ -27,7 +26,6 @@ from mockserver.store import Store
 
 log = logging.getLogger(__name__)
 
-UI_PATH = "/_mock/ui"  # the web UI: /_mock/ui and every path under /_mock/ui/
 SOAP11_TYPE = "text/xml; charset=utf-8"
 SOAP12_TYPE = "application/soap+xml; charset=utf-8"
 
@@ -61,6 +59,7 @@ class MockServer:
     def __init__(self, settings: Settings, store: Store):
         """Build the dialect endpoints once; the store is opened lazily per thread."""
         self.settings, self.store = settings, store
+        self.exposed = not is_loopback(settings.host)  # others can reach it: see tokens
         bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body))
         pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body))
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
@@ -75,17 +74,22 @@ class MockServer:
         self.routes = Map([
             Rule("/bc/confirm/<token>", endpoint="confirm", methods=["GET"]),
             Rule("/bc/t/o/<token>.gif", endpoint="opened", methods=["GET"]),
-            Rule("/bc/t/c/<token>/<int:number>", endpoint="clicked", methods=["GET"]),
+            Rule("/bc/t/c/<token>/<id:number>", endpoint="clicked", methods=["GET"]),
             Rule("/bc/t/u/<token>", endpoint="unsubscribe", methods=["GET", "POST"]),
             *self.admin.rules(),
             *self.journal_api.rules(),
-        ], strict_slashes=False)
+        ], strict_slashes=False, converters=admin.CONVERTERS)
         self.scheduler = scheduler.Scheduler(store, settings.relay_address())
         self.scheduler.start()
 
     def __call__(self, environ, start_response):
         """Answer one HTTP request."""
         path = environ.get("PATH_INFO", "")
+        canonical = gate.canonical_path(path)
+        if canonical != path:  # one spelling for the routing and the checks below
+            environ["PATH_INFO"] = path = canonical
+        if not gate.valid_host(environ.get("HTTP_HOST")):
+            return self._bad_host(environ, start_response, path)
         dialect = self.soap.get(path)
         if dialect is not None:
             return self.serve_soap(dialect.endpoint(), environ, start_response,
@@ -94,11 +98,11 @@ class MockServer:
         if dialect is not None:
             return self.serve_wsdl(dialect.endpoint(), environ, start_response)
         request = Request(environ)
-        if path.startswith("/_mock/") and path != "/" + callbacks.KEY_PATH:
-            refused = self._admin_refusal(request, environ)
+        if gate.is_admin_path(path) and path != "/" + callbacks.KEY_PATH:
+            refused = self._admin_refusal(request, environ, path)
             if refused is not None:
                 return refused(environ, start_response)
-        if is_ui_path(path):
+        if gate.is_ui_path(path):
             return self.ui.serve(request)(environ, start_response)
         try:
             name, args = self.routes.bind_to_environ(environ).match()
@@ -124,42 +128,28 @@ class MockServer:
         from mockserver.ui import WebUi
         return WebUi(self)
 
-    def _admin_refusal(self, request: Request, environ: dict):
-        """The answer refusing an admin call, or None: with ``--admin-token`` the call must
-        carry it (or, on a UI page, the UI's login cookie); without one only callers on this
-        machine reach the admin API and UI."""
-        token = self.settings.admin_token
-        if token:
-            if request.headers.get("Authorization", "") != f"Bearer {token}":
-                if is_ui_path(request.path):  # a browser: the UI's login cookie
-                    return self.ui.refusal(request)
-                return admin.json_response(
-                    {"error": "The admin API needs 'Authorization: Bearer <admin token>'."}, 401)
+    def _admin_refusal(self, request: Request, environ: dict, path: str):
+        """The answer refusing an admin or UI request (``gate.admin_refusal``), or None."""
+        refused = gate.admin_refusal(self.settings, request.headers, environ, path)
+        if refused is None:
             return None
-        caller = auth.caller_address(environ.get("REMOTE_ADDR", ""),
-                                     environ.get("HTTP_X_FORWARDED_FOR"),
-                                     self.settings.trusted_proxies)
-        if not auth.is_loopback_caller(caller):
-            return admin.json_response(
-                {"error": f"The admin API answers callers on this machine only, not {caller}; "
-                          f"start mockserver with --admin-token to reach it from elsewhere."},
-                403)
-        # A page in the user's browser reaches loopback too: refuse what it sends across
-        # sites (Origin), and names that resolve here by DNS rebinding (Host).
-        host = urlsplit("//" + (request.host or "")).hostname or ""
-        if not is_loopback(host):
-            return admin.json_response(
-                {"error": f"The admin API answers requests addressed to localhost, 127.0.0.1 "
-                          f"or [::1] only, not {host}; start mockserver with --admin-token to "
-                          f"reach it under another name."}, 403)
-        origin = request.headers.get("Origin")
-        if origin and not is_ui_path(request.path):  # the UI checks its forms itself
-            from mockserver.ui import same_origin  # loaded once a browser sends an Origin
-            if not same_origin(request):
-                return admin.json_response(
-                    {"error": f"The admin API answers no calls from pages of another site "
-                              f"(Origin: {origin})."}, 403)
-        return None
+        status, reason = refused
+        if status == 0:  # a UI page with --admin-token: its login cookie decides
+            return self.ui.refusal(request)
+        return admin.json_response({"error": reason}, status)
+
+    def _bad_host(self, environ, start_response, path: str):
+        """Refuse a request whose Host header is no host name: it would enter the URLs the
+        mock writes (a WSDL's soap:address, links in mails)."""
+        text = "The Host header is not a host name or address with an optional port."
+        if path in self.soap or path in self.wsdl_paths:
+            body, content_type = fault_envelope("Client", text), SOAP11_TYPE
+        else:
+            body, content_type = admin.json_response({"error": text}, 400).get_data(), \
+                "application/json"
+        start_response("400 Bad Request", [("Content-Type", content_type),
+                                           ("Content-Length", str(len(body)))])
+        return [body]
 
     def serve_wsdl(self, endpoint: SoapEndpoint, environ, start_response):
         """The WSDL, addressed to the host the client used."""
@@ -184,6 +174,9 @@ class MockServer:
                                 f"{host_url(environ).rstrip('/')}{environ.get('PATH_INFO')}?wsdl "
                                 f"for the WSDL.")
             soap12 = "application/soap+xml" in environ.get("CONTENT_TYPE", "")
+            refused = gate.soap_refusal(environ)
+            if refused is not None:
+                raise WireError(refused[1], status=refused[0])
             body = read_body(environ, endpoint.max_body)
             caller = auth.caller_address(environ.get("REMOTE_ADDR", ""),
                                          environ.get("HTTP_X_FORWARDED_FOR"),
@@ -198,7 +191,7 @@ class MockServer:
                 _drop(environ)
             if out is None:
                 call = SoapCall(store=self.store, environ=environ, base_url=host_url(environ),
-                                caller=caller)
+                                caller=caller, exposed=self.exposed)
                 status, out, soap12, operation = endpoint.handle(body, call)
                 if call.tenant is not None:
                     tenant = f"{'mandator' if dialect == 'backclick' else 'account'}-{call.tenant}"
@@ -206,7 +199,7 @@ class MockServer:
             else:
                 status, out = out
         except WireError as error:
-            status, out = 500, fault_envelope(error.code, str(error), soap12)
+            status, out = error.status, fault_envelope(error.code, str(error), soap12)
         self.journal.record(dialect, operation, tenant, environ, caller, status, started, body,
                             out, effect)
         size = len(out)
@@ -283,11 +276,6 @@ class MockServer:
         return _page("Unsubscribed", f"{row['to_addr']} will receive no more of these mails.")
 
 
-def is_ui_path(path: str) -> bool:
-    """True for ``/_mock/ui`` and every path under ``/_mock/ui/``."""
-    return path == UI_PATH or path.startswith(UI_PATH + "/")
-
-
 def _drop(environ: dict):
     """Close the client's connection without an answer (gunicorn and werkzeug's server
     ignore the reset)."""
@@ -324,7 +312,8 @@ def _copernica_tenant(store, root, environ: dict, caller: str) -> str | None:
 
 PIXEL = base64.b64decode(b"R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _REASONS = {200: "OK", 500: "Internal Server Error", 503: "Service Unavailable",
-            502: "Bad Gateway", 429: "Too Many Requests", 400: "Bad Request", 404: "Not Found"}
+            502: "Bad Gateway", 429: "Too Many Requests", 400: "Bad Request", 404: "Not Found",
+            403: "Forbidden", 415: "Unsupported Media Type"}
 
 
 def _page(title: str, text: str, status: int = 200) -> Response:

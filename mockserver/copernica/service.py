@@ -195,7 +195,8 @@ def _callbacks():
 
 def login(call: Call, p):
     """Log in with user name and password (optionally naming the account); answers DONE."""
-    cookie = accounts.login(call.store, p.username or "", p.password or "", p.account)
+    cookie = accounts.login(call.store, p.username or "", p.password or "", p.account,
+                            unguessable=call.soap.exposed)
     call.soap.headers.append(accounts.set_cookie_header(cookie))
     return value("DONE")
 
