@@ -26,14 +26,21 @@ class ApiError(Exception):
         self.status = status
 
 
+MAX_ID = 2**63 - 1  # the largest integer SQLite stores
+
+
 def _int_arg(request: Request, name: str) -> int | None:
     value = request.args.get(name)
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ApiError(f"Query parameter {name!r} must be an integer, got {value!r}.")
+    if abs(number) > MAX_ID:
+        raise ApiError(f"Query parameter {name!r} is beyond what the store holds "
+                       f"({MAX_ID}), got {value!r}.")
+    return number
 
 
 def mail_json(store, row: dict) -> dict:
@@ -120,7 +127,7 @@ class IdConverter(IntegerConverter):
     number matches no route and is answered 404."""
 
     def __init__(self, map, *args, **kwargs):
-        super().__init__(map, max=2**63 - 1)
+        super().__init__(map, max=MAX_ID)
 
 
 CONVERTERS = {"id": IdConverter}  # for every Map of the admin API, the UI and vendor links

@@ -330,3 +330,11 @@ def test_a_reachable_server_never_hands_out_seeded_credentials(tmp_path):
         # and still the seed's codes for data (a profile code), as on loopback
     finally:
         one.stop(), two.stop()
+
+
+@pytest.mark.parametrize("query", ["outbox?newsletter=", "journal?limit=",
+                                   "outbox?limit="])
+def test_query_numbers_beyond_64_bits_are_a_json_400(open_server, query):
+    status, _, body = send(open_server, "GET", f"/_mock/{query}{'9' * 30}")
+    assert status == 400, body
+    assert "error" in json.loads(body)
