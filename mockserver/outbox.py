@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
+from urllib.parse import quote
 
 from mockserver import clock
 from mockserver.errors import InvalidRequest, NotFound
@@ -68,6 +70,18 @@ def blank_fields(store: Store, mandator_id: int) -> dict[str, str]:
 def has_placeholder(text: str, name: str) -> bool:
     """True when ``$$NAME$$`` occurs in the text."""
     return f"$${name}$$".upper() in text.upper()
+
+
+def download_params(name: str) -> dict[str, str]:
+    """The parameters of ``Content-Disposition: attachment`` for downloading a file named
+    ``name`` over HTTP (RFC 6266): ``filename`` in ASCII, and ``filename*`` (UTF-8) when the
+    name is not ASCII (an HTTP header cannot hold it as it is)."""
+    name = header_text(name) or "attachment"
+    if name.isascii():
+        return {"filename": name}
+    simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return {"filename": simple.strip() or "attachment",
+            "filename*": "UTF-8''" + quote(name, safe="!#$&+^`|~")}
 
 
 def is_html(content: str) -> bool:

@@ -10,6 +10,7 @@ import html
 import json
 import re
 import time
+import urllib.parse
 import uuid
 
 import pytest
@@ -225,6 +226,26 @@ def test_addresses_are_kept_without_surrounding_white_space(mail_server, client)
                           replyTo="\thelp@shop.example\n", senderName="Shop")
     mail = exported(mail_server, mail_id, "Your order", from_name="Shop")
     assert (mail["from"], mail["replyTo"]) == ("orders@shop.example", "help@shop.example")
+
+
+@pytest.mark.parametrize("name", ["Rechnung für Jörg.pdf", "Invoice €12.pdf", "発注書.pdf",
+                                  "receipt 🧾.txt", 'a "quoted" \\ name.pdf'])
+def test_attachment_names_beyond_latin_1_download(mail_server, client, name):
+    mail_id = transaction(client, to=_address(), attachments={"item": [
+        {"name": name, "data": b"%PDF-1.4"}]})
+    exported(mail_server, mail_id, "Your order", attachment=name)
+    download = requests.get(f"{mail_server.base_url}_mock/ui/outbox/{mail_id}/attachments/0",
+                            timeout=30)
+    assert download.status_code == 200 and download.content == b"%PDF-1.4"
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.isascii() and disposition.startswith("attachment; filename=")
+    extended = re.search(r"; filename\*=UTF-8''([^;\s]+)", disposition)
+    if name.isascii():
+        message = email.message_from_string(f"Content-Disposition: {disposition}\n\n",
+                                            policy=email.policy.default)
+        assert extended is None and message.get_filename() == name
+    else:  # RFC 6266: the UTF-8 name, which browsers prefer, and an ASCII one
+        assert urllib.parse.unquote(extended.group(1), errors="strict") == name
 
 
 # -- newsletters -----------------------------------------------------------------------------
