@@ -16,10 +16,12 @@ import email.utils
 import functools
 import hashlib
 import http.client
+import ipaddress
 import json
 import logging
 import os
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -342,6 +344,92 @@ def _check_url(url) -> str:
     return url
 
 
+# -- the mock itself --------------------------------------------------------------------------
+#
+# A callback is a POST the mock makes; pointed at the mock's own address it would be a way
+# around the admin API's gate (``/_mock/reset`` wipes the store) or a loop through the SOAP
+# API. Such URLs are refused when a callback is created and checked again before each
+# delivery (fixtures, snapshots, a direct row or a restart on another port bring them in).
+
+ITSELF = "it points at the mock itself."
+_listening: set[int] = set()  # ports the servers of this process listen on
+
+
+def listening_on(port: int | str | None) -> None:
+    """Remember a port a server of this process listens on: callbacks to it on this machine
+    are refused when created and never delivered."""
+    try:
+        if port and int(port) > 0:
+            _listening.add(int(port))
+    except (TypeError, ValueError):
+        pass
+
+
+def _target(url: str) -> tuple[str, int] | None:
+    """(host name, port) a URL connects to: the name lower-case, without brackets or a
+    trailing dot; the port the scheme's default when absent. None when it has none."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        return None
+    return host, port if port is not None else (443 if parts.scheme.lower() == "https" else 80)
+
+
+def _is_this_machine(sockaddr: tuple) -> bool:
+    """True for a loopback or unspecified address, or any address of this machine (one a
+    socket can be bound to)."""
+    try:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+    except ValueError:
+        return False
+    if getattr(address, "ipv4_mapped", None):
+        address = address.ipv4_mapped
+    if address.is_loopback or address.is_unspecified:
+        return True
+    family = socket.AF_INET if address.version == 4 else socket.AF_INET6
+    bind_to = (str(address), 0) if address.version == 4 or len(sockaddr) < 4 \
+        else (str(address), 0, 0, sockaddr[3])
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind(bind_to)
+        return True
+    except OSError:
+        return False
+
+
+def _resolves_here(host: str, port: int) -> bool:
+    """True when a host name means this machine (``localhost`` and ``*.localhost`` always do)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    return any(_is_this_machine(info[4]) for info in found)
+
+
+def is_the_mock(url: str, base_url: str = "", ports=()) -> bool:
+    """True when a URL is the mock itself: its host:port is the one the mock was addressed by
+    (``base_url``, from a request's Host; behind a proxy the proxy's), or its port is one the
+    mock listens on (``ports`` and those of ``listening_on``) and its host is that name or
+    this machine (a loopback address, any address of this machine, localhost). Every path
+    counts: the admin API, the UI, the SOAP endpoints and the tracking links alike."""
+    target = _target(url)
+    if target is None:
+        return False
+    addressed = _target(base_url) if base_url else None
+    if addressed and target == addressed:
+        return True
+    own = {int(p) for p in ports if str(p).isdigit()} | _listening
+    if target[1] not in own:
+        return False
+    return bool(addressed and target[0] == addressed[0]) or _resolves_here(*target)
+
+
 def _callback_json(row: dict) -> dict:
     return {"id": row["id"], "database_id": row["database_id"],
             "collection_id": row["collection_id"], "url": row["url"], "method": row["method"],
@@ -352,11 +440,17 @@ def _callback_json(row: dict) -> dict:
 def create_callback(store: Store, account_id: int, *, database_id: int | None = None,
                     collection_id: int | None = None, url: str, method: str = "json",
                     expression: str = "", actionfilter: str = "all", sources=None,
-                    base_url: str = "") -> dict:
-    """Create a callback of a database or collection after validating it; the new callback."""
+                    base_url: str = "", server_port: int | str | None = None) -> dict:
+    """Create a callback of a database or collection after validating it; the new callback.
+
+    ``base_url`` and ``server_port`` say how the creating request reached the mock (its Host,
+    the port it came in on): a URL of the mock itself is refused (see ``is_the_mock``).
+    """
     if database_id is None and collection_id is None:
         raise InvalidRequest("A callback belongs to a database or a collection.")
     url = _check_url(url)
+    if is_the_mock(url, base_url, [server_port] if server_port else ()):
+        raise InvalidRequest(f"Invalid callback url {url!r}: {ITSELF}")
     method = (method or "json").strip().lower()
     if method not in METHODS:
         raise InvalidRequest(f"Invalid callback method {method!r}: use json or xml.")
@@ -596,14 +690,23 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+class _ItIsTheMock(Exception):
+    """The connection of a delivery reached the mock itself (a name that resolved to it)."""
+
+
 def _post(url: str, headers: dict, body: bytes) -> tuple[int | None, str]:
-    """POST once; (status, error text), status None when no answer came."""
+    """POST once; (status, error text), status None when no answer came. Nothing is sent
+    when the connection turns out to reach the mock itself (``_ItIsTheMock``)."""
     parts = urllib.parse.urlsplit(url)
     connection_class = (http.client.HTTPSConnection if parts.scheme.lower() == "https"
                         else http.client.HTTPConnection)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection = connection_class(parts.hostname, parts.port, timeout=TIMEOUT)
     try:
+        connection.connect()
+        peer = connection.sock.getpeername()
+        if peer[1] in _listening and _is_this_machine(peer):
+            raise _ItIsTheMock(url)
         connection.request("POST", target, body=body, headers=headers)
         answer = connection.getresponse()
         text = answer.read(2000)
@@ -611,6 +714,8 @@ def _post(url: str, headers: dict, body: bytes) -> tuple[int | None, str]:
             return answer.status, ""
         return answer.status, f"HTTP {answer.status} {answer.reason}: " + \
             text.decode("utf-8", "replace").strip()[:200]
+    except _ItIsTheMock:
+        raise
     except Exception as error:  # noqa: BLE001 - recorded on the attempt
         return None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     finally:
@@ -625,11 +730,16 @@ def send(store: Store, delivery_id: int) -> bool:
     callback = store.callback(row["callback_id"]) or {}
     body = bytes(row["body"]) if not isinstance(row["body"], str) else row["body"].encode()
     moment = clock.now(store)
+    if is_the_mock(row["url"], callback.get("base_url", "")):
+        return _refuse_delivery(store, row, moment)
     headers = {"Content-Type": row["content_type"], "User-Agent": "mockserver-callbacks",
                **signed_headers(store, row["url"], body, row["account_id"],
                                 callback.get("base_url", ""), moment)}
     started = time.monotonic()
-    status, error = _post(row["url"], headers, body)
+    try:
+        status, error = _post(row["url"], headers, body)
+    except _ItIsTheMock:
+        return _refuse_delivery(store, row, moment)
     duration_ms = int((time.monotonic() - started) * 1000)
     ok = status is not None and 200 <= status < 300
     attempt_number = row["attempts"] + 1
@@ -648,6 +758,17 @@ def send(store: Store, delivery_id: int) -> bool:
         log.info("callback delivery %s to %s: attempt %s failed: %s", delivery_id, row["url"],
                  attempt_number, error)
     return ok
+
+
+def _refuse_delivery(store: Store, row: dict, moment: dt.datetime) -> bool:
+    """Give a delivery to the mock itself up at once, nothing sent: one attempt without a
+    status whose error says why, state ``failed``, no retries. False."""
+    log.warning("callback delivery %s to %s refused: %s", row["id"], row["url"], ITSELF)
+    store.finish_callback_attempt(row["id"], {
+        "at": clock.stamp(moment), "status": None,
+        "error": f"Refused, not sent: {row['url']!r}: {ITSELF}", "duration_ms": 0,
+        "request_headers": {}}, "failed", row["next_attempt"], clock.now_stamp(store))
+    return False
 
 
 def _send_and_release(store: Store, delivery_id: int, more: bool = True) -> None:

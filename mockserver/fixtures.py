@@ -896,7 +896,8 @@ def _rows(doc: dict, now: str, max_ids: dict, blocked: set) -> dict[str, list[di
     _next_ids(mails, max_ids["outbox"])
     tables["outbox"] = [{
         "id": r["id"], "mandator_id": r["mandatorId"], "kind": r["kind"], "to_addr": r["to"],
-        "from_addr": r["from"], "from_name": r["fromName"], "subject": r["subject"],
+        "from_addr": r["from"], "from_name": outbox.header_text(r["fromName"]),
+        "subject": outbox.header_text(r["subject"]),
         "html": r["html"], "text": r["text"], "created": r["created"] or now,
         "newsletter_id": r["newsletterId"], "list_id": r["listId"],
         "links": json.dumps(r["links"]), "token": r["token"], "subscriber_id": r["subscriberId"],
@@ -906,7 +907,8 @@ def _rows(doc: dict, now: str, max_ids: dict, blocked: set) -> dict[str, list[di
         "relay_state": r["relay"]["state"] if r["relay"] else None,
         "relay_error": r["relay"]["error"] if r["relay"] else None} for r in mails]
     tables["attachments"] = [
-        {"mail_id": r["id"], "position": i, "name": a["name"], "content_type": a["contentType"],
+        {"mail_id": r["id"], "position": i, "name": outbox.header_text(a["name"]),
+         "content_type": a["contentType"],
          "data": base64.b64decode(a["data"])} for r in mails for i, a in enumerate(r["attachments"])]
     events = [dict(e, mail_id=r["id"]) for r in mails for e in r["events"]]
     _next_ids(events, max_ids["mail_events"])

@@ -64,14 +64,19 @@ class Figures:
         return self.mails - self.bounced
 
 
-def check_sender(store: Store, mandator_id: int, sender_email: str | None) -> None:
-    """Fault unless the sender address's domain is one the mandator may send from."""
-    if not sender_email:
-        return
-    domain = sender_email.rpartition("@")[2].strip().lower()
+def check_sender(store: Store, mandator_id: int, sender_email: str | None) -> str:
+    """The sender address without surrounding white space ("" for none); a fault unless it
+    is an address (RFC 5322 addr-spec) in a domain the mandator may send from."""
+    address = (sender_email or "").strip()
+    if not address:
+        return ""
+    if not is_valid_address(address):
+        raise InvalidRequest(f'Invalid sender address "{address}".')
+    domain = address.rpartition("@")[2].lower()
     if domain not in {d.lower() for d in store.sender_domains(mandator_id)}:
         raise InvalidRequest(f'Invalid domain of sender address ("{domain}"). If you want to '
                              f'send email for this domain, please contact your admin.')
+    return address
 
 
 def _compose(store: Store, mandator_id: int, content: Content) -> tuple[str, str, str]:
@@ -89,7 +94,7 @@ def _compose(store: Store, mandator_id: int, content: Content) -> tuple[str, str
             html, text = content.content, content.alternative or text
         else:
             html, text = "", content.content
-    if not (content.subject or "").strip():
+    if not outbox.header_text(content.subject).strip():  # controls alone are no subject
         raise InvalidRequest("No subject given.")
     return content.subject, html, text
 
@@ -104,13 +109,13 @@ def _refuse_while_importing(store: Store, mandator_id: int) -> None:
 def _create(store: Store, mandator_id: int, content: Content, base_url: str, kind: str,
             list_id: int | None, filter_ids: list[int]) -> int:
     subject, html, text = _compose(store, mandator_id, content)
-    check_sender(store, mandator_id, content.sender_email)
+    sender_email = check_sender(store, mandator_id, content.sender_email)
     now = clock.now(store)
     send_time = content.send_time or now
     return store.insert_row("newsletters", {
-        "mandator_id": mandator_id, "list_id": list_id, "subject": subject, "html": html,
-        "text": text, "sender_name": content.sender_name or "",
-        "sender_email": content.sender_email or "", "send_time": clock.stamp(send_time),
+        "mandator_id": mandator_id, "list_id": list_id, "subject": outbox.header_text(subject),
+        "html": html, "text": text, "sender_name": outbox.header_text(content.sender_name),
+        "sender_email": sender_email, "send_time": clock.stamp(send_time),
         "state": "scheduled", "kind": kind, "filter_ids": json.dumps(filter_ids),
         "adhock": content.adhock or "", "template_id": content.template_id,
         "base_url": base_url, "created": clock.stamp(now)})
@@ -201,6 +206,7 @@ def deliver(store: Store, newsletter_id: int) -> int:
     blocks = store.block_list()
     sender, name = outbox.system_sender(store, mandator_id)
     sender, name = letter["sender_email"] or sender, letter["sender_name"] or name
+    name = outbox.header_text(name)  # a mandator's name from fixtures, too
     relay = outbox.relay_state(store)
     seen: set[str] = set()
     counts = dict(num_unadjusted=0, excluded_blocked=0, excluded_invalid=0,
@@ -209,6 +215,7 @@ def deliver(store: Store, newsletter_id: int) -> int:
     now = clock.now_stamp(store)
     subject = outbox.personalise(letter["subject"], {"SPECIAL-REPLACEMENT-TEXT": letter["adhock"]})
     personal_subject = "$$" in subject
+    subject = subject if personal_subject else outbox.header_text(subject)
     blanks = outbox.blank_fields(store, mandator_id)
     list_id, base_url = letter["list_id"], letter["base_url"]
 
@@ -235,8 +242,8 @@ def deliver(store: Store, newsletter_id: int) -> int:
             continue
         seen.add(key)
         counts["num_adjusted"] += 1
-        batch.append((email, outbox.personalise(subject, dict(blanks, **json.loads(fields),
-                                                              EMAIL=email))
+        batch.append((email, outbox.header_text(outbox.personalise(
+            subject, dict(blanks, **json.loads(fields), EMAIL=email)))
                       if personal_subject else subject, sid, fields))
         if len(batch) >= BATCH:
             flush()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
+from urllib.parse import quote
 
 from mockserver import clock
 from mockserver.errors import InvalidRequest, NotFound
@@ -29,6 +31,21 @@ RELAY_KEY = "smtp_relay"  # meta key: set while the server relays to SMTP
 _PLACEHOLDER = re.compile(r"\$\$([A-Za-z0-9_\-]+)\$\$")
 _HREF = re.compile(r'(<a\b[^>]*?\bhref\s*=\s*)(["\'])(https?://[^"\']+)\2', re.I)
 _MARKUP = re.compile(r"<\s*(/?[a-zA-Z][a-zA-Z0-9]*|!--)[^>]*>")
+# Line breaks and other controls: C0, DEL, C1 (NEL is U+0085), LINE and PARAGRAPH SEPARATOR.
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+_CONTROL_RUN = f"[ {_CONTROLS}]*[{_CONTROLS}][ {_CONTROLS}]*"
+_CONTROL_RUNS = re.compile(_CONTROL_RUN)
+_CONTROL_EDGES = re.compile(rf"\A{_CONTROL_RUN}|{_CONTROL_RUN}\Z")
+_MIME_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+
+
+def header_text(value: str | None) -> str:
+    """A value shown in a mail header (subject, sender name, file name) on one line: each run
+    of line breaks and other control characters, with the spaces around it, becomes one space
+    (at either end: nothing), so no value can start a header of its own."""
+    if not value or not _CONTROL_RUNS.search(value):
+        return value or ""
+    return _CONTROL_RUNS.sub(" ", _CONTROL_EDGES.sub("", value))
 
 
 def personalise(text: str, values: dict[str, str]) -> str:
@@ -53,6 +70,18 @@ def blank_fields(store: Store, mandator_id: int) -> dict[str, str]:
 def has_placeholder(text: str, name: str) -> bool:
     """True when ``$$NAME$$`` occurs in the text."""
     return f"$${name}$$".upper() in text.upper()
+
+
+def download_params(name: str) -> dict[str, str]:
+    """The parameters of ``Content-Disposition: attachment`` for downloading a file named
+    ``name`` over HTTP (RFC 6266): ``filename`` in ASCII, and ``filename*`` (UTF-8) when the
+    name is not ASCII (an HTTP header cannot hold it as it is)."""
+    name = header_text(name) or "attachment"
+    if name.isascii():
+        return {"filename": name}
+    simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return {"filename": simple.strip() or "attachment",
+            "filename*": "UTF-8''" + quote(name, safe="!#$&+^`|~")}
 
 
 def is_html(content: str) -> bool:
@@ -116,6 +145,7 @@ def put(store: Store, mail: Mail, now: str | None = None,
         attachments: list[Attachment] = ()) -> int:
     """Store a mail in the outbox (inside the caller's transaction); return its id."""
     row = dict(mail.__dict__)
+    row["subject"], row["from_name"] = header_text(mail.subject), header_text(mail.from_name)
     row["links"] = json.dumps(row["links"])
     row["token"] = row["token"] or new_token(store)
     row["created"] = now or clock.now_stamp(store)
@@ -123,7 +153,8 @@ def put(store: Store, mail: Mail, now: str | None = None,
     mail_id = store.insert_row("outbox", row)
     if attachments:
         store.insert_rows("attachments", [
-            {"mail_id": mail_id, "position": i, "name": a.name, "content_type": a.content_type,
+            {"mail_id": mail_id, "position": i, "name": header_text(a.name),
+             "content_type": a.content_type,
              "data": a.data} for i, a in enumerate(attachments)])
     return mail_id
 
@@ -208,26 +239,26 @@ def render(store: Store, row: dict, open_pixel: bool = True) -> dict:
     return {"subject": subject, "html": html, "text": text}
 
 
-def _one_line(value: str) -> str:
-    """A header value from client data: line breaks (which headers cannot hold) become spaces."""
-    return " ".join(value.splitlines()) if "\n" in value or "\r" in value else value
-
-
 def as_eml(store: Store, row: dict) -> bytes:
-    """The mail as RFC 5322 bytes: multipart/alternative, attachments, List-Unsubscribe."""
+    """The mail as RFC 5322 bytes: multipart/alternative, attachments, List-Unsubscribe.
+
+    Values are made one-line on their way into the outbox (``put``); every header value is
+    passed through ``header_text`` here again, so that a row from an older store or snapshot
+    is exported too (the email package refuses line breaks in a header value).
+    """
     content = render(store, row)
     message = EmailMessage(policy=_POLICY)
-    message["From"] = formataddr((_one_line(row["from_name"]), _one_line(row["from_addr"]))) \
-        if row["from_name"] else _one_line(row["from_addr"])
-    message["To"] = _one_line(row["to_addr"])
-    message["Subject"] = _one_line(content["subject"])
+    from_addr, from_name = header_text(row["from_addr"]), header_text(row["from_name"])
+    message["From"] = formataddr((from_name, from_addr)) if from_name else from_addr
+    message["To"] = header_text(row["to_addr"])
+    message["Subject"] = header_text(content["subject"])
     message["Date"] = format_datetime(clock.parse_stamp(row["created"]))
-    domain = row["from_addr"].rpartition("@")[2] or "mockserver.invalid"
+    domain = from_addr.rpartition("@")[2].replace(" ", "") or "mockserver.invalid"
     message["Message-ID"] = f"<{row['token'] or row['id']}.{row['id']}@{domain}>"
     if row["reply_to"]:
-        message["Reply-To"] = _one_line(row["reply_to"])
+        message["Reply-To"] = header_text(row["reply_to"])
     if row["token"]:
-        message["List-Unsubscribe"] = f"<{unsubscribe_url(row)}>"
+        message["List-Unsubscribe"] = f"<{header_text(unsubscribe_url(row))}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["X-Mockserver-Kind"] = row["kind"]
     if content["html"] and content["text"]:
@@ -239,8 +270,10 @@ def as_eml(store: Store, row: dict) -> bytes:
         message.set_content(content["text"] or "")
     for attachment in store.attachments(row["id"]):
         maintype, _, subtype = attachment["content_type"].partition("/")
-        message.add_attachment(attachment["data"], maintype=maintype or "application",
-                               subtype=subtype or "octet-stream", filename=attachment["name"])
+        if not (_MIME_TOKEN.fullmatch(maintype) and _MIME_TOKEN.fullmatch(subtype)):
+            maintype, subtype = "application", "octet-stream"
+        message.add_attachment(attachment["data"], maintype=maintype, subtype=subtype,
+                               filename=header_text(attachment["name"]))
     return message.as_bytes()
 
 

@@ -151,6 +151,7 @@ class GunicornServer(BaseApplication):
 
     def _when_ready(self, arbiter):
         port = arbiter.LISTENERS[0].sock.getsockname()[1]
+        self.settings.port = port  # before the workers fork: --port 0 becomes the real port
         threading.Thread(target=self._announce, args=(port,), daemon=True).start()
 
     def _post_worker_init(self, worker):

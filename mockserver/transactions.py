@@ -65,7 +65,7 @@ def _content(store: Store, mandator_id: int, mail: TransactionMail) -> tuple[str
             html, text = mail.content, mail.alternative or ""
         else:
             html, text = mail.alternative or "", mail.content
-    if not subject.strip():
+    if not outbox.header_text(subject).strip():  # controls alone are no subject
         raise InvalidRequest("No subject given.")
     return subject, html, text
 
@@ -76,7 +76,10 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
     with store.transaction():
         if store.channel(mandator_id, mail.channel_id) is None:
             raise NotFound(f"Transaction channel {mail.channel_id} does not exist.")
-        check_sender(store, mandator_id, mail.sender_email)
+        sender_email = check_sender(store, mandator_id, mail.sender_email)
+        reply_to = (mail.reply_to or "").strip()
+        if reply_to and not subscribers.is_valid_address(reply_to):
+            raise InvalidRequest(f'Invalid reply-to address "{reply_to}".')
         subject, html, text = _content(store, mandator_id, mail)
         email = (mail.recipient_email or "").strip()
         if not subscribers.is_valid_address(email):
@@ -106,8 +109,8 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
         return outbox.put(store, outbox.Mail(
             mandator_id=mandator_id, kind="transaction", to_addr=email,
             subject=outbox.personalise(subject, values), html=outbox.personalise(html, values),
-            text=outbox.personalise(text, values), from_addr=mail.sender_email or default_sender,
-            from_name=mail.sender_name or default_name, reply_to=mail.reply_to or "",
+            text=outbox.personalise(text, values), from_addr=sender_email or default_sender,
+            from_name=mail.sender_name or default_name, reply_to=reply_to,
             list_id=mail.list_id, channel_id=mail.channel_id, campaign_id=mail.campaign_id,
             subscriber_id=subscriber_id, base_url=base_url, token=token,
             personalisation=json.dumps(values, ensure_ascii=False)), now, mail.attachments)

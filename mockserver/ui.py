@@ -484,7 +484,8 @@ class WebUi:
         attachment = attachments[number]
         response = Response(bytes(attachment["data"]), headers=ATTACHMENT_HEADERS,
                             content_type=attachment["content_type"] or "application/octet-stream")
-        response.headers.set("Content-Disposition", "attachment", filename=attachment["name"])
+        response.headers.set("Content-Disposition", "attachment",
+                             **outbox.download_params(attachment["name"]))
         return response
 
     def ui_mail_event(self, request: Request, mail_id: int) -> Response:

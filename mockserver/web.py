@@ -79,6 +79,7 @@ class MockServer:
             *self.admin.rules(),
             *self.journal_api.rules(),
         ], strict_slashes=False, converters=admin.CONVERTERS)
+        callbacks.listening_on(settings.port)  # never a callback to the mock itself
         self.scheduler = scheduler.Scheduler(store, settings.relay_address())
         self.scheduler.start()
 

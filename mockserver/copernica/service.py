@@ -347,7 +347,7 @@ def _create_callback(call, p, **owner):
     cb = _callbacks().create_callback(
         call.store, call.account_id, url=p.url or "", method=p.method or "json",
         expression=p.expression or "", actionfilter=p.actionfilter or "all",
-        base_url=call.soap.base_url, **owner)
+        base_url=call.soap.base_url, server_port=call.soap.environ.get("SERVER_PORT"), **owner)
     return entity("callback", _callback(cb))
 
 
