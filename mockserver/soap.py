@@ -504,12 +504,20 @@ class SoapEndpoint:
         ctx = MethodContext(self.server, MethodContext.SERVER)
         ctx.in_document = (envelope, {})
         ctx.udc = call
+        contexts = [ctx]
+        try:
+            return self._run(ctx, contexts, soap12)
+        finally:
+            _release(contexts)
+
+    def _run(self, ctx, contexts: list, soap12: bool) -> bytes:
         protocol = self.app.in_protocol
         try:
             protocol.decompose_incoming_envelope(ctx, ProtocolBase.REQUEST)
             (p_ctx, *_) = protocol.generate_method_contexts(ctx)
         except Fault as fault:
             raise WireError(fault.faultstring)
+        contexts.append(p_ctx)
         self.server.get_in_object(p_ctx)
         if p_ctx.in_error is not None:
             raise WireError(_fault_text(p_ctx.in_error))
@@ -525,6 +533,22 @@ class SoapEndpoint:
         if soap12:
             out = out.replace(SOAP11_ENV.encode(), SOAP12_ENV.encode(), 1)
         return out
+
+
+# What a spyne MethodContext holds of one call: the request's tree and objects, the answer's.
+_CALL_DATA = ("in_document", "in_body_doc", "in_header_doc", "in_string", "in_object",
+              "in_header", "in_error", "out_object", "out_header", "out_error", "out_document",
+              "out_body_doc", "out_header_doc", "out_string", "udc")
+
+
+def _release(contexts: list) -> None:
+    """Drop what spyne's method contexts hold of a call. A context is in reference cycles
+    (its transport and event contexts point back at it), so without this a large request's
+    tree and objects live on until the garbage collector's next full pass."""
+    for ctx in contexts:
+        for name in _CALL_DATA:
+            if name in ctx.__dict__:
+                setattr(ctx, name, None)
 
 
 def _fault_text(error) -> str:
