@@ -8,6 +8,8 @@ serialises the answer. Every failure becomes a SOAP fault, never an HTML page.
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import re
 import threading
@@ -379,6 +381,27 @@ def _normalise_arrays(element: etree._Element, shapes: dict, tns: str) -> None:
                 _normalise_arrays(occurrence, inner, tns)
 
 
+TRIM_AFTER = 1024 * 1024  # a request body this large: give the freed heap back afterwards
+
+
+def _trim() -> None:
+    """Return the memory a large request freed to the system (glibc's ``malloc_trim``): its
+    tree, objects and copies were many small blocks that glibc would otherwise keep, each
+    thread's arena growing on its own."""
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=None)
+def _libc_trim():
+    """glibc's ``malloc_trim``, or None on a system without it."""
+    try:
+        return ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return None
+
+
 class SoapEndpoint:
     """One dialect on the wire: its spyne application, WSDL, schema and request pipeline."""
 
@@ -437,6 +460,13 @@ class SoapEndpoint:
 
     def handle(self, body: bytes, call: SoapCall) -> tuple[int, bytes, bool, str | None]:
         """Answer one request body: (HTTP status, response body, is SOAP 1.2, operation)."""
+        try:
+            return self._answer(body, call)
+        finally:
+            if len(body) >= TRIM_AFTER:
+                _trim()
+
+    def _answer(self, body: bytes, call: SoapCall) -> tuple[int, bytes, bool, str | None]:
         soap12, operation = False, None
         try:
             envelope, env_ns = parse_envelope(body)
