@@ -91,6 +91,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--journal-size", type=int, default=_env_int("journal_size", 10_000),
                        metavar="N", help="keep the newest N SOAP exchanges in the journal "
                                          "(default 10000)")
+    serve.add_argument("--journal-body-limit", type=int,
+                       default=_env_int("journal_body_limit", 64 * 1024), metavar="BYTES",
+                       help="keep at most this much of each request and response envelope in "
+                            "the journal (default 64 KiB)")
     serve.add_argument("--no-journal", action="store_true", default=_env_flag("no_journal"),
                        help="record no SOAP exchanges (for load tests)")
 
@@ -146,7 +150,8 @@ def cmd_serve(args) -> int:
                         demo=args.demo, trusted_proxies=args.trusted_proxies,
                         max_body=args.max_body, workers=args.workers, threads=args.threads,
                         admin_token=args.admin_token, smtp_relay=args.smtp_relay,
-                        journal=not args.no_journal, journal_size=max(args.journal_size, 1))
+                        journal=not args.no_journal, journal_size=max(args.journal_size, 1),
+                        journal_body_limit=max(args.journal_body_limit, 0))
     try:
         settings.relay_address()
     except ValueError:

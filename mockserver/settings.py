@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
+DEFAULT_JOURNAL_BODY_LIMIT = 64 * 1024
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Settings:
     smtp_relay: str | None = None
     journal: bool = True
     journal_size: int = 10_000
+    journal_body_limit: int = DEFAULT_JOURNAL_BODY_LIMIT
 
     def relay_address(self) -> tuple[str, int] | None:
         """``--smtp-relay HOST:PORT`` as (host, port), or None."""

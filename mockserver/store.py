@@ -1367,12 +1367,20 @@ def _thread_connection(local: threading.local, path: str, setup) -> sqlite3.Conn
     return conn
 
 
-def _journal_real_column(conn: sqlite3.Connection) -> None:
-    """Give a journal file written before it the ``real`` column (the call's Unix time)."""
+# Columns added to the journal after its first version, each with its definition.
+_JOURNAL_ADDED = (("real", "REAL NOT NULL DEFAULT 0"),  # the call's Unix time
+                  ("request_size", "INTEGER"),  # the envelopes' sizes before they were cut
+                  ("response_size", "INTEGER"))
+
+
+def _journal_added_columns(conn: sqlite3.Connection) -> None:
+    """Give a journal file written before them the columns added since (``_JOURNAL_ADDED``)."""
     names = [row[1] for row in conn.execute("PRAGMA table_info(journal)")]
-    if "real" not in names:
+    for name, definition in _JOURNAL_ADDED:
+        if name in names:
+            continue
         try:
-            conn.execute("ALTER TABLE journal ADD COLUMN real REAL NOT NULL DEFAULT 0")
+            conn.execute(f"ALTER TABLE journal ADD COLUMN {name} {definition}")
         except sqlite3.OperationalError as error:  # another worker added it just now
             if "duplicate column" not in str(error):
                 raise
@@ -1409,12 +1417,12 @@ class JournalStore:
                 dialect TEXT NOT NULL, operation TEXT, tenant TEXT,
                 caller TEXT NOT NULL DEFAULT '', authorization TEXT, cookie TEXT,
                 status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
-                request BLOB NOT NULL, response BLOB NOT NULL)""", _journal_real_column,
+                request BLOB NOT NULL, response BLOB NOT NULL)""", _journal_added_columns,
             "CREATE INDEX IF NOT EXISTS journal_in_call_order ON journal (real, id)"))
 
     JOURNAL_COLUMNS = ("time", "dialect", "operation", "tenant", "caller", "authorization",
                        "cookie", "status", "injected", "duration_ms", "request", "response",
-                       "real")
+                       "real", "request_size", "response_size")
 
     def journal_append(self, rows: list[tuple], cap: int) -> None:
         """Add journal rows (``JOURNAL_COLUMNS`` order); keep only the newest ``cap``."""

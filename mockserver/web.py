@@ -66,7 +66,7 @@ class MockServer:
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
         self.dialects = {backclick.SERVICE_PATH: "backclick", copernica.SERVICE_PATH: "copernica"}
         self.journal = journal.Journal(store, settings.journal_size, settings.journal,
-                                       settings.workers)
+                                       settings.workers, settings.journal_body_limit)
         self.wsdl_paths = {backclick.WSDL_PATH: bc}
         self.admin = admin.AdminApi(self)
         self.journal_api = admin_journal.JournalFaultsApi(self)
