@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_JOURNAL_BODY_LIMIT = 64 * 1024
+# Items of one array in a request: ten times the largest count BACKCLICK documents (1000
+# subscribers or addresses per call, refused with the vendor's own fault).
+DEFAULT_MAX_ITEMS = 10_000
 
 
 @dataclass
@@ -18,6 +21,7 @@ class Settings:
     demo: bool = False
     trusted_proxies: list[str] = field(default_factory=list)
     max_body: int = DEFAULT_MAX_BODY
+    max_items: int = DEFAULT_MAX_ITEMS
     workers: int = 1
     threads: int = 4
     admin_token: str | None = None

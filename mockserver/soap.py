@@ -28,7 +28,7 @@ from spyne.server import ServerBase
 from spyne import MethodContext
 
 from mockserver.errors import VendorError
-from mockserver.settings import DEFAULT_MAX_BODY
+from mockserver.settings import DEFAULT_MAX_BODY, DEFAULT_MAX_ITEMS
 
 log = logging.getLogger(__name__)
 logging.getLogger("spyne").setLevel(logging.CRITICAL)  # faults are answers, not log events
@@ -407,12 +407,16 @@ class SoapEndpoint:
 
     def __init__(self, services: list, tns: str, name: str, address_path: str,
                  max_body: int = DEFAULT_MAX_BODY, names: WsdlNames | None = None,
-                 gzip_responses: bool = False):
+                 gzip_responses: bool = False, max_items: int = DEFAULT_MAX_ITEMS,
+                 validation_prefix: str = ""):
         """Build the spyne application and its WSDL (with a placeholder address) once.
 
         ``gzip_responses``: answer gzip-compressed when the client accepts it.
+        ``max_items``: most child elements any element of a request may have (an array's
+        items), refused before anything is built; ``validation_prefix`` begins that fault.
         """
         self.tns, self.address_path, self.max_body = tns, address_path, max_body
+        self.max_items, self.validation_prefix = max_items, validation_prefix
         self.gzip_responses = gzip_responses
         self.rpc = names is not None and names.style == "rpc"
         self.in_parts: set[str] = set()  # rpc/literal request part accessors, unqualified
@@ -472,6 +476,7 @@ class SoapEndpoint:
             envelope, env_ns = parse_envelope(body)
             soap12 = env_ns == SOAP12_ENV
             operation, element = self._operation(envelope, env_ns)
+            self._count_items(envelope)
             if soap12:
                 envelope = self._as_soap11(envelope)
             if self.in_parts:
@@ -500,6 +505,15 @@ class SoapEndpoint:
         if qname.localname != canonical:
             element.tag = f"{{{self.tns}}}{canonical}"
         return canonical, element
+
+    def _count_items(self, envelope: etree._Element) -> None:
+        """Refuse a request with an element holding more than ``max_items`` children (the
+        items of a wrapped array, or an unwrapped array's repeats), in one pass over the
+        tree, before normalising, validating and spyne's objects cost time per item."""
+        limit = self.max_items
+        for element in envelope.iter():
+            if len(element) > limit:
+                raise WireError(self.validation_prefix + _too_many(element, limit))
 
     def _qualify_parts(self, element: etree._Element) -> None:
         """rpc/literal sends part accessors unqualified, clients of the document/literal WSDL
@@ -579,6 +593,15 @@ def _release(contexts: list) -> None:
         for name in _CALL_DATA:
             if name in ctx.__dict__:
                 setattr(ctx, name, None)
+
+
+def _too_many(element: etree._Element, limit: int) -> str:
+    """The fault text for an element with more than ``limit`` children, naming it and the
+    child past the limit (an item of the array, or a repeat of an unwrapped one)."""
+    past = element[limit]
+    child = etree.QName(past).localname if isinstance(past.tag, str) else "?"
+    return (f"'{etree.QName(element).localname}' holds {len(element)} child elements "
+            f"('{child}'); at most {limit} items are accepted in one array (--max-items).")
 
 
 def _fault_text(error) -> str:

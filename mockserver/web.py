@@ -61,8 +61,8 @@ class MockServer:
     def __init__(self, settings: Settings, store: Store):
         """Build the dialect endpoints once; the store is opened lazily per thread."""
         self.settings, self.store = settings, store
-        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body))
-        pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body))
+        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body, settings.max_items))
+        pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body, settings.max_items))
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
         self.dialects = {backclick.SERVICE_PATH: "backclick", copernica.SERVICE_PATH: "copernica"}
         self.journal = journal.Journal(store, settings.journal_size, settings.journal,
