@@ -17,6 +17,7 @@ class JournalFaultsApi(AdminApi):
         """The werkzeug routing rules of these endpoints."""
         return [
             Rule("/_mock/journal", endpoint="journal", methods=["GET", "DELETE"]),
+            Rule("/_mock/journal/<int:entry_id>", endpoint="journal_entry", methods=["GET"]),
             Rule("/_mock/faults", endpoint="faults", methods=["GET", "PUT", "POST", "DELETE"]),
             Rule("/_mock/faults/<id:rule_id>", endpoint="fault", methods=["GET", "DELETE"]),
         ]
@@ -24,7 +25,7 @@ class JournalFaultsApi(AdminApi):
     @property
     def names(self) -> frozenset:
         """The endpoint names this API answers."""
-        return frozenset({"journal", "faults", "fault"})
+        return frozenset({"journal", "journal_entry", "faults", "fault"})
 
     def journal(self, request: Request) -> Response:
         """``GET /_mock/journal?operation=&tenant=&dialect=&since=&limit=``: SOAP exchanges,
@@ -44,6 +45,18 @@ class JournalFaultsApi(AdminApi):
             since=_stamp_arg(request, "since"), limit=limit)
         return json_response({"exchanges": [journal.row_json(r) for r in rows],
                               "count": len(rows), "enabled": server.journal.enabled})
+
+    def journal_entry(self, request: Request, entry_id: int) -> Response:
+        """``GET /_mock/journal/ID``: one exchange, as the journal lists it."""
+        server = self.server
+        row = server.journal.store.journal_entry(entry_id)
+        if row is None:  # perhaps still in a worker's buffer
+            server.journal.settle()
+            row = server.journal.store.journal_entry(entry_id)
+        if row is None:
+            raise ApiError(f"No journal entry {entry_id} (the journal keeps the newest "
+                           f"{server.journal.size}).", 404)
+        return json_response(journal.row_json(row))
 
     def _describe(self) -> dict:
         return faults.describe(self.server.store)

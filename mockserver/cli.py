@@ -79,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
                             "(none by default)")
     serve.add_argument("--max-body", type=int, default=_env_int("max_body", 10 * 1024 * 1024),
                        metavar="BYTES", help="largest request body accepted (default 10 MB)")
+    serve.add_argument("--max-items", type=int, default=_env_int("max_items", 10_000),
+                       metavar="N", help="most items of one array in a request (default "
+                                         "10000); more are refused before they are read")
     serve.add_argument("--workers", type=int, default=_env_int("workers", 1),
                        help="worker processes; use one per core for throughput (default 1)")
     serve.add_argument("--threads", type=int, default=_env_int("threads", 4),
@@ -91,6 +94,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--journal-size", type=int, default=_env_int("journal_size", 10_000),
                        metavar="N", help="keep the newest N SOAP exchanges in the journal "
                                          "(default 10000)")
+    serve.add_argument("--journal-body-limit", type=int,
+                       default=_env_int("journal_body_limit", 64 * 1024), metavar="BYTES",
+                       help="keep at most this much of each request and response envelope in "
+                            "the journal (default 64 KiB)")
     serve.add_argument("--no-journal", action="store_true", default=_env_flag("no_journal"),
                        help="record no SOAP exchanges (for load tests)")
 
@@ -144,9 +151,11 @@ def cmd_serve(args) -> int:
     paths = list(args.fixtures) + ([str(DEMO_FIXTURES)] if args.demo else [])
     settings = Settings(host=args.host, port=args.port, db=args.db, fixtures=paths,
                         demo=args.demo, trusted_proxies=args.trusted_proxies,
-                        max_body=args.max_body, workers=args.workers, threads=args.threads,
+                        max_body=args.max_body, max_items=max(args.max_items, 1),
+                        workers=args.workers, threads=args.threads,
                         admin_token=args.admin_token, smtp_relay=args.smtp_relay,
-                        journal=not args.no_journal, journal_size=max(args.journal_size, 1))
+                        journal=not args.no_journal, journal_size=max(args.journal_size, 1),
+                        journal_body_limit=max(args.journal_body_limit, 0))
     try:
         settings.relay_address()
     except ValueError:

@@ -5,6 +5,10 @@ buffer every ``INTERVAL`` seconds in one transaction, so the request path never 
 the store. Arguments, masked secrets and fault code and string are worked out from the raw
 envelopes when the journal is read.
 
+Each envelope is kept up to ``body_limit`` bytes (cut before it is buffered, so a large
+request's body is not held after it is answered) with its original size; a cut envelope, one
+that is not well-formed or one nested deeper than the wire accepts is shown as raw text.
+
 An exchange's ``time`` is on the mock's clock: the writer reads the clock's recent history
 once per batch and maps each exchange's real time onto the state the clock was in then (a
 frozen clock: the frozen moment), so a ``PUT /_mock/clock`` or an advance between two calls
@@ -23,15 +27,19 @@ import time
 from lxml import etree
 
 from mockserver import clock
+from mockserver.settings import DEFAULT_JOURNAL_BODY_LIMIT
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 0.2  # seconds between batch writes of a worker's buffer
 DEFAULT_SIZE = 10_000
 SECRETS = frozenset({"apikey", "access_token", "password", "accesstoken"})
+# A secret element's text; at the very end of a cut envelope it may have no end tag.
 _SECRET_TEXT = re.compile(
-    r"(<(?:[\w.-]+:)?(?:apiKey|access_token|accessToken|password)\b[^>]*>)([^<]*)(<)",
+    r"(<(?:[\w.-]+:)?(?:apiKey|access_token|accessToken|password)\b[^>]*>)([^<]*)(<|\Z)",
     re.IGNORECASE)
+_KEY_TEXT = re.compile(r"<(?:[\w.-]+:)?(?:apiKey|access_token|accessToken)\b[^>/]*>([^<]*)<",
+                       re.IGNORECASE)
 
 
 def mask(secret: str | None) -> str | None:
@@ -43,8 +51,22 @@ def mask(secret: str | None) -> str | None:
 
 
 def mask_envelope(text: str) -> str:
-    """A raw SOAP envelope with the text of its secret elements masked."""
-    return _SECRET_TEXT.sub(lambda m: m.group(1) + mask(m.group(2).strip()) + m.group(3), text)
+    """A raw SOAP envelope with the text of its secret elements masked (all of it where a cut
+    envelope ends inside one)."""
+    return _SECRET_TEXT.sub(
+        lambda m: m.group(1) + (mask(m.group(2).strip()) if m.group(3) else "********") +
+        m.group(3), text)
+
+
+def cut(data: bytes, limit: int) -> bytes:
+    """The first ``limit`` bytes of ``data``, fewer so as not to end inside a UTF-8
+    character; ``data`` itself when it is no longer."""
+    if len(data) <= limit:
+        return data
+    end = max(limit, 0)
+    while end > 0 and data[end] & 0xC0 == 0x80:  # a continuation byte: back to its lead
+        end -= 1
+    return data[:end]
 
 
 def element_dict(element: etree._Element):
@@ -79,15 +101,19 @@ def _body_element(root: etree._Element | None) -> etree._Element | None:
     return None
 
 
-def _parse(data: bytes) -> etree._Element | None:
+def readable(data: bytes) -> etree._Element | None:
+    """A stored envelope's tree, or None when it is cut, not well-formed or nested deeper
+    than the wire accepts (libxml2's limit without ``huge_tree``: 256 levels, as when the
+    request was read), so reading the journal never recurses without bound."""
     try:
-        return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True,
-                                                      huge_tree=True))
+        return etree.fromstring(data, etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False))
     except (etree.XMLSyntaxError, ValueError):
         return None
 
 
-def _credential(arguments, authorization: str | None, cookie: str | None) -> str | None:
+def _credential(arguments, request_text: str, authorization: str | None,
+                cookie: str | None) -> str | None:
     def find(value):
         """The first key or token member anywhere in ``value``."""
         if isinstance(value, dict):
@@ -100,7 +126,8 @@ def _credential(arguments, authorization: str | None, cookie: str | None) -> str
                     return found
         return None
 
-    found = find(arguments)
+    found = find(arguments) if arguments is not None else \
+        next((mask(m.group(1).strip()) for m in _KEY_TEXT.finditer(request_text)), None)
     if found:
         return found
     if authorization:
@@ -113,7 +140,7 @@ def _credential(arguments, authorization: str | None, cookie: str | None) -> str
 def _fault(response: bytes) -> tuple[str | None, str | None]:
     if b"Fault" not in response:
         return None, None
-    root = _parse(response)
+    root = readable(response)
     fault = _body_element(root)
     if fault is None or etree.QName(fault).localname != "Fault":
         return None, None
@@ -134,41 +161,54 @@ def build_row(entry: tuple, time_stamp: str | None = None) -> tuple:
     """A buffered exchange as a journal row (``Store.JOURNAL_COLUMNS`` order), dated
     ``time_stamp`` (default: its real time); the parsing and masking wait until it is read."""
     (at, dialect, operation, tenant, caller, authorization, cookie, status, duration,
-     injected, request, response) = entry
+     injected, request, response, request_size, response_size) = entry
     time_stamp = time_stamp or clock.stamp(dt.datetime.fromtimestamp(at, dt.timezone.utc))
     return (time_stamp, dialect, operation, tenant, caller, authorization, cookie, status,
             json.dumps(injected) if injected else None, round(duration * 1000, 3),
-            request, response, at)
+            request, response, at, request_size, response_size)
 
 
 def row_json(row: dict) -> dict:
-    """A journal row as the admin API shows it: arguments parsed, secrets masked."""
+    """A journal row as the admin API shows it: arguments parsed, secrets masked, and whether
+    each envelope was cut (``requestTruncated``) with its original size (``requestSize``)."""
     request, response = bytes(row["request"]), bytes(row["response"])
-    body = _body_element(_parse(request))
+    # rows of a journal file of an earlier version have no sizes: they were kept whole
+    request_size = row.get("request_size") or len(request)
+    response_size = row.get("response_size") or len(response)
+    request_cut, response_cut = request_size > len(request), response_size > len(response)
+    body = None if request_cut else _body_element(readable(request))
     arguments = element_dict(body) if body is not None else None
-    fault_code, fault_string = _fault(response) if row["status"] != 200 else (None, None)
+    fault_code, fault_string = _fault(response) if row["status"] != 200 and not response_cut \
+        else (None, None)
+    request_text = mask_envelope(_text(request))
     return {
         "id": row["id"], "time": row["time"], "dialect": row["dialect"],
         "operation": row["operation"] or (etree.QName(body).localname if body is not None
                                           else None),
         "tenant": row["tenant"], "caller": row["caller"],
-        "credential": _credential(arguments, row["authorization"], row["cookie"]),
+        "credential": _credential(arguments, request_text, row["authorization"],
+                                  row["cookie"]),
         "arguments": arguments, "status": row["status"],
         "fault": ({"code": fault_code, "string": fault_string}
                   if fault_code or fault_string else None),
         "injected": json.loads(row["injected"]) if row["injected"] else None,
-        "durationMs": row["duration_ms"], "request": mask_envelope(_text(request)),
+        "durationMs": row["duration_ms"], "request": request_text,
         "response": _text(response),
+        "requestSize": request_size, "requestTruncated": request_cut,
+        "responseSize": response_size, "responseTruncated": response_cut,
     }
 
 
 class Journal:
     """This worker's journal buffer and the thread that writes it to the store."""
 
-    def __init__(self, store, size: int = DEFAULT_SIZE, enabled: bool = True, workers: int = 1):
-        """Journal beside ``store`` (its JournalStore), keeping the newest ``size`` exchanges;
-        ``workers`` is how many worker processes write to it."""
+    def __init__(self, store, size: int = DEFAULT_SIZE, enabled: bool = True, workers: int = 1,
+                 body_limit: int = DEFAULT_JOURNAL_BODY_LIMIT):
+        """Journal beside ``store`` (its JournalStore), keeping the newest ``size`` exchanges
+        and up to ``body_limit`` bytes of each envelope; ``workers`` is how many worker
+        processes write to it."""
         self.store, self.size, self.enabled = store.journal_store(), size, enabled
+        self.body_limit = body_limit
         self.workers, self._clock_store = workers, store
         self._buffer: list[tuple] = []
         self._lock = threading.Lock()
@@ -177,13 +217,16 @@ class Journal:
     def record(self, dialect: str, operation: str | None, tenant: str | None, environ: dict,
                caller: str, status: int, started: float, request: bytes, response: bytes,
                injected: dict | None = None) -> None:
-        """Buffer one exchange (cheap: the row is built by the writer thread)."""
+        """Buffer one exchange, its envelopes cut to the body limit (cheap: the row is built
+        by the writer thread)."""
         if not self.enabled:
             return
+        limit = self.body_limit
         self._buffer.append((
             time.time(), dialect, operation, tenant, caller,
             environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_COOKIE"), status,
-            time.perf_counter() - started, injected, request, response))
+            time.perf_counter() - started, injected, cut(request, limit), cut(response, limit),
+            len(request), len(response)))
         if self._thread is None:
             self._start()
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
+DEFAULT_JOURNAL_BODY_LIMIT = 64 * 1024
+# Items of one array in a request: ten times the largest count BACKCLICK documents (1000
+# subscribers or addresses per call, refused with the vendor's own fault).
+DEFAULT_MAX_ITEMS = 10_000
 
 
 @dataclass
@@ -17,12 +21,14 @@ class Settings:
     demo: bool = False
     trusted_proxies: list[str] = field(default_factory=list)
     max_body: int = DEFAULT_MAX_BODY
+    max_items: int = DEFAULT_MAX_ITEMS
     workers: int = 1
     threads: int = 4
     admin_token: str | None = None
     smtp_relay: str | None = None
     journal: bool = True
     journal_size: int = 10_000
+    journal_body_limit: int = DEFAULT_JOURNAL_BODY_LIMIT
 
     def relay_address(self) -> tuple[str, int] | None:
         """``--smtp-relay HOST:PORT`` as (host, port), or None."""

@@ -8,6 +8,8 @@ serialises the answer. Every failure becomes a SOAP fault, never an HTML page.
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import re
 import threading
@@ -26,7 +28,7 @@ from spyne.server import ServerBase
 from spyne import MethodContext
 
 from mockserver.errors import VendorError
-from mockserver.settings import DEFAULT_MAX_BODY
+from mockserver.settings import DEFAULT_MAX_BODY, DEFAULT_MAX_ITEMS
 
 log = logging.getLogger(__name__)
 logging.getLogger("spyne").setLevel(logging.CRITICAL)  # faults are answers, not log events
@@ -381,17 +383,42 @@ def _normalise_arrays(element: etree._Element, shapes: dict, tns: str) -> None:
                 _normalise_arrays(occurrence, inner, tns)
 
 
+TRIM_AFTER = 1024 * 1024  # a request body this large: give the freed heap back afterwards
+
+
+def _trim() -> None:
+    """Return the memory a large request freed to the system (glibc's ``malloc_trim``): its
+    tree, objects and copies were many small blocks that glibc would otherwise keep, each
+    thread's arena growing on its own."""
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=None)
+def _libc_trim():
+    """glibc's ``malloc_trim``, or None on a system without it."""
+    try:
+        return ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return None
+
+
 class SoapEndpoint:
     """One dialect on the wire: its spyne application, WSDL, schema and request pipeline."""
 
     def __init__(self, services: list, tns: str, name: str, address_path: str,
                  max_body: int = DEFAULT_MAX_BODY, names: WsdlNames | None = None,
-                 gzip_responses: bool = False):
+                 gzip_responses: bool = False, max_items: int = DEFAULT_MAX_ITEMS,
+                 validation_prefix: str = ""):
         """Build the spyne application and its WSDL (with a placeholder address) once.
 
         ``gzip_responses``: answer gzip-compressed when the client accepts it.
+        ``max_items``: most child elements any element of a request may have (an array's
+        items), refused before anything is built; ``validation_prefix`` begins that fault.
         """
         self.tns, self.address_path, self.max_body = tns, address_path, max_body
+        self.max_items, self.validation_prefix = max_items, validation_prefix
         self.gzip_responses = gzip_responses
         self.rpc = names is not None and names.style == "rpc"
         self.in_parts: set[str] = set()  # rpc/literal request part accessors, unqualified
@@ -439,11 +466,19 @@ class SoapEndpoint:
 
     def handle(self, body: bytes, call: SoapCall) -> tuple[int, bytes, bool, str | None]:
         """Answer one request body: (HTTP status, response body, is SOAP 1.2, operation)."""
+        try:
+            return self._answer(body, call)
+        finally:
+            if len(body) >= TRIM_AFTER:
+                _trim()
+
+    def _answer(self, body: bytes, call: SoapCall) -> tuple[int, bytes, bool, str | None]:
         soap12, operation = False, None
         try:
             envelope, env_ns = parse_envelope(body)
             soap12 = env_ns == SOAP12_ENV
             operation, element = self._operation(envelope, env_ns)
+            self._count_items(envelope)
             if soap12:
                 envelope = self._as_soap11(envelope)
             if self.in_parts:
@@ -472,6 +507,15 @@ class SoapEndpoint:
         if qname.localname != canonical:
             element.tag = f"{{{self.tns}}}{canonical}"
         return canonical, element
+
+    def _count_items(self, envelope: etree._Element) -> None:
+        """Refuse a request with an element holding more than ``max_items`` children (the
+        items of a wrapped array, or an unwrapped array's repeats), in one pass over the
+        tree, before normalising, validating and spyne's objects cost time per item."""
+        limit = self.max_items
+        for element in envelope.iter():
+            if len(element) > limit:
+                raise WireError(self.validation_prefix + _too_many(element, limit))
 
     def _qualify_parts(self, element: etree._Element) -> None:
         """rpc/literal sends part accessors unqualified, clients of the document/literal WSDL
@@ -506,12 +550,20 @@ class SoapEndpoint:
         ctx = MethodContext(self.server, MethodContext.SERVER)
         ctx.in_document = (envelope, {})
         ctx.udc = call
+        contexts = [ctx]
+        try:
+            return self._run(ctx, contexts, soap12)
+        finally:
+            _release(contexts)
+
+    def _run(self, ctx, contexts: list, soap12: bool) -> bytes:
         protocol = self.app.in_protocol
         try:
             protocol.decompose_incoming_envelope(ctx, ProtocolBase.REQUEST)
             (p_ctx, *_) = protocol.generate_method_contexts(ctx)
         except Fault as fault:
             raise WireError(fault.faultstring)
+        contexts.append(p_ctx)
         self.server.get_in_object(p_ctx)
         if p_ctx.in_error is not None:
             raise WireError(_fault_text(p_ctx.in_error))
@@ -527,6 +579,31 @@ class SoapEndpoint:
         if soap12:
             out = out.replace(SOAP11_ENV.encode(), SOAP12_ENV.encode(), 1)
         return out
+
+
+# What a spyne MethodContext holds of one call: the request's tree and objects, the answer's.
+_CALL_DATA = ("in_document", "in_body_doc", "in_header_doc", "in_string", "in_object",
+              "in_header", "in_error", "out_object", "out_header", "out_error", "out_document",
+              "out_body_doc", "out_header_doc", "out_string", "udc")
+
+
+def _release(contexts: list) -> None:
+    """Drop what spyne's method contexts hold of a call. A context is in reference cycles
+    (its transport and event contexts point back at it), so without this a large request's
+    tree and objects live on until the garbage collector's next full pass."""
+    for ctx in contexts:
+        for name in _CALL_DATA:
+            if name in ctx.__dict__:
+                setattr(ctx, name, None)
+
+
+def _too_many(element: etree._Element, limit: int) -> str:
+    """The fault text for an element with more than ``limit`` children, naming it and the
+    child past the limit (an item of the array, or a repeat of an unwrapped one)."""
+    past = element[limit]
+    child = etree.QName(past).localname if isinstance(past.tag, str) else "?"
+    return (f"'{etree.QName(element).localname}' holds {len(element)} child elements "
+            f"('{child}'); at most {limit} items are accepted in one array (--max-items).")
 
 
 def _fault_text(error) -> str:

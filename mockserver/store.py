@@ -1350,13 +1350,17 @@ class Store:
                            f"{_order(table)}", [mandator_id]))
 
 
-def _thread_connection(local: threading.local, path: str, setup) -> sqlite3.Connection:
+def _thread_connection(local: threading.local, path: str, setup,
+                       first=()) -> sqlite3.Connection:
     """This thread's autocommit connection to ``path`` in WAL mode (made anew in a forked
-    child), running the ``setup`` statements once when it is made."""
+    child), running the ``setup`` statements once when it is made (``first``: before WAL is
+    switched on, which writes a new file's header)."""
     conn = getattr(local, "conn", None)
     if conn is None or getattr(local, "pid", None) != os.getpid():
         conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=30000")
+        for statement in first:
+            conn.execute(statement)
         # WAL is a property of the file; switching needs the write lock, so only ask when it
         # is not on yet (a new connection must not wait for a running import).
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -1367,12 +1371,20 @@ def _thread_connection(local: threading.local, path: str, setup) -> sqlite3.Conn
     return conn
 
 
-def _journal_real_column(conn: sqlite3.Connection) -> None:
-    """Give a journal file written before it the ``real`` column (the call's Unix time)."""
+# Columns added to the journal after its first version, each with its definition.
+_JOURNAL_ADDED = (("real", "REAL NOT NULL DEFAULT 0"),  # the call's Unix time
+                  ("request_size", "INTEGER"),  # the envelopes' sizes before they were cut
+                  ("response_size", "INTEGER"))
+
+
+def _journal_added_columns(conn: sqlite3.Connection) -> None:
+    """Give a journal file written before them the columns added since (``_JOURNAL_ADDED``)."""
     names = [row[1] for row in conn.execute("PRAGMA table_info(journal)")]
-    if "real" not in names:
+    for name, definition in _JOURNAL_ADDED:
+        if name in names:
+            continue
         try:
-            conn.execute("ALTER TABLE journal ADD COLUMN real REAL NOT NULL DEFAULT 0")
+            conn.execute(f"ALTER TABLE journal ADD COLUMN {name} {definition}")
         except sqlite3.OperationalError as error:  # another worker added it just now
             if "duplicate column" not in str(error):
                 raise
@@ -1401,20 +1413,28 @@ class JournalStore:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit), the table made on first use."""
+        """This thread's connection (autocommit), the table made on first use.
+
+        A new file is made with incremental auto-vacuum, so deleting entries can give their
+        pages back; deleted rows are not overwritten (``secure_delete=FAST``: trimming the
+        oldest entry does not write its pages again), and the WAL is cut back to 4 MiB after
+        each checkpoint instead of staying at its largest size.
+        """
         return _thread_connection(self._local, self.path, (
-            "PRAGMA synchronous=OFF", "PRAGMA cache_size=-512", """
+            "PRAGMA synchronous=OFF", "PRAGMA cache_size=-512", "PRAGMA secure_delete=FAST",
+            f"PRAGMA journal_size_limit={4 * 1024 * 1024}", """
             CREATE TABLE IF NOT EXISTS journal (
                 id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL,
                 dialect TEXT NOT NULL, operation TEXT, tenant TEXT,
                 caller TEXT NOT NULL DEFAULT '', authorization TEXT, cookie TEXT,
                 status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
-                request BLOB NOT NULL, response BLOB NOT NULL)""", _journal_real_column,
-            "CREATE INDEX IF NOT EXISTS journal_in_call_order ON journal (real, id)"))
+                request BLOB NOT NULL, response BLOB NOT NULL)""", _journal_added_columns,
+            "CREATE INDEX IF NOT EXISTS journal_in_call_order ON journal (real, id)"),
+            first=("PRAGMA auto_vacuum=INCREMENTAL",))
 
     JOURNAL_COLUMNS = ("time", "dialect", "operation", "tenant", "caller", "authorization",
                        "cookie", "status", "injected", "duration_ms", "request", "response",
-                       "real")
+                       "real", "request_size", "response_size")
 
     def journal_append(self, rows: list[tuple], cap: int) -> None:
         """Add journal rows (``JOURNAL_COLUMNS`` order); keep only the newest ``cap``."""
@@ -1460,11 +1480,28 @@ class JournalStore:
         return _one(self.conn, "SELECT * FROM journal WHERE id=?", [entry_id])
 
     def journal_clear(self, tenants: list[str] | None = None) -> int:
-        """Delete every journal row (only those of ``tenants`` when given); return how many."""
+        """Delete every journal row (only those of ``tenants`` when given) and give the file's
+        freed pages back to the disk; return how many rows."""
+        conn = self.conn
         if tenants is None:
-            return self.conn.execute("DELETE FROM journal").rowcount
-        return self.conn.execute(f"DELETE FROM journal WHERE tenant IN "
-                                 f"({', '.join('?' * len(tenants))})", tenants).rowcount
+            deleted = conn.execute("DELETE FROM journal").rowcount
+        else:
+            deleted = conn.execute(f"DELETE FROM journal WHERE tenant IN "
+                                   f"({', '.join('?' * len(tenants))})", tenants).rowcount
+        if deleted:
+            self._give_back(conn)
+        return deleted
+
+    @staticmethod
+    def _give_back(conn: sqlite3.Connection) -> None:
+        """Shrink the file to the pages in use: an incremental vacuum (a whole VACUUM, once,
+        for a file made before auto-vacuum was on), then a checkpoint that empties the WAL."""
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+            conn.executescript("PRAGMA incremental_vacuum")  # steps until every page is freed
+        else:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _query(conn: sqlite3.Connection, sql: str, args=()) -> Iterator[dict]:

@@ -86,11 +86,12 @@ def same_origin(request: Request) -> bool:
 
 
 def pretty_xml(text: str) -> str:
-    """An XML document indented for reading; the text as it is when it is not XML."""
+    """An XML document indented for reading; the text as it is when it is not XML (a cut
+    envelope, say) or nested deeper than the wire accepts (256 levels)."""
     from lxml import etree
     try:
         root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(
-            resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=True))
+            resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True))
     except (etree.XMLSyntaxError, ValueError):
         return text
     return etree.tostring(root, pretty_print=True, encoding="unicode")

@@ -60,12 +60,12 @@ class MockServer:
         """Build the dialect endpoints once; the store is opened lazily per thread."""
         self.settings, self.store = settings, store
         self.exposed = not is_loopback(settings.host)  # others can reach it: see tokens
-        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body))
-        pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body))
+        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body, settings.max_items))
+        pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body, settings.max_items))
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
         self.dialects = {backclick.SERVICE_PATH: "backclick", copernica.SERVICE_PATH: "copernica"}
         self.journal = journal.Journal(store, settings.journal_size, settings.journal,
-                                       settings.workers)
+                                       settings.workers, settings.journal_body_limit)
         self.wsdl_paths = {backclick.WSDL_PATH: bc}
         self.admin = admin.AdminApi(self)
         self.journal_api = admin_journal.JournalFaultsApi(self)

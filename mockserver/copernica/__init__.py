@@ -8,13 +8,15 @@ PORT_TYPE_NAME = "POMPortType"
 BINDING_NAME = "POMBinding"
 
 
-def endpoint(max_body: int | None = None):
+def endpoint(max_body: int | None = None, max_items: int | None = None):
     """The Copernica endpoint (a SoapEndpoint): spyne application, WSDL and request pipeline."""
     from mockserver.copernica.service import POM_SOAP_API
     from mockserver.copernica.types import TNS
     from mockserver.soap import SoapEndpoint, WsdlNames
 
     kwargs = {"max_body": max_body} if max_body else {}
+    if max_items:
+        kwargs["max_items"] = max_items
     return SoapEndpoint([POM_SOAP_API], tns=TNS, name=PORT_TYPE_NAME,
                         address_path=SERVICE_PATH, gzip_responses=True,
                         names=WsdlNames(service=SERVICE_NAME, port=PORT_NAME,
