@@ -18,7 +18,7 @@ endif
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-# The fast part, about a minute and a half on two cores: the wire (both WSDLs, bad input to
+# The fast part, one to two and a half minutes on two cores: the wire (both WSDLs, bad input to
 # both dialects, a zeep round trip), the store (subscribers, Copernica profiles, fixtures,
 # snapshots), the pytest plugin, and the interpreter checks (test_python_versions.py).
 FAST_TESTS := tests/test_python_versions.py tests/test_smoke.py \
