@@ -123,6 +123,12 @@ class MockServer:
                                            500)
         return response(environ, start_response)
 
+    def end_of_thread(self) -> None:
+        """Close the calling thread's connections to the store and the journal (a server
+        that ends its request threads calls it; gunicorn's threads live on)."""
+        self.store.close()
+        self.journal.store.close()
+
     @cached_property
     def ui(self):
         """The web UI, built (its module, routes and templates loaded) on first use."""

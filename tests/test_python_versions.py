@@ -72,14 +72,6 @@ def test_the_pytest_plugin_in_a_fresh_process(pytester):
     assert result.ret == 0
 
 
-@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
-                   reason="Python 3.10 and 3.11 warn (ImportWarning) when spyne's vendored six "
-                          "importer is asked for a module; the suite's 'error' overrides "
-                          "install()'s filter, and the plugin ignores only the cgi warning")
-@pytest.mark.xfail(sys.version_info >= (3, 13), strict=True,
-                   reason="Python 3.13 warns of an sqlite3 connection left to the garbage "
-                          "collector: those of the embedded server's request threads "
-                          "(store._thread_connection) are never closed")
 def test_the_pytest_plugin_in_a_suite_that_makes_warnings_errors(pytester):
     pytester.makeini("[pytest]\nfilterwarnings =\n    error\n")
     pytester.makepyfile(test_user=USER_SUITE)
