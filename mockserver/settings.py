@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
+DEFAULT_READ_TIMEOUT = 10.0
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Settings:
     demo: bool = False
     trusted_proxies: list[str] = field(default_factory=list)
     max_body: int = DEFAULT_MAX_BODY
+    read_timeout: float = DEFAULT_READ_TIMEOUT  # seconds for a request to arrive, an answer to go
     workers: int = 1
     threads: int = 4
     admin_token: str | None = None
