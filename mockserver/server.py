@@ -81,7 +81,9 @@ LINGER = 2.0  # seconds a closed connection is read and discarded, for its answe
 LINGER_BYTES = 1 << 20  # bytes discarded so at most
 STOP_LINGER = 2.0  # seconds a stopping worker still gives a request that is arriving
 
-_served = threading.local()  # the request target a worker thread serves (for handle_error)
+_served = threading.local()  # a worker thread's receive buffer, and the target it serves
+READ_ON = object()  # a thread leaves the request to the main loop
+GONE = object()  # the client closed before sending anything
 
 
 class MockConn(TConn):
@@ -137,6 +139,9 @@ class BalancedThreadWorker(ThreadWorker):
         self.wait_pool = futures.ThreadPoolExecutor(max_workers=self.wait_slots,
                                                     thread_name_prefix="mockserver-wait")
         self.sweep_at, self.stop_by = 0.0, None
+        # the main loop's receive buffer: a fresh 256 KiB bytes per recv() would be mapped
+        # and unmapped each time
+        self.buffer = memoryview(bytearray(RECV_SIZE))
         if self.board is not None:
             self.board.counts[self.slot] = 0
         super().init_process()
@@ -177,7 +182,7 @@ class BalancedThreadWorker(ThreadWorker):
         self._accept(listener)
 
     def _accept(self, listener):
-        """Take one connection and start reading its first request."""
+        """Take one connection; its first request is read once it sends one."""
         try:
             sock, client = listener.accept()
         except OSError as error:
@@ -192,46 +197,68 @@ class BalancedThreadWorker(ThreadWorker):
             pass
         conn = MockConn(self.cfg, sock, client, listener.getsockname())  # non-blocking
         conn.worker = self
-        self._start(conn, None)
+        conn.intake = self._intake()
+        self._advance(conn, None)
+
+    def _intake(self) -> Intake:
+        return Intake(self.limits, time.monotonic() + self.limits.read_timeout)
 
     def enqueue_req(self, conn):
-        """Read a connection's next request (pipelined after the last one) before a thread
-        serves it."""
-        conn.sock.setblocking(False)
-        self._start(conn, None)
+        """The next request of a connection, pipelined after the last one: a thread reads
+        it (what is buffered and what the socket holds, without waiting) and serves it."""
+        conn.intake = self._intake()
+        self._submit(conn, self.tpool, self._read_and_serve)
 
     def on_client_socket_readable(self, conn, client):
-        """A kept-alive connection sends its next request: read it."""
+        """A kept-alive connection sends its next request: a thread reads it (without
+        waiting) and serves it."""
+        self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
-        self._start(conn, "keepalive")
+        conn.intake = self._intake()
+        self._submit(conn, self.tpool, self._read_and_serve)
 
-    def _start(self, conn, polled):
-        """Begin a request on ``conn``; ``polled`` says how the poller holds its socket
-        (None: not at all, "keepalive", "intake")."""
-        intake = conn.intake = Intake(self.limits, time.monotonic() + self.limits.read_timeout)
+    def _on_readable(self, conn, sock):
+        if conn.intake.size == 0:  # the first bytes: a thread reads them, as above
+            self._forget(conn, "intake")
+            self._submit(conn, self.tpool, self._read_and_serve)
+        else:
+            self._advance(conn, "intake")
+
+    def _submit(self, conn, pool, call):
+        future = pool.submit(call, conn)
+        future.add_done_callback(
+            lambda done: self.method_queue.defer(self.finish_request, conn, done))
+
+    def _read_and_serve(self, conn):
+        """In a thread: read what has arrived of the request without waiting; serve it when
+        it is whole, else leave it to the main loop (READ_ON)."""
+        intake = conn.intake
         if conn.parser is not None:
             leftover = conn.parser.unreader.take_buffered()
             if leftover:
                 intake.feed(leftover)
-        self._advance(conn, polled)
-
-    def _on_readable(self, conn, sock):
-        self._advance(conn, "intake")
+        if not (intake.complete or intake.refusal):
+            buffer = getattr(_served, "buffer", None)
+            if buffer is None:
+                buffer = _served.buffer = memoryview(bytearray(RECV_SIZE))
+            if not _receive(conn, intake, buffer) and not intake.size:
+                return GONE
+        if intake.refusal or not intake.complete or intake.is_wait():
+            return READ_ON  # to be read on, refused, or served on the long polls' threads
+        self._hand_over(conn)
+        return self.handle(conn)
 
     def _advance(self, conn, polled):
-        """Read what has arrived; hand the request to a thread once it is whole, answer it
-        when it is refused, else wait for more."""
+        """In the main loop: read what has arrived; hand the request to a thread once it is
+        whole, answer it when it is refused, else wait for more."""
         intake = conn.intake
         try:
-            if not (intake.complete or intake.refusal) and not self._receive(conn, intake):
-                if intake.size and not (intake.complete or intake.refusal):
-                    intake.refuse(400, "The connection was closed before the request was "
-                                       "complete.")
-                else:
-                    self._forget(conn, polled)
-                    self.nr_conns -= 1
-                    conn.close()
-                    return
+            if not (intake.complete or intake.refusal) and \
+                    not _receive(conn, intake, self.buffer) and not intake.size:
+                self._forget(conn, polled)
+                self.nr_conns -= 1
+                conn.close()
+                return
             if intake.refusal is not None:
                 self._refuse(conn, polled)
             elif intake.complete:
@@ -239,37 +266,16 @@ class BalancedThreadWorker(ThreadWorker):
             else:
                 if intake.send_continue and not intake.continued:
                     intake.continued = True
-                    conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n", socket.MSG_DONTWAIT)
                 if polled is None:
                     self.poller.register(conn.sock, selectors.EVENT_READ,
                                          partial(self._on_readable, conn))
-                elif polled == "keepalive":
-                    self.poller.modify(conn.sock, selectors.EVENT_READ,
-                                       partial(self._on_readable, conn))
                 self.intakes[conn] = intake
         except Exception:  # noqa: BLE001 - the main loop must go on
             self.log.exception("Error reading a request")
             self._forget(conn, polled)
             self.nr_conns -= 1
             conn.close()
-
-    @staticmethod
-    def _receive(conn, intake) -> bool:
-        """Feed what the socket holds to the intake; False when the client has closed."""
-        recv = conn.sock.recv
-        for _ in range(READS_PER_EVENT):
-            try:
-                data = recv(RECV_SIZE)
-            except (BlockingIOError, InterruptedError):
-                return True
-            except OSError:
-                return False
-            if not data:
-                return False
-            intake.feed(data)
-            if intake.complete or intake.refusal or len(data) < RECV_SIZE:
-                break
-        return True
 
     def _forget(self, conn, polled):
         """Stop reading ``conn`` in the main loop."""
@@ -281,35 +287,47 @@ class BalancedThreadWorker(ThreadWorker):
                 pass
 
     def _dispatch(self, conn, polled):
-        """Give the whole request to gunicorn's parser and a thread."""
+        """Give the whole request to a thread (a long poll to one of theirs)."""
         self._forget(conn, polled)
-        intake, conn.intake = conn.intake, None
-        pool = self.tpool
+        intake, pool = conn.intake, self.tpool
         if intake.is_wait():
             if self.waits >= self.wait_slots:
                 intake.refusal = Refusal(503, (
                     f"Too many long polls at once: each worker process lets "
                     f"{self.wait_slots} GET /_mock/outbox/wait wait at a time (as many as "
                     f"--threads); retry later, or start mockserver with more --threads."))
+                conn.intake = None
                 self._send_refusal(conn, intake, (("Retry-After", "1"),))
                 return
             self.waits += 1
             conn.waiting, pool = True, self.wait_pool
+        self._hand_over(conn)
+        self._submit(conn, pool, self.handle)
+
+    @staticmethod
+    def _hand_over(conn):
+        """Give the whole request's bytes to gunicorn's parser."""
+        intake, conn.intake = conn.intake, None
         conn.target, conn.continued = intake.path, intake.continued
         data = intake.take()
         conn.init()  # gunicorn's HTTP/1 parser, on a connection's first request
         conn.parser.unreader.unread(data)
         conn.data_ready = True
-        future = pool.submit(self.handle, conn)
-        future.add_done_callback(
-            lambda done: self.method_queue.defer(self.finish_request, conn, done))
 
     def finish_request(self, conn, fs):
-        """A thread is done with a request: a long poll frees its place."""
+        """A thread is done with a connection: a long poll frees its place; a request the
+        thread could not read whole goes on in the main loop."""
         if conn.waiting:
             conn.waiting = False
             self.waits -= 1
-        super().finish_request(conn, fs)
+        result = None if fs.cancelled() or fs.exception() is not None else fs.result()
+        if result is READ_ON:
+            self._advance(conn, None)
+        elif result is GONE:
+            self.nr_conns -= 1
+            conn.close()
+        else:
+            super().finish_request(conn, fs)
 
     def _refuse(self, conn, polled):
         """Answer the intake's refusal and close the connection."""
@@ -439,6 +457,28 @@ class BalancedThreadWorker(ThreadWorker):
             client.sendall(answer(path, content_type, status, message, code))
         except OSError:
             self.log.debug("Failed to send error message.")
+
+
+def _receive(conn, intake, buffer) -> bool:
+    """Feed the intake what the socket holds, without waiting; False once the client has
+    closed (a request it left unfinished is then refused)."""
+    recv_into = conn.sock.recv_into
+    for _ in range(READS_PER_EVENT):
+        try:
+            size = recv_into(buffer, 0, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            size = 0
+        if not size:
+            if intake.size and not (intake.complete or intake.refusal):
+                intake.refuse(400, "The connection was closed before the request was "
+                                   "complete.")
+            return False
+        intake.feed(buffer[:size].tobytes())
+        if intake.complete or intake.refusal or size < RECV_SIZE:
+            break
+    return True
 
 
 def _stop_long_polls() -> None:
