@@ -1,11 +1,11 @@
-"""Reading a request whole before a thread serves it, and the answers refusing one.
+"""Reading a request whole before it is served, and the answers refusing one.
 
-The serving worker (mockserver/server.py) reads every connection without blocking and
-feeds an ``Intake`` until one request (headers and body) is buffered; only then does a
-thread run it. llhttp (through httptools) frames the bytes strictly, so a malformed
-request, a header block or body over its limit, and a client that stops half-way are
-answered here, in the dialect's form: a SOAP 1.1 fault (1.2 when the request said so)
-outside ``/_mock/``, ``{"error": ...}`` under it.
+The serving worker (mockserver/server.py) reads every connection without waiting and
+feeds an ``Intake`` until one request (headers and body) is buffered; only then does
+gunicorn parse and serve it. llhttp (through httptools) frames the bytes strictly, so a
+malformed request, a header block or body over its limit, and a client that stops
+half-way are answered here, in the dialect's form: a SOAP 1.1 fault (1.2 when the
+request said so) outside ``/_mock/``, ``{"error": ...}`` under it.
 """
 from __future__ import annotations
 

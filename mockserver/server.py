@@ -104,14 +104,17 @@ class MockConn(TConn):
 
 
 class BalancedThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker that reads each request whole before a thread runs it, and
+    """gunicorn's gthread worker where no thread waits for a request to arrive, and that
     leaves a new connection to a sibling holding fewer.
 
-    The main loop reads every connection without blocking and frames what arrives
-    (mockserver/intake.py), so a client that stalls, sends too much or sends garbage
-    costs no thread: it is answered, or dropped once ``--read-timeout`` has passed.
-    Threads only run complete requests, and a thread sending an answer gives up once
-    the client has taken nothing for ``--read-timeout``. Long polls (``GET
+    What arrives is framed by llhttp as it is read (mockserver/intake.py). A thread
+    reads what a readable connection holds without waiting and serves the request if it
+    is whole; the rest of one that is not goes on in the main loop, which reads every
+    such connection without blocking and hands the request to a thread once it is whole.
+    So a client that stalls, sends too much or sends garbage costs no thread: it is
+    answered, or answered and dropped once ``--read-timeout`` has passed since its
+    request began. A thread sending an answer gives up once the client has taken nothing
+    for ``--read-timeout``. Long polls (``GET
     /_mock/outbox/wait``) run on threads of their own, ``--threads`` of them at most;
     one more is answered 503 at once. Keep-alive connections stay with the worker that
     accepted them, and a worker that is awake accepts a whole burst; without the board,
@@ -204,9 +207,10 @@ class BalancedThreadWorker(ThreadWorker):
         return Intake(self.limits, time.monotonic() + self.limits.read_timeout)
 
     def enqueue_req(self, conn):
-        """The next request of a connection, pipelined after the last one: a thread reads
-        it (what is buffered and what the socket holds, without waiting) and serves it."""
-        conn.intake = self._intake()
+        """The next request of a connection, pipelined after the last one (read ahead by
+        gunicorn's parser): a thread reads the rest it needs, without waiting, and serves it."""
+        intake = conn.intake = self._intake()
+        intake.feed(conn.parser.unreader.take_buffered())
         self._submit(conn, self.tpool, self._read_and_serve)
 
     def on_client_socket_readable(self, conn, client):
@@ -233,10 +237,6 @@ class BalancedThreadWorker(ThreadWorker):
         """In a thread: read what has arrived of the request without waiting; serve it when
         it is whole, else leave it to the main loop (READ_ON)."""
         intake = conn.intake
-        if conn.parser is not None:
-            leftover = conn.parser.unreader.take_buffered()
-            if leftover:
-                intake.feed(leftover)
         if not (intake.complete or intake.refusal):
             buffer = getattr(_served, "buffer", None)
             if buffer is None:
