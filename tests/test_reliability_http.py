@@ -3,7 +3,10 @@ malformed framing. Every case over real sockets; answers checked on the wire, th
 checked for no change."""
 import http.client
 import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -12,7 +15,7 @@ import urllib.request
 import pytest
 from lxml import etree
 
-from conftest import start_server
+from conftest import ROOT, start_server
 
 ENDPOINT = "/bc/rpc/soap/backclickService"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -266,6 +269,45 @@ def test_expect_100_continue(quick):
     assert b"100 Continue" not in answer
 
 
+def test_the_read_timeout_comes_from_the_environment_and_is_checked(tmp_path):
+    running = start_server(tmp_path, env={"MOCKSERVER_READ_TIMEOUT": "1"})
+    try:
+        with connect(running) as sock:
+            sock.sendall(f"POST {ENDPOINT} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode())
+            seconds, answer = timed(lambda: read_all(sock, timeout=10))
+        assert b"The request did not arrive within 1 s" in answer and seconds < 1 + 3
+    finally:
+        running.stop()
+    done = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--read-timeout", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert "--read-timeout takes a positive number of seconds, got 0" in done.stderr
+
+
+def test_a_graceful_stop_does_not_wait_for_stalled_clients_or_long_polls(tmp_path):
+    running = start_server(tmp_path)
+    stalled = stall(running, 8)
+    answers = []
+
+    def poll():
+        try:
+            urllib.request.urlopen(running.base_url + "_mock/outbox/wait?timeout=60", timeout=30)
+        except urllib.error.HTTPError as error:
+            answers.append((error.code, json.loads(error.read())))
+
+    waiting = threading.Thread(target=poll)
+    waiting.start()
+    time.sleep(0.5)
+    running.process.send_signal(signal.SIGTERM)
+    seconds, status = timed(lambda: running.process.wait(20))
+    waiting.join(20)
+    for sock in stalled:
+        sock.close()
+    assert status == 0 and seconds < 4, seconds
+    assert answers == [(503, {"error": "mockserver is stopping; no matching mail arrived "
+                                       "before."})]
+
+
 # -- 2. long polls ------------------------------------------------------------------------------
 
 def test_long_polls_leave_the_threads_to_soap_calls(tmp_path):
@@ -327,6 +369,18 @@ def test_an_oversized_body_gets_a_fault_the_sender_can_read(tmp_path, args, limi
         assert health(running) == 200
     finally:
         running.stop()
+
+
+def test_an_oversized_body_announced_with_expect_100_continue_is_refused_at_once(quick):
+    before = subscribers(quick)
+    with connect(quick) as sock:
+        sock.sendall((f"POST {ENDPOINT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml"
+                      f"\r\nContent-Length: 20000000\r\nExpect: 100-continue\r\n\r\n").encode())
+        seconds, answer = timed(lambda: read_all(sock))
+    assert seconds < 1 and answer.startswith(b"HTTP/1.1 500 "), answer
+    assert b"100 Continue" not in answer
+    assert b"Request body of 20000000 bytes exceeds the limit of 10485760 bytes." in answer
+    assert subscribers(quick) == before
 
 
 def test_an_oversized_chunked_body_gets_a_fault(tmp_path):
@@ -431,6 +485,19 @@ def test_http_errors_are_json_on_admin_paths(shared_server, case):
 def test_an_unreadable_request_line_gets_a_soap_fault(shared_server, data):
     message = fault(*exchange(shared_server, data))
     assert message == "Malformed HTTP request: Invalid method encountered."
+
+
+def test_a_soap_12_request_gets_a_soap_12_fault(shared_server):
+    data = framed(ENDPOINT, BODY, chunked=b"zz\r\n").replace(
+        b"text/xml; charset=utf-8", b"application/soap+xml; charset=utf-8")
+    status, headers, body = exchange(shared_server, data)
+    assert status == "HTTP/1.1 500 Internal Server Error"
+    assert headers["content-type"] == "application/soap+xml; charset=utf-8"
+    env = "http://www.w3.org/2003/05/soap-envelope"
+    fault_node = etree.fromstring(body).find(f"{{{env}}}Body/{{{env}}}Fault")
+    assert fault_node.findtext(f"{{{env}}}Code/{{{env}}}Value") == "soap:Sender"
+    assert fault_node.findtext(f"{{{env}}}Reason/{{{env}}}Text") == \
+        "Malformed HTTP request: Invalid character in chunk size."
 
 
 def test_a_request_cut_short_gets_a_fault(shared_server):
