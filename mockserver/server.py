@@ -5,6 +5,7 @@ import errno
 import ipaddress
 import mmap
 import os
+import select
 import selectors
 import socket
 import struct
@@ -74,12 +75,13 @@ class ConnectionBoard:
         return min((counts[i] for i in range(MAX_SLOTS) if i != slot), default=ABSENT)
 
 
-RECV_SIZE = 256 * 1024  # bytes one recv() of a request may take
+RECV_SIZE = 64 * 1024  # bytes one recv() of a request may take
 READS_PER_EVENT = 8  # recv() calls per readable event before other connections get a turn
 SWEEP_EVERY = 0.25  # seconds between checks of the read deadlines
 LINGER = 2.0  # seconds a closed connection is read and discarded, for its answer to arrive
 LINGER_BYTES = 1 << 20  # bytes discarded so at most
 STOP_LINGER = 2.0  # seconds a stopping worker still gives a request that is arriving
+FOLLOW_UP = 0.005  # seconds a thread waits for the rest of a request before leaving it
 
 _served = threading.local()  # a worker thread's receive buffer, and the target it serves
 READ_ON = object()  # a thread leaves the request to the main loop
@@ -104,21 +106,22 @@ class MockConn(TConn):
 
 
 class BalancedThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker where no thread waits for a request to arrive, and that
-    leaves a new connection to a sibling holding fewer.
+    """gunicorn's gthread worker where no thread waits long for a request to arrive, and
+    that leaves a new connection to a sibling holding fewer.
 
-    What arrives is framed by llhttp as it is read (mockserver/intake.py). A thread
-    reads what a readable connection holds without waiting and serves the request if it
-    is whole; the rest of one that is not goes on in the main loop, which reads every
-    such connection without blocking and hands the request to a thread once it is whole.
-    So a client that stalls, sends too much or sends garbage costs no thread: it is
+    What arrives is framed by llhttp as it is read (mockserver/intake.py). A thread reads
+    what a readable connection holds (waiting 5 ms at most for more) and serves the
+    request if it is whole; the rest of one that is not goes on in the main loop, which
+    reads every such connection without blocking and hands the request to a thread once
+    it is whole. So a client that stalls, sends too much or sends garbage costs no thread: it is
     answered, or answered and dropped once ``--read-timeout`` has passed since its
     request began. A thread sending an answer gives up once the client has taken nothing
-    for ``--read-timeout``. Long polls (``GET
-    /_mock/outbox/wait``) run on threads of their own, ``--threads`` of them at most;
-    one more is answered 503 at once. Keep-alive connections stay with the worker that
-    accepted them, and a worker that is awake accepts a whole burst; without the board,
-    16 clients connecting at once can all land on one worker and leave the other cores idle.
+    for ``--read-timeout``. Long polls (``GET /_mock/outbox/wait``) run on threads of
+    their own, ``--threads`` of them at most; one more is answered 503 at once.
+
+    Keep-alive connections stay with the worker that accepted them, and a worker that is
+    awake accepts a whole burst; without the board, 16 clients connecting at once can all
+    land on one worker and leave the other cores idle.
     """
 
     board: ConnectionBoard | None = None
@@ -142,8 +145,7 @@ class BalancedThreadWorker(ThreadWorker):
         self.wait_pool = futures.ThreadPoolExecutor(max_workers=self.wait_slots,
                                                     thread_name_prefix="mockserver-wait")
         self.sweep_at, self.stop_by = 0.0, None
-        # the main loop's receive buffer: a fresh 256 KiB bytes per recv() would be mapped
-        # and unmapped each time
+        # the main loop's receive buffer (a fresh bytes object per recv() costs more)
         self.buffer = memoryview(bytearray(RECV_SIZE))
         if self.board is not None:
             self.board.counts[self.slot] = 0
@@ -208,14 +210,13 @@ class BalancedThreadWorker(ThreadWorker):
 
     def enqueue_req(self, conn):
         """The next request of a connection, pipelined after the last one (read ahead by
-        gunicorn's parser): a thread reads the rest it needs, without waiting, and serves it."""
+        gunicorn's parser): a thread reads the rest it needs and serves it."""
         intake = conn.intake = self._intake()
         intake.feed(conn.parser.unreader.take_buffered())
         self._submit(conn, self.tpool, self._read_and_serve)
 
     def on_client_socket_readable(self, conn, client):
-        """A kept-alive connection sends its next request: a thread reads it (without
-        waiting) and serves it."""
+        """A kept-alive connection sends its next request: a thread reads and serves it."""
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
         conn.intake = self._intake()
@@ -234,15 +235,27 @@ class BalancedThreadWorker(ThreadWorker):
             lambda done: self.method_queue.defer(self.finish_request, conn, done))
 
     def _read_and_serve(self, conn):
-        """In a thread: read what has arrived of the request without waiting; serve it when
-        it is whole, else leave it to the main loop (READ_ON)."""
+        """In a thread: read what has arrived of the request, waiting FOLLOW_UP at most for
+        more; serve it when it is whole, else leave it to the main loop (READ_ON)."""
         intake = conn.intake
-        if not (intake.complete or intake.refusal):
-            buffer = getattr(_served, "buffer", None)
-            if buffer is None:
-                buffer = _served.buffer = memoryview(bytearray(RECV_SIZE))
-            if not _receive(conn, intake, buffer) and not intake.size:
-                return GONE
+        buffer = getattr(_served, "buffer", None)
+        if buffer is None:
+            buffer = _served.buffer = memoryview(bytearray(RECV_SIZE))
+        give_up = None
+        while not (intake.complete or intake.refusal):
+            if not _receive(conn, intake, buffer):
+                if not intake.size:
+                    return GONE
+                break
+            if intake.complete or intake.refusal:
+                break
+            # Clients often send the headers and the body in two writes: wait for the
+            # rest briefly here rather than hand the request to the main loop and back.
+            _continue(conn, intake)
+            now = time.monotonic()
+            give_up = give_up or now + FOLLOW_UP
+            if now >= give_up or not _readable(conn.sock, give_up - now):
+                break
         if intake.refusal or not intake.complete or intake.is_wait():
             return READ_ON  # to be read on, refused, or served on the long polls' threads
         self._hand_over(conn)
@@ -264,9 +277,7 @@ class BalancedThreadWorker(ThreadWorker):
             elif intake.complete:
                 self._dispatch(conn, polled)
             else:
-                if intake.send_continue and not intake.continued:
-                    intake.continued = True
-                    conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n", socket.MSG_DONTWAIT)
+                _continue(conn, intake)
                 if polled is None:
                     self.poller.register(conn.sock, selectors.EVENT_READ,
                                          partial(self._on_readable, conn))
@@ -479,6 +490,23 @@ def _receive(conn, intake, buffer) -> bool:
         if intake.complete or intake.refusal or size < RECV_SIZE:
             break
     return True
+
+
+def _continue(conn, intake) -> None:
+    """Send ``100 Continue`` once when the request expects it (its body is within limits)."""
+    if intake.send_continue and not intake.continued and intake.over is None:
+        intake.continued = True
+        try:
+            conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n", socket.MSG_DONTWAIT)
+        except OSError:
+            pass
+
+
+def _readable(sock, seconds: float) -> bool:
+    """Whether ``sock`` turns readable within ``seconds``."""
+    poll = select.poll()
+    poll.register(sock, select.POLLIN)
+    return bool(poll.poll(max(1, int(seconds * 1000))))
 
 
 def _stop_long_polls() -> None:
