@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, gate,
                         journal, outbox, scheduler, subscribers)
-from mockserver.server import is_loopback
+from mockserver.auth import is_loopback
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
 from mockserver.store import Store
