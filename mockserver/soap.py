@@ -369,6 +369,7 @@ class WireOperation:
     response_name: str = ""  # the answer wrapper's local name
     qualified: bool = True  # the answer's members in the request's namespace (else none)
     namespaces: frozenset = frozenset()  # further namespaces request members may come in
+    parts: frozenset = frozenset()  # rpc/literal: the answer's part accessors, unqualified
 
 
 class SoapEndpoint:
@@ -402,18 +403,9 @@ class SoapEndpoint:
         wsdl = Wsdl11(self.app.interface)
         wsdl.build_interface_document(ADDRESS_PLACEHOLDER + address_path.lstrip("/"))
         self.models: dict[str, tuple] = {}  # the mock's operation -> (in, out message models)
-        own: list[WireOperation] = []
-        memo: dict = {}
         for method in self.app.interface.service_method_map.values():
             descriptor = method[0]
             self.models[descriptor.name] = (descriptor.in_message, descriptor.out_message)
-            own.append(WireOperation(
-                name=descriptor.name, target=descriptor.name,
-                request=model_shape(descriptor.in_message, tns, memo),
-                response_name=descriptor.out_message.get_type_name(),
-                qualified=member_form == "qualified"))
-        self.operations: dict[str, list[WireOperation]] = {}
-        self._serve(own)
         doc = canonical_wsdl(etree.fromstring(wsdl.get_interface_document()), tns,
                              set(self.models), names)
         schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
@@ -433,9 +425,14 @@ class SoapEndpoint:
                               for m in doc.iterfind(f"{{{WSDL}}}message")
                               if m.get("name").endswith("Response"))
             self.app.out_protocol.unqualified_parts = frozenset(f"{{{tns}}}{p}" for p in parts)
-        self.parts = parts  # answer part accessors, unqualified in every form
         self.schema = etree.XMLSchema(standalone)
         self._schema_lock = threading.Lock()
+        memo: dict = {}
+        self.operations: dict[str, list[WireOperation]] = {}
+        self._serve([WireOperation(name=op, target=op, request=model_shape(in_model, tns, memo),
+                                   response_name=out_model.get_type_name(),
+                                   qualified=member_form == "qualified", parts=parts)
+                     for op, (in_model, out_model) in self.models.items()])
 
     def _serve(self, operations: list[WireOperation]) -> None:
         """Answer these operations by name, in any case: they replace the endpoint's
@@ -577,7 +574,7 @@ class SoapEndpoint:
                 new.extend(old)
                 body.replace(old, new)
                 old = new
-            restyle(old, ns, wire.qualified, wire.response, self.parts)
+            restyle(old, ns, wire.qualified, wire.response, wire.parts)
             etree.cleanup_namespaces(envelope)
 
         return restyle_answer
