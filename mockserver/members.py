@@ -108,7 +108,8 @@ def normalise(element: etree._Element, shape: Shape, reading: Reading) -> None:
         if child.tag != member.tag:
             child.tag = member.tag
         inner = member.shape
-        if member.item is not None and _is_unwrapped(child, member.item):
+        if member.item is not None and _is_unwrapped(child, inner.members[member.item]
+                                                     .shape, member.item):
             wrapper = unwrapped.get(member) if unwrapped else None
             if wrapper is None:  # <ids>3</ids><ids>4</ids>: <ids><item>3</item>…</ids>
                 wrapper = etree.Element(member.tag)
@@ -160,11 +161,14 @@ def _resolve(child: etree._Element, shape: Shape, reading: Reading) -> Member:
     return member
 
 
-def _is_unwrapped(child: etree._Element, item: str) -> bool:
-    """An array member sent as repeated elements (text, or children that are not items)."""
+def _is_unwrapped(child: etree._Element, item_shape: Shape | None, item: str) -> bool:
+    """An array member sent as one of repeated elements: a value (text), or the members of
+    one complex item. Children that are neither items nor item members are left for
+    ``normalise`` to name."""
     for first in child:
         if isinstance(first.tag, str):
-            return etree.QName(first).localname != item
+            local = etree.QName(first).localname
+            return local != item and item_shape is not None and local in item_shape.members
     return bool((child.text or "").strip())
 
 

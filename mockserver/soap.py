@@ -568,14 +568,16 @@ class SoapEndpoint:
             old = next((c for c in body if isinstance(c.tag, str)), None)
             if old is None:
                 return
-            if old.tag != wrapper_tag:
+            renamed = old.tag != wrapper_tag
+            if renamed:  # declared once, as tns, on the wrapper
                 new = etree.Element(wrapper_tag, attrib=dict(old.attrib), nsmap={"tns": ns})
                 new.text = old.text
                 new.extend(old)
                 body.replace(old, new)
                 old = new
             restyle(old, ns, wire.qualified, wire.response, wire.parts)
-            etree.cleanup_namespaces(envelope)
+            if renamed:
+                etree.cleanup_namespaces(envelope)  # the mock's tns, now unused
 
         return restyle_answer
 
