@@ -124,7 +124,7 @@ class _Reader:
                     raise self.fail(f"operation {name!r} is bound use=\"encoded\"; the mock "
                                     f"serves literal bindings only.")
             operations.append(self._operation(name, op, op_style))
-        self._rewrite_addresses(soap_ns)
+        self._rewrite_addresses()
         wsdl = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8")
         return UserWsdl(self.path, operations, wsdl, self.ignored, self.left_out)
 
@@ -146,10 +146,12 @@ class _Reader:
                 return port_type
         raise self.fail(f"the binding's port type {qname!r} is not declared.")
 
-    def _rewrite_addresses(self, soap_ns: str) -> None:
+    def _rewrite_addresses(self) -> None:
+        """Every port's SOAP address the mock's (with the placeholder host)."""
         location = ADDRESS_PLACEHOLDER + self.endpoint.address_path.lstrip("/")
         for soap in BINDINGS:
-            for address in self.root.iterfind(f"{{{WSDL}}}service/{{{WSDL}}}port/{{{soap}}}address"):
+            for address in self.root.iterfind(
+                    f"{{{WSDL}}}service/{{{WSDL}}}port/{{{soap}}}address"):
                 address.set("location", location)
 
     def _message_parts(self, op: etree._Element, direction: str) -> list[etree._Element]:

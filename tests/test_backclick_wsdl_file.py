@@ -345,8 +345,10 @@ RPC_WSDL = """<?xml version="1.0"?>
   </xs:sequence></xs:complexType>
  </xs:schema></types>
  <message name="getSubscribers"><part name="mandatorId" type="xs:int"/>
-  <part name="apiKey" type="xs:string"/><part name="emailAddresses" type="tns:stringArray"/></message>
- <message name="getSubscribersResponse"><part name="subscribers" type="tns:SubscriberArray"/></message>
+  <part name="apiKey" type="xs:string"/>
+  <part name="emailAddresses" type="tns:stringArray"/></message>
+ <message name="getSubscribersResponse">
+  <part name="subscribers" type="tns:SubscriberArray"/></message>
  <portType name="P"><operation name="getSubscribers"><input message="tns:getSubscribers"/>
   <output message="tns:getSubscribersResponse"/></operation></portType>
  <binding name="B" type="tns:P">

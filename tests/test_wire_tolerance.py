@@ -172,7 +172,8 @@ BAD_BASE = """<b:saveOrCreateSubscriber>
      "Validation error: Element 'mandatorid': This element is not expected. Expected is one of "
      "( mandatorId, apiKey, listsAdditive, deleteBlankFields, sendLastNewsletter, sendWelcome, "
      "filterAntiSpam, confirmChange, subscribers ). (line 5)"),
-    ("<b:mandatorId>1</b:mandatorId><b:apiKey>shop-key-1234</b:apiKey><b:mandatorId>1</b:mandatorId>",
+    ("<b:mandatorId>1</b:mandatorId><b:apiKey>shop-key-1234</b:apiKey>"
+     "<b:mandatorId>1</b:mandatorId>",
      "Validation error: Element 'mandatorId': This element is not expected: it is given more "
      "than once, and 'saveOrCreateSubscriber' takes one. (line 5)"),
     ("<b:mandatorId>abc</b:mandatorId>",
