@@ -60,7 +60,8 @@ class MockServer:
         """Build the dialect endpoints once; the store is opened lazily per thread."""
         self.settings, self.store = settings, store
         self.exposed = not is_loopback(settings.host)  # others can reach it: see tokens
-        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body, settings.max_items))
+        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body, settings.max_items,
+                                                        settings.backclick_wsdl))
         pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body, settings.max_items))
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
         self.dialects = {backclick.SERVICE_PATH: "backclick", copernica.SERVICE_PATH: "copernica"}
