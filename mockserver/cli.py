@@ -113,6 +113,9 @@ def parser() -> argparse.ArgumentParser:
                        default=_env_int("journal_body_limit", 64 * 1024), metavar="BYTES",
                        help="keep at most this much of each request and response envelope in "
                             "the journal (default 64 KiB)")
+    serve.add_argument("--backclick-wsdl", default=_env("backclick_wsdl"), metavar="FILE",
+                       help="serve this BACKCLICK WSDL (your installation's) instead of the "
+                            "mock's, and answer in its namespace, names and element form")
     serve.add_argument("--no-journal", action="store_true", default=_env_flag("no_journal"),
                        help="record no SOAP exchanges (for load tests)")
 
@@ -174,11 +177,20 @@ def cmd_serve(args) -> int:
                         workers=args.workers, threads=args.threads,
                         admin_token=args.admin_token, smtp_relay=args.smtp_relay,
                         journal=not args.no_journal, journal_size=max(args.journal_size, 1),
-                        journal_body_limit=max(args.journal_body_limit, 0))
+                        journal_body_limit=max(args.journal_body_limit, 0),
+                        backclick_wsdl=args.backclick_wsdl or None)
     try:
         settings.relay_address()
     except ValueError:
         return _fail(f"--smtp-relay takes HOST:PORT, got {args.smtp_relay!r}")
+    if settings.backclick_wsdl:
+        # read here, before the workers fork: a file that cannot be served stops the start
+        from mockserver import backclick
+        from mockserver.wsdl_import import WsdlFileError
+        try:
+            print(backclick.wsdl_summary(settings.backclick_wsdl), flush=True)
+        except WsdlFileError as error:
+            return _fail(str(error))
     try:
         store = open_store(settings)
     except (OSError, RuntimeError) as error:

@@ -15,7 +15,8 @@ from urllib.parse import unquote, urlsplit
 
 import httptools
 
-ADMIN_PREFIX = "/_mock"
+from mockserver import gate
+
 WAIT_PATH = b"/_mock/outbox/wait"
 REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
            414: "URI Too Long", 431: "Request Header Fields Too Large",
@@ -199,6 +200,8 @@ def path_of(url: bytes | str | None) -> str | None:
     if not url:
         return None
     text = url.decode("latin-1") if isinstance(url, bytes) else url
+    if text.startswith("/"):  # origin form: '//_mock/x' is a path, not a host
+        return unquote(text.split("?", 1)[0].split("#", 1)[0]) or None
     try:
         return unquote(urlsplit(text).path) or None
     except ValueError:
@@ -206,8 +209,8 @@ def path_of(url: bytes | str | None) -> str | None:
 
 
 def is_admin_path(path: str | None) -> bool:
-    """True for ``/_mock`` and the paths under it."""
-    return bool(path) and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
+    """True for ``/_mock`` and the paths under it, in any spelling of them."""
+    return bool(path) and gate.is_admin_path(gate.canonical_path(path))
 
 
 def answer(path: str | None, content_type: str, status: int, message: str,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import errno
-import ipaddress
 import mmap
 import os
 import select
@@ -22,18 +21,9 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from mockserver import backclick
 from mockserver.intake import Intake, Limits, Refusal, answer, path_of
+from mockserver.auth import is_loopback  # noqa: F401  (cli and the ready line use it here)
 from mockserver.settings import Settings
 from mockserver.store import Store
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def urls(host: str, port: int) -> dict[str, str]:

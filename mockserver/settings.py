@@ -31,6 +31,7 @@ class Settings:
     journal: bool = True
     journal_size: int = 10_000
     journal_body_limit: int = DEFAULT_JOURNAL_BODY_LIMIT
+    backclick_wsdl: str | None = None  # a user's BACKCLICK WSDL to serve instead of the mock's
 
     def relay_address(self) -> tuple[str, int] | None:
         """``--smtp-relay HOST:PORT`` as (host, port), or None."""

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, gate,
                         journal, outbox, scheduler, subscribers)
-from mockserver.server import is_loopback
+from mockserver.auth import is_loopback
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
 from mockserver.store import Store
@@ -60,7 +60,8 @@ class MockServer:
         """Build the dialect endpoints once; the store is opened lazily per thread."""
         self.settings, self.store = settings, store
         self.exposed = not is_loopback(settings.host)  # others can reach it: see tokens
-        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body, settings.max_items))
+        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body, settings.max_items,
+                                                        settings.backclick_wsdl))
         pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body, settings.max_items))
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
         self.dialects = {backclick.SERVICE_PATH: "backclick", copernica.SERVICE_PATH: "copernica"}

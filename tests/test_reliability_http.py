@@ -509,3 +509,18 @@ def test_a_request_cut_short_gets_a_fault(shared_server):
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 500 ")
     assert b"The connection was closed before the request was complete." in body
+
+
+def test_an_admin_path_in_another_spelling_gets_its_http_error_as_json(server):
+    """The framing refusals pick JSON or SOAP after the path is brought to one spelling."""
+    import socket
+    from urllib.parse import urlsplit
+    parts = urlsplit(server.base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"POST //_mock/tenants HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"application/json" in head.lower(), answer
+    assert b'"error"' in body
