@@ -1035,6 +1035,14 @@ class Store:
                                "collection_id IS NULL ORDER BY id", [database_id]))
         return list(_query(self.conn, "SELECT * FROM callbacks ORDER BY id"))
 
+    def update_callback(self, callback_id: int, changes: dict) -> None:
+        """Set columns of one callback."""
+        names = [n for n in changes if n in ("url", "method", "expression", "actionfilter",
+                                             "sources", "base_url")]
+        if names:
+            self.conn.execute("UPDATE callbacks SET " + ", ".join(f"{n}=?" for n in names) +
+                              " WHERE id=?", [*(changes[n] for n in names), callback_id])
+
     def delete_callback(self, account_id: int, callback_id: int) -> bool:
         """Remove one of the account's callbacks (and its deliveries); False when unknown."""
         with self.transaction() as conn:

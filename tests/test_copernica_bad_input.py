@@ -75,7 +75,7 @@ def test_unknown_method_is_named(cop):
     ("<c:Database_retrieve><parameters><c:id>one</c:id></parameters></c:Database_retrieve>",
      "Element 'id': 'one' is not a valid value of the atomic type 'xs:int'. (line 1)"),
     ("<c:Database_retrieve><parameters/></c:Database_retrieve>",
-     "Element 'parameters': Missing child element(s). Expected is ( id ). (line 1)"),
+     "Element 'parameters': Missing child element(s). Expected is one of ( login, id ). (line 1)"),
     ("<c:Database_retrieve/>",
      "Element 'Database_retrieve': Missing child element(s). Expected is ( parameters ). (line 1)"),
     ("<c:Database_searchProfiles><parameters><c:id>1</c:id><c:asc>maybe</c:asc>"
