@@ -13,8 +13,11 @@ from spyne.model.complex import Array, ComplexModel
 from spyne.model.primitive import Boolean, Float, Integer32, Unicode
 
 from mockserver.copernica import catalogue
+from mockserver.soap import ADDRESS_PLACEHOLDER
 
-TNS = "http://soap.copernica.com/"
+# The WSDL's own URL, as the vendor's target namespace is; served with the host the client
+# fetched it from in place of the placeholder (as soap:address is).
+TNS = ADDRESS_PLACEHOLDER + "?SOAPAPI=WSDL"
 
 PRIMITIVES = {"int": Integer32, "string": Unicode, "bool": Boolean, "float": Float}  # xs:int
 
