@@ -304,10 +304,14 @@ def _backclick_tenant(root) -> str | None:
 def _copernica_tenant(store, root, environ: dict, caller: str) -> str | None:
     """``account-<id>`` a Copernica request's access token, header or cookie acts for."""
     token = next(root.iterfind(".//{*}access_token"), None)
+    login = next(root.iterfind(".//{*}parameters/{*}login"), None)
+    credentials = None if login is None else tuple(
+        login.findtext(f"{{*}}{name}") for name in ("username", "password", "account"))
     access = accounts.resolve(store, authorization=environ.get("HTTP_AUTHORIZATION"),
                               access_token=token.text if token is not None else None,
                               cookie_header=environ.get("HTTP_COOKIE"), caller=caller,
-                              write=False)
+                              write=False,
+                              login=credentials if credentials and any(credentials) else None)
     return f"account-{access.account_id}"
 
 

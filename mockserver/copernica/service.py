@@ -99,6 +99,14 @@ def _method(name: str, write: bool, handler: Callable, needed: str = "") -> Meth
 METHODS = {row[0]: _method(*row) for row in TABLE}
 
 
+def login_data(login) -> tuple[str, str, str | None] | None:
+    """The ``login`` parameter (``Login {username, account, password}``) as (username,
+    password, account); None when absent or empty (as generated clients send it unset)."""
+    if login is None or not any((login.username, login.password, login.account)):
+        return None
+    return login.username or "", login.password or "", login.account
+
+
 def _serve(ctx, method: Method, parameters) -> t.Result:
     soap = ctx.udc
     account_id = None
@@ -107,7 +115,8 @@ def _serve(ctx, method: Method, parameters) -> t.Result:
         access = accounts.resolve(
             soap.store, authorization=environ.get("HTTP_AUTHORIZATION"),
             access_token=getattr(parameters, "access_token", None),
-            cookie_header=environ.get("HTTP_COOKIE"), caller=soap.caller, write=method.write)
+            cookie_header=environ.get("HTTP_COOKIE"), caller=soap.caller, write=method.write,
+            login=login_data(getattr(parameters, "login", None)))
         account_id = soap.tenant = access.account_id
     return method.handler(Call(soap.store, account_id, soap), parameters)
 
