@@ -4,6 +4,7 @@ from __future__ import annotations
 import encodings.idna  # noqa: F401  (werkzeug routing encodes host names with it)
 import base64
 import errno
+import functools
 import gzip
 import html
 import logging
@@ -153,9 +154,14 @@ class MockServer:
         return [body]
 
     def serve_wsdl(self, endpoint: SoapEndpoint, environ, start_response):
-        """The WSDL, addressed to the host the client used."""
+        """The WSDL, addressed to the host the client used (gzip-compressed when the endpoint
+        compresses its answers and the client accepts it)."""
         body = endpoint.wsdl(host_url(environ))
-        start_response("200 OK", [("Content-Type", SOAP11_TYPE), ("Content-Length", str(len(body)))])
+        headers = [("Content-Type", SOAP11_TYPE)]
+        if endpoint.gzip_responses and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "").lower():
+            body = _gzipped_wsdl(body)
+            headers.append(("Content-Encoding", "gzip"))
+        start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
         return [body]
 
     def serve_soap(self, endpoint: SoapEndpoint, environ, start_response,
@@ -275,6 +281,12 @@ class MockServer:
             return _page("Link not valid", "This unsubscribe link is unknown.", 404)
         outbox.record_event(self.store, row["id"], "unsubscribe")
         return _page("Unsubscribed", f"{row['to_addr']} will receive no more of these mails.")
+
+
+@functools.lru_cache(maxsize=8)
+def _gzipped_wsdl(body: bytes) -> bytes:
+    """A WSDL gzip-compressed (the same bytes come back for every client of a host)."""
+    return gzip.compress(body, compresslevel=6)
 
 
 def _drop(environ: dict):

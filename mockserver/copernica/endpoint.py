@@ -19,6 +19,7 @@ from mockserver.soap import SoapEndpoint, WireError
 
 FORMER_TNS = "http://soap.copernica.com/"
 WSDL_SUFFIX = "?soapapi=wsdl"  # a namespace ending so is some host's copy of the WSDL
+WSDL_COPIES = 8  # hosts whose WSDL copy is kept ready
 
 
 def is_copernica_namespace(namespace: str | None) -> bool:
@@ -36,7 +37,19 @@ class CopernicaEndpoint(SoapEndpoint):
         super().__init__(*args, **kwargs)
         self._request = threading.local()
         from mockserver.copernica import wsdl
-        self._wsdl = wsdl.served(self._wsdl)
+        self._wsdl = wsdl.served(self._wsdl, self.tns)
+
+    def wsdl(self, host_url: str) -> bytes:
+        """The WSDL for ``host_url``; a few hosts' copies kept (each is ~3 MB)."""
+        if host_url not in self._wsdl_by_host and len(self._wsdl_by_host) >= WSDL_COPIES:
+            self._wsdl_by_host.pop(next(iter(self._wsdl_by_host)), None)
+        return super().wsdl(host_url)
+
+    def handle(self, body: bytes, call) -> tuple[int, bytes, bool, str | None]:
+        """The shared pipeline's answer; a method not emulated is named as the operation."""
+        self._request.not_emulated = None
+        status, out, soap12, operation = super().handle(body, call)
+        return status, out, soap12, operation or self._request.not_emulated
 
     def _operation(self, envelope: etree._Element, env_ns: str) -> tuple[str, etree._Element]:
         """Read the operation element (and any member qualified like it) in ``types.TNS``."""
@@ -49,7 +62,11 @@ class CopernicaEndpoint(SoapEndpoint):
             if not is_copernica_namespace(qname.namespace):
                 raise WireError(_unknown(qname.localname, qname.namespace))
             if qname.localname.lower() not in self.operations:
-                raise WireError(_unknown(qname.localname, qname.namespace))
+                known = catalogue.canonical_name(qname.localname)
+                if known is None:
+                    raise WireError(_unknown(qname.localname, qname.namespace))
+                self._request.not_emulated = known
+                raise WireError(not_emulated(known), code="Server")
             self._request.namespace = qname.namespace
             if qname.namespace != t.TNS:
                 prefix = f"{{{qname.namespace}}}"
@@ -64,11 +81,14 @@ class CopernicaEndpoint(SoapEndpoint):
         return vendor_answer(out, getattr(self._request, "namespace", None) or t.TNS)
 
 
+def not_emulated(operation: str) -> str:
+    """The fault string of a catalogue method the mock does not emulate."""
+    return f"{operation} is not emulated by mockserver."
+
+
 def _unknown(name: str, namespace: str | None) -> str:
-    known = catalogue.canonical_name(name)
-    hint = f" (did you mean {known!r}?)" if known and known != name else ""
-    return (f"Unknown operation {name!r} in namespace {namespace or '(none)'!r}{hint}; this "
-            f"endpoint serves the Copernica SOAP API in the namespace of its WSDL "
+    return (f"Unknown operation {name!r} in namespace {namespace or '(none)'!r}; this "
+            f"endpoint serves the Copernica SOAP API's methods in the namespace of its WSDL "
             f"(http://HOST/?SOAPAPI=WSDL) or {FORMER_TNS!r}.")
 
 
