@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mockserver import accounts, databases
 from mockserver.copernica import values as v
+from mockserver.errors import NotFound
 
 
 def login(call: v.Call, p):
@@ -30,3 +31,11 @@ def account_create_database(call: v.Call, p):
     """Create a database."""
     return v.entity("database", v.database(call, databases.create_database(
         call.store, call.account_id, p.name)))
+
+
+def user_retrieve(call: v.Call, p):
+    """A user of the account by number (see ``Store.account_user``)."""
+    row = call.store.account_user(call.account_id, p.id)
+    if row is None:
+        raise NotFound(f"Unknown user {p.id}.")
+    return v.entity("user", v.user(row))

@@ -16,9 +16,15 @@ def database_retrieve(call: v.Call, p):
 
 
 def database_update(call: v.Call, p):
-    """Change name, description or unsubscribe behaviour."""
+    """Change name, description, archived flag or unsubscribe behaviour (absent: kept)."""
     databases.update_database(call.store, call.account_id, p.id, p.name, p.description,
-                              p.unsubscribebehavior)
+                              p.unsubscribebehavior, p.archived)
+    return v.value(True)
+
+
+def database_clear(call: v.Call, p):
+    """Remove every profile (and subprofile) of the database; its structure stays."""
+    databases.clear_database(call.store, call.account_id, p.id)
     return v.value(True)
 
 
@@ -54,6 +60,12 @@ def database_create_interest(call: v.Call, p):
         call.store, call.account_id, p.id, p.name, p.group or "")))
 
 
+def field_update(call: v.Call, p):
+    """Change a database field's properties (absent: kept)."""
+    databases.update_field(call.store, call.account_id, p.id, False, v.field_changes(p))
+    return v.value(True)
+
+
 def database_interests(call: v.Call, p):
     """The database's interests."""
     _db(call, p)
@@ -87,6 +99,23 @@ def database_create_profile(call: v.Call, p):
         call.store, call.account_id, p.id, v.pairs(p.fields))))
 
 
+def database_profile(call: v.Call, p):
+    """A profile of the database by id (with fields and interests), or 0."""
+    _db(call, p)
+    found = profiles.get_profile(call.store, call.account_id, p.identifier)
+    if found is not None and found["database_id"] != p.id:
+        found = None
+    return v.entity("profile", found and v.profile(found))
+
+
+def database_profiles(call: v.Call, p):
+    """The database's profiles, ordered by ``order``."""
+    page = profiles.search_profiles(call.store, call.account_id, p.id, [], p.order, v.asc(p),
+                                    p.start, p.length)
+    page.items = [v.profile(x, v.full(p)) for x in page.items]
+    return v.listing("profile", page, v.full(p))
+
+
 def database_search_profiles(call: v.Call, p):
     """Profiles meeting every requirement."""
     page = profiles.search_profiles(call.store, call.account_id, p.id,
@@ -106,12 +135,24 @@ def database_update_profiles(call: v.Call, p):
 
 
 def database_remove_profiles(call: v.Call, p):
-    """Delete profiles by id."""
+    """Delete profiles by id (``completely`` or not: the mock keeps nothing of them)."""
     _db(call, p)
     ids = [i for i in v.ids(p.ids) if (call.store.profile(call.account_id, i) or {})
            .get("database_id") == p.id]
     profiles.remove_profiles(call.store, call.account_id, ids)
     return v.value(True)
+
+
+def database_contact_types(call: v.Call, p):
+    """The database's contact types: none (the mock has no contacts)."""
+    _db(call, p)
+    return v.listing("contacttype", v.whole([], p))
+
+
+def database_views(call: v.Call, p):
+    """The database's views (selections): none (the mock has no selections)."""
+    _db(call, p)
+    return v.listing("view", v.whole([], p))
 
 
 def database_unsubscribe_values(call: v.Call, p):

@@ -9,13 +9,14 @@ the answer goes back in the namespace the request used, its members unqualified.
 """
 from __future__ import annotations
 
+import gc
 import threading
 
 from lxml import etree
 
 from mockserver.copernica import catalogue
 from mockserver.copernica import types as t
-from mockserver.soap import SoapEndpoint, WireError
+from mockserver.soap import SoapEndpoint, WireError, _trim
 
 FORMER_TNS = "http://soap.copernica.com/"
 WSDL_SUFFIX = "?soapapi=wsdl"  # a namespace ending so is some host's copy of the WSDL
@@ -38,6 +39,8 @@ class CopernicaEndpoint(SoapEndpoint):
         self._request = threading.local()
         from mockserver.copernica import wsdl
         self._wsdl = wsdl.served(self._wsdl, self.tns)
+        gc.collect()
+        _trim()  # building freed ~25 MB of trees and copies: give them back
 
     def wsdl(self, host_url: str) -> bytes:
         """The WSDL for ``host_url``; a few hosts' copies kept (each is ~3 MB)."""

@@ -89,7 +89,8 @@ def collection(call: Call, row: dict):
 def field(row: dict, kind: str = "Field"):
     """A field row as the vendor's ``Field`` (or ``CollectionField``)."""
     return t.model(kind)(
-        id=row["id"], name=row["name"], big=row["type"] == "big", pixelwidth=0, weight=0,
+        id=row["id"], name=row["name"], big=row["type"] == "big", pixelwidth=row["pixelwidth"],
+        weight=row["weight"],
         type=row["type"], value=row["value"],
         specialcontent=row["type"] if row["type"] in databases.ONE_PER_DATABASE else "",
         ordered=bool(row["ordered"]), displayed=bool(row["displayed"]), indatatable=False,
@@ -118,6 +119,17 @@ def subprofile(s: dict, full: bool = True):
         code=s["code"], removed="", lastbuilt="",
         fields=pair_list(s["fields"]) if full else None,
         id=s["id"], created=s["created"], lastexport="")
+
+
+def user(row: dict):
+    """A user of the account as the vendor's ``User`` (the mock knows its login name, which is
+    its e-mail address)."""
+    return t.model("User")(
+        id=row["id"], created="", end="", gender="", name=row["username"], description="",
+        email=row["username"], phone="", sms="", fax="", applicationadmin=False,
+        accountadmin=False, styleadmin=False, dummy=False, apiaccess=True, uiacess=False,
+        disabled=False, active=True, receivenews=False, language="", timezone="",
+        unsecure=False)
 
 
 def callback(cb: dict):
@@ -189,6 +201,16 @@ def number(text, what: str, default: int) -> int:
     if not text.isdigit():
         raise InvalidRequest(f"Invalid {what} '{text}': expected a whole number.")
     return int(text)
+
+
+def field_changes(p) -> dict:
+    """``Field_update`` / ``CollectionField_update`` parameters as the domain's changes (an
+    absent member: kept)."""
+    return {"name": p.name, "type": p.type, "value": p.value, "displayed": p.displayed,
+            "ordered": p.ordered, "hidden": p.hidden, "index": p.index,
+            "length": None if p.length is None else number(p.length, "length", 50),
+            "textlines": None if p.lines is None else number(p.lines, "lines", 1),
+            "pixelwidth": p.pixelwidth, "weight": p.weight}
 
 
 def field_spec(p) -> databases.FieldSpec:
