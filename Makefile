@@ -1,10 +1,34 @@
 # make serve: create .venv, install, serve the demo fixtures on 127.0.0.1:8080
 # make test:  install the test dependencies, run the whole suite
+# make test-fast: the fast part of the suite only (FAST_TESTS below)
+#
+# Another interpreter (Python 3.10 to 3.13) gets a venv of its own, named after its version:
+#   make test PYTHON=python3.13          # in .venv-3.13
+#   make test-fast PYTHON=python3.10     # in .venv-3.10
+# VENV=DIR names the venv yourself; plain `make serve` and `make test` use .venv.
 PYTHON ?= python3
-VENV   := .venv
+ifeq ($(origin PYTHON),command line)
+  PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' \
+                      2>/dev/null)
+  ifeq ($(PYTHON_VERSION),)
+    $(error PYTHON=$(PYTHON) does not run)
+  endif
+  VENV ?= .venv-$(PYTHON_VERSION)
+endif
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: serve test wsdl bench bench-scale clean
+# The fast part, one to two and a half minutes on two cores: the wire (both WSDLs, bad input to
+# both dialects, a zeep round trip), the store (subscribers, Copernica profiles, fixtures,
+# snapshots), the pytest plugin, and the interpreter checks (test_python_versions.py).
+FAST_TESTS := tests/test_python_versions.py tests/test_smoke.py \
+	tests/test_backclick_wsdl.py tests/test_copernica_wsdl.py \
+	tests/test_backclick_bad_input.py tests/test_copernica_bad_input.py \
+	tests/compat/test_zeep.py tests/test_backclick_subscribers.py \
+	tests/test_copernica_profiles.py tests/test_fixtures.py tests/test_snapshots.py \
+	tests/test_pytest_plugin.py
+
+.PHONY: serve test test-fast wsdl bench bench-scale clean
 
 $(BIN)/mockserver: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +52,9 @@ serve: $(BIN)/mockserver
 
 test: $(VENV)/.test-deps node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.test-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS) $(FAST_TESTS)
 
 wsdl: $(BIN)/mockserver
 	$(BIN)/mockserver wsdl wsdl/

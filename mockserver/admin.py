@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 from werkzeug.routing import IntegerConverter, Rule
 from werkzeug.wrappers import Request, Response
@@ -10,6 +11,9 @@ import time
 
 from mockserver import __version__, callbacks, clock, outbox, scheduler, tenants
 from mockserver.errors import NotFound, VendorError
+
+
+STOPPING = threading.Event()  # set when the server stops: long polls end at once
 
 
 def json_response(value, status: int = 200) -> Response:
@@ -228,7 +232,8 @@ class AdminApi:
                 return json_response(mail_json(store, rows[0]))
             if time.monotonic() >= deadline:
                 raise ApiError(f"No matching mail arrived within {timeout:g} s.", 408)
-            time.sleep(0.05)
+            if STOPPING.wait(0.05):
+                raise ApiError("mockserver is stopping; no matching mail arrived before.", 503)
 
     def event(self, request: Request, mail_id: int) -> Response:
         """``POST /_mock/outbox/ID/events``: ``{"type": "open"}``, ``{"type": "click", "url": …}``,

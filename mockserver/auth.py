@@ -37,6 +37,16 @@ def in_networks(address: str, cidrs) -> bool:
     return False
 
 
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 

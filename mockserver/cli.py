@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from mockserver import __version__
+from mockserver.settings import DEFAULT_READ_TIMEOUT
 
 DEMO_FIXTURES = Path(__file__).resolve().parent / "demo" / "demo.yaml"
 
@@ -48,6 +49,16 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"mockserver: MOCKSERVER_{name.upper()} must be an integer, got {value!r}")
 
 
+def _env_float(name: str, default: float) -> float:
+    value = _env(name)
+    if value in (None, ""):
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise SystemExit(f"mockserver: MOCKSERVER_{name.upper()} must be a number, got {value!r}")
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mockserver`` command."""
     top = argparse.ArgumentParser(
@@ -82,6 +93,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-items", type=int, default=_env_int("max_items", 10_000),
                        metavar="N", help="most items of one array in a request (default "
                                          "10000); more are refused before they are read")
+    serve.add_argument("--read-timeout", type=float,
+                       default=_env_float("read_timeout", DEFAULT_READ_TIMEOUT), metavar="SECONDS",
+                       help="drop a client whose request has not arrived whole this long after "
+                            "it began, or that takes no answer for as long (default 10)")
     serve.add_argument("--workers", type=int, default=_env_int("workers", 1),
                        help="worker processes; use one per core for throughput (default 1)")
     serve.add_argument("--threads", type=int, default=_env_int("threads", 4),
@@ -98,6 +113,9 @@ def parser() -> argparse.ArgumentParser:
                        default=_env_int("journal_body_limit", 64 * 1024), metavar="BYTES",
                        help="keep at most this much of each request and response envelope in "
                             "the journal (default 64 KiB)")
+    serve.add_argument("--backclick-wsdl", default=_env("backclick_wsdl"), metavar="FILE",
+                       help="serve this BACKCLICK WSDL (your installation's) instead of the "
+                            "mock's, and answer in its namespace, names and element form")
     serve.add_argument("--no-journal", action="store_true", default=_env_flag("no_journal"),
                        help="record no SOAP exchanges (for load tests)")
 
@@ -146,20 +164,33 @@ def cmd_serve(args) -> int:
     from mockserver import server
     from mockserver.settings import Settings, open_store
 
+    if not 0 < args.read_timeout < 1e6:
+        return _fail(f"--read-timeout takes a positive number of seconds, "
+                     f"got {args.read_timeout:g}")
     if not server.is_loopback(args.host) and not args.admin_token:
         return _fail(f"binding to {args.host} exposes the admin API; pass --admin-token TOKEN")
     paths = list(args.fixtures) + ([str(DEMO_FIXTURES)] if args.demo else [])
     settings = Settings(host=args.host, port=args.port, db=args.db, fixtures=paths,
                         demo=args.demo, trusted_proxies=args.trusted_proxies,
                         max_body=args.max_body, max_items=max(args.max_items, 1),
+                        read_timeout=args.read_timeout,
                         workers=args.workers, threads=args.threads,
                         admin_token=args.admin_token, smtp_relay=args.smtp_relay,
                         journal=not args.no_journal, journal_size=max(args.journal_size, 1),
-                        journal_body_limit=max(args.journal_body_limit, 0))
+                        journal_body_limit=max(args.journal_body_limit, 0),
+                        backclick_wsdl=args.backclick_wsdl or None)
     try:
         settings.relay_address()
     except ValueError:
         return _fail(f"--smtp-relay takes HOST:PORT, got {args.smtp_relay!r}")
+    if settings.backclick_wsdl:
+        # read here, before the workers fork: a file that cannot be served stops the start
+        from mockserver import backclick
+        from mockserver.wsdl_import import WsdlFileError
+        try:
+            print(backclick.wsdl_summary(settings.backclick_wsdl), flush=True)
+        except WsdlFileError as error:
+            return _fail(str(error))
     try:
         store = open_store(settings)
     except (OSError, RuntimeError) as error:

@@ -20,6 +20,14 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         """Log nothing for a request answered."""
 
+    def handle(self):
+        """Serve the connection, then close the SQLite connections of its thread (werkzeug
+        runs each connection in a thread of its own, which then ends)."""
+        try:
+            super().handle()
+        finally:
+            self.server.app.end_of_thread()
+
 
 class EmbeddedServer:
     """A mockserver answering on ``base_url`` from a thread until ``stop()``."""

@@ -10,7 +10,6 @@ import re
 from urllib.parse import urlsplit
 
 from mockserver import auth
-from mockserver.server import is_loopback
 
 ADMIN_PREFIX = "/_mock"
 UI_PATH = "/_mock/ui"  # the web UI: /_mock/ui and every path under /_mock/ui/
@@ -105,7 +104,7 @@ def admin_refusal(settings, headers, environ: dict, path: str) -> tuple[int, str
         return 403, (f"The admin API answers callers on this machine only, not {caller}; "
                      f"start mockserver with --admin-token to reach it from elsewhere.")
     host = urlsplit("//" + (environ.get("HTTP_HOST") or "")).hostname or ""
-    if not is_loopback(host):
+    if not auth.is_loopback(host):
         return 403, (f"The admin API answers requests addressed to localhost, 127.0.0.1 or "
                      f"[::1] only, not {host}; start mockserver with --admin-token to reach "
                      f"it under another name.")

@@ -224,6 +224,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", MARKER)
     config.addinivalue_line("filterwarnings",
                             "ignore:'cgi' is deprecated:DeprecationWarning:spyne")
+    config.addinivalue_line("filterwarnings",  # Python 3.10 and 3.11, spyne's vendored six
+                            r"ignore:_SixMetaPathImporter\.find_spec\(\) not found:ImportWarning")
 
 
 @pytest.fixture(scope="session")

@@ -77,3 +77,4 @@ class Scheduler(threading.Thread):
                 busy = 0
             if not busy:
                 self.stopping.wait(INTERVAL)
+        self.store.close()  # this thread's connection, never left to the garbage collector

@@ -8,6 +8,7 @@ DEFAULT_JOURNAL_BODY_LIMIT = 64 * 1024
 # Items of one array in a request: ten times the largest count BACKCLICK documents (1000
 # subscribers or addresses per call, refused with the vendor's own fault).
 DEFAULT_MAX_ITEMS = 10_000
+DEFAULT_READ_TIMEOUT = 10.0
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Settings:
     trusted_proxies: list[str] = field(default_factory=list)
     max_body: int = DEFAULT_MAX_BODY
     max_items: int = DEFAULT_MAX_ITEMS
+    read_timeout: float = DEFAULT_READ_TIMEOUT  # seconds for a request to arrive, an answer to go
     workers: int = 1
     threads: int = 4
     admin_token: str | None = None
@@ -29,6 +31,7 @@ class Settings:
     journal: bool = True
     journal_size: int = 10_000
     journal_body_limit: int = DEFAULT_JOURNAL_BODY_LIMIT
+    backclick_wsdl: str | None = None  # a user's BACKCLICK WSDL to serve instead of the mock's
 
     def relay_address(self) -> tuple[str, int] | None:
         """``--smtp-relay HOST:PORT`` as (host, port), or None."""

@@ -20,7 +20,6 @@ from lxml import etree
 from spyne import Application, Fault
 from spyne.const import xml as spyne_ns
 from spyne.interface.wsdl import Wsdl11
-from spyne.model.complex import Array, ComplexModelBase
 from spyne.model.primitive import DateTime
 from spyne.protocol import ProtocolBase
 from spyne.protocol.soap import Soap11
@@ -28,6 +27,7 @@ from spyne.server import ServerBase
 from spyne import MethodContext
 
 from mockserver.errors import VendorError
+from mockserver.members import MemberError, Reading, Shape, model_shape, normalise, restyle
 from mockserver.settings import DEFAULT_MAX_BODY, DEFAULT_MAX_ITEMS
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class SoapCall:
     exposed: bool = False  # the server listens beyond loopback: credentials never seeded
     tenant: object = None
     headers: list = field(default_factory=list)  # extra response headers, e.g. Set-Cookie
+    answer: object = None  # the wire's form of the answer: f(envelope, body), None: spyne's
 
 
 class SoapProtocol(Soap11):
@@ -99,13 +100,18 @@ class SoapProtocol(Soap11):
         return attrs
 
     def serialize(self, ctx, message):
-        """spyne's envelope, with rpc/literal part accessors unqualified when so configured."""
+        """spyne's envelope, with rpc/literal part accessors unqualified when so configured,
+        then in the wire's namespace and form when the call says so (``SoapCall.answer``)."""
         super().serialize(ctx, message)
-        if self.unqualified_parts and ctx.out_error is None and ctx.out_body_doc is not None:
-            for wrapper in ctx.out_body_doc:
-                for part in wrapper:
-                    if part.tag in self.unqualified_parts:
-                        part.tag = etree.QName(part).localname
+        if ctx.out_error is None and ctx.out_body_doc is not None:
+            if self.unqualified_parts:
+                for wrapper in ctx.out_body_doc:
+                    for part in wrapper:
+                        if part.tag in self.unqualified_parts:
+                            part.tag = etree.QName(part).localname
+            answer = getattr(ctx.udc, "answer", None)
+            if answer is not None:
+                answer(ctx.out_document, ctx.out_body_doc)
 
     def decompose_incoming_envelope(self, ctx, message=ProtocolBase.REQUEST):
         """spyne's split into header and body, found by tag instead of by a fresh XPath."""
@@ -330,59 +336,6 @@ def _rpc_wrappers(doc: etree._Element) -> list[etree._Element]:
     return wrappers
 
 
-XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-
-
-def _drop_nil_elements(element: etree._Element) -> None:
-    """Treat empty ``xsi:nil="true"`` elements as absent (node-soap sends them for ``null``);
-    a required element dropped this way is then reported missing by the schema."""
-    for nil in [e for e in element.iter() if e.get(XSI_NIL) in ("true", "1")]:
-        if len(nil) == 0 and not (nil.text or "").strip() and nil is not element:
-            nil.getparent().remove(nil)
-
-
-def _array_shapes(model) -> dict:
-    """For a complex type: {child name: (is_array, shape of the child or item type)}."""
-    shapes = {}
-    for name, member in getattr(model, "_type_info", {}).items():
-        if issubclass(member, Array):
-            (item,) = member._type_info.values()
-            shapes[name] = (True, _array_shapes(item) if issubclass(item, ComplexModelBase) else {})
-        elif issubclass(member, ComplexModelBase):
-            shapes[name] = (False, _array_shapes(member))
-    return shapes
-
-
-def _normalise_arrays(element: etree._Element, shapes: dict, tns: str) -> None:
-    """Wrap arrays sent as repeated elements into the ``<x><item/>…</x>`` form the WSDL names."""
-    if not shapes:
-        return
-    item_tag = f"{{{tns}}}item"
-    for name, (is_array, inner) in shapes.items():
-        tag = f"{{{tns}}}{name}"
-        occurrences = [c for c in element if c.tag == tag]
-        if not occurrences:
-            continue
-        if is_array:
-            unwrapped = any(
-                (len(c) == 0 and (c.text or "").strip()) or
-                (len(c) > 0 and any(g.tag != item_tag for g in c if isinstance(g.tag, str)))
-                for c in occurrences)
-            if unwrapped:
-                wrapper = etree.Element(tag)
-                occurrences[0].addprevious(wrapper)
-                for occurrence in occurrences:
-                    occurrence.tag = item_tag
-                    wrapper.append(occurrence)
-                occurrences = [wrapper]
-            for wrapper in occurrences:
-                for item in wrapper:
-                    _normalise_arrays(item, inner, tns)
-        else:
-            for occurrence in occurrences:
-                _normalise_arrays(occurrence, inner, tns)
-
-
 TRIM_AFTER = 1024 * 1024  # a request body this large: give the freed heap back afterwards
 
 
@@ -404,55 +357,97 @@ def _libc_trim():
         return None
 
 
+@dataclass(eq=False)
+class WireOperation:
+    """How one operation travels: its name on the wire, the mock's operation it maps to, and
+    the shapes its request and answer members take."""
+
+    name: str  # as the served WSDL names it
+    target: str | None  # the mock's operation; None: declared by a user's WSDL, not emulated
+    request: Shape | None = None  # wire member names -> the mock's, in the mock's order
+    response: Shape | None = None  # the mock's answer members -> the wire's (None: as spyne)
+    response_name: str = ""  # the answer wrapper's local name
+    qualified: bool = True  # the answer's members in the request's namespace (else none)
+    namespaces: frozenset = frozenset()  # further namespaces request members may come in
+    parts: frozenset = frozenset()  # rpc/literal: the answer's part accessors, unqualified
+
+
 class SoapEndpoint:
     """One dialect on the wire: its spyne application, WSDL, schema and request pipeline."""
 
     def __init__(self, services: list, tns: str, name: str, address_path: str,
                  max_body: int = DEFAULT_MAX_BODY, names: WsdlNames | None = None,
                  gzip_responses: bool = False, max_items: int = DEFAULT_MAX_ITEMS,
-                 validation_prefix: str = ""):
+                 validation_prefix: str = "", member_form: str = "qualified"):
         """Build the spyne application and its WSDL (with a placeholder address) once.
 
         ``gzip_responses``: answer gzip-compressed when the client accepts it.
         ``max_items``: most child elements any element of a request may have (an array's
-        items), refused before anything is built; ``validation_prefix`` begins that fault.
+        items), refused before anything is built; ``validation_prefix`` begins that fault and
+        every other fault on the request's members and values.
+        ``member_form``: ``qualified`` or ``unqualified``, the served WSDL's
+        ``elementFormDefault`` and the form of the members of every answer. Requests are
+        accepted in either form, members in any order, the operation in any namespace.
         """
+        if member_form not in ("qualified", "unqualified"):
+            raise ValueError(f"member_form must be 'qualified' or 'unqualified', not "
+                             f"{member_form!r}")
         self.tns, self.address_path, self.max_body = tns, address_path, max_body
         self.max_items, self.validation_prefix = max_items, validation_prefix
         self.gzip_responses = gzip_responses
         self.rpc = names is not None and names.style == "rpc"
-        self.in_parts: set[str] = set()  # rpc/literal request part accessors, unqualified
         self.app = VendorFaults(services, tns=tns, name=name, in_protocol=SoapProtocol(),
                                 out_protocol=SoapProtocol())
         self.server = ServerBase(self.app)
         self.app.transport = "http://schemas.xmlsoap.org/soap/http"
         wsdl = Wsdl11(self.app.interface)
         wsdl.build_interface_document(ADDRESS_PLACEHOLDER + address_path.lstrip("/"))
-        self.operations: dict[str, str] = {}
-        self.shapes: dict[str, dict] = {}
+        self.models: dict[str, tuple] = {}  # the mock's operation -> (in, out message models)
         for method in self.app.interface.service_method_map.values():
             descriptor = method[0]
-            op = descriptor.name
-            self.operations[op.lower()] = op
-            self.shapes[op] = _array_shapes(descriptor.in_message)
+            self.models[descriptor.name] = (descriptor.in_message, descriptor.out_message)
         doc = canonical_wsdl(etree.fromstring(wsdl.get_interface_document()), tns,
-                             set(self.operations.values()), names)
+                             set(self.models), names)
+        schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
+        if member_form == "unqualified":
+            schema.set("elementFormDefault", "unqualified")
         self._wsdl = etree.tostring(doc, xml_declaration=True, encoding="UTF-8",
                                     pretty_print=True)
         self._wsdl_by_host: dict[str, bytes] = {}
-        schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
         standalone = etree.Element(schema.tag, attrib=dict(schema.attrib), nsmap=schema.nsmap)
+        standalone.set("elementFormDefault", "qualified")  # requests are read qualified
         standalone.extend(schema)  # nsmap above carries the prefixes QName values use
+        parts: frozenset = frozenset()
         if self.rpc:
             # rpc/literal: part accessors travel unqualified, spyne reads and writes them in tns
             standalone.extend(_rpc_wrappers(doc))
-            parts = {m.get("name"): m.find(f"{{{WSDL}}}part").get("name")
-                     for m in doc.iterfind(f"{{{WSDL}}}message")}
-            self.in_parts = {parts[op] for op in self.operations.values()}
-            self.app.out_protocol.unqualified_parts = frozenset(
-                f"{{{tns}}}{parts[op + 'Response']}" for op in self.operations.values())
+            parts = frozenset(m.find(f"{{{WSDL}}}part").get("name")
+                              for m in doc.iterfind(f"{{{WSDL}}}message")
+                              if m.get("name").endswith("Response"))
+            self.app.out_protocol.unqualified_parts = frozenset(f"{{{tns}}}{p}" for p in parts)
         self.schema = etree.XMLSchema(standalone)
         self._schema_lock = threading.Lock()
+        memo: dict = {}
+        self.operations: dict[str, list[WireOperation]] = {}
+        self._serve([WireOperation(name=op, target=op, request=model_shape(in_model, tns, memo),
+                                   response_name=out_model.get_type_name(),
+                                   qualified=member_form == "qualified", parts=parts)
+                     for op, (in_model, out_model) in self.models.items()])
+
+    def _serve(self, operations: list[WireOperation]) -> None:
+        """Answer these operations by name, in any case: they replace the endpoint's
+        operations of the same name in any case."""
+        names: dict[str, list[WireOperation]] = {}
+        for operation in operations:
+            names.setdefault(operation.name.lower(), []).append(operation)
+        self.operations.update(names)
+
+    def adopt(self, operations: list[WireOperation], wsdl: bytes) -> None:
+        """Serve a user's WSDL instead of the mock's (``wsdl``, its address the placeholder)
+        and answer its operations as it names them; the mock's operations it does not name
+        keep their own names."""
+        self._serve(operations)
+        self._wsdl, self._wsdl_by_host = wsdl, {}
 
     def wsdl(self, host_url: str) -> bytes:
         """The WSDL whose ``soap:address`` names ``host_url`` (e.g. ``http://127.0.0.1:8080/``)."""
@@ -477,36 +472,54 @@ class SoapEndpoint:
         try:
             envelope, env_ns = parse_envelope(body)
             soap12 = env_ns == SOAP12_ENV
-            operation, element = self._operation(envelope, env_ns)
+            wire, element, request_ns = self._operation(envelope, env_ns)
+            operation = wire.target or wire.name
             self._count_items(envelope)
             if soap12:
                 envelope = self._as_soap11(envelope)
-            if self.in_parts:
-                self._qualify_parts(element)
-            _drop_nil_elements(element)
-            _normalise_arrays(element, self.shapes[operation], self.tns)
+            try:
+                normalise(element, wire.request, Reading(self.tns, request_ns, wire.namespaces))
+            except MemberError as error:
+                raise WireError(self.validation_prefix + str(error))
             self._validate(element)
-            return 200, self._dispatch(envelope, call, soap12), soap12, operation
+            return 200, self._dispatch(envelope, call, soap12, wire, request_ns), soap12, \
+                operation
         except WireError as error:
             return 500, fault_envelope(error.code, str(error), soap12), soap12, operation
 
-    def _operation(self, envelope: etree._Element, env_ns: str) -> tuple[str, etree._Element]:
+    def _operation(self, envelope: etree._Element,
+                   env_ns: str) -> tuple[WireOperation, etree._Element, str | None]:
+        """The operation a request calls, found by its element's local name (any case, any
+        namespace), that element renamed to the mock's, and the request's namespace."""
         body = envelope.find(f"{{{env_ns}}}Body")
         if body is None:
             raise WireError("The SOAP Envelope has no Body.")
-        children = [c for c in body if isinstance(c.tag, str)]
-        if not children:
+        element = next((c for c in body if isinstance(c.tag, str)), None)
+        if element is None:
             raise WireError("The SOAP Body names no operation.")
-        element = children[0]
-        qname = etree.QName(element)
-        canonical = self.operations.get(qname.localname.lower())
-        if canonical is None or qname.namespace != self.tns:
-            raise WireError(f"Unknown operation {qname.localname!r} in namespace "
-                            f"{qname.namespace or '(none)'!r}; this endpoint serves "
-                            f"{', '.join(sorted(self.operations.values()))} in {self.tns!r}.")
-        if qname.localname != canonical:
-            element.tag = f"{{{self.tns}}}{canonical}"
-        return canonical, element
+        tag = element.tag
+        namespace, _, local = tag[1:].rpartition("}") if tag[0] == "{" else (None, "", tag)
+        found = self.operations.get(local.lower())
+        if found and len(found) > 1:  # names differing only in case: the exact one
+            exact = [o for o in found if o.name == local]
+            if not exact:
+                raise WireError(f"Operation {local!r} is ambiguous: this endpoint serves "
+                                f"{', '.join(sorted(o.name for o in found))}; give the "
+                                f"name's exact case.")
+            found = exact
+        if not found:
+            served = sorted({o.name for same in self.operations.values() for o in same})
+            raise WireError(f"Unknown operation {local!r} in namespace "
+                            f"{namespace or '(none)'!r}; this endpoint serves "
+                            f"{', '.join(served)} (in any namespace).")
+        (wire,) = found
+        if wire.target is None:
+            raise WireError(f"Operation {wire.name!r} is not emulated: the WSDL served here "
+                            f"declares it, mockserver has no such operation.", code="Server")
+        canonical = f"{{{self.tns}}}{wire.target}"
+        if tag != canonical:
+            element.tag = canonical
+        return wire, element, namespace
 
     def _count_items(self, envelope: etree._Element) -> None:
         """Refuse a request with an element holding more than ``max_items`` children (the
@@ -516,20 +529,6 @@ class SoapEndpoint:
         for element in envelope.iter():
             if len(element) > limit:
                 raise WireError(self.validation_prefix + _too_many(element, limit))
-
-    def _qualify_parts(self, element: etree._Element) -> None:
-        """rpc/literal sends part accessors unqualified, clients of the document/literal WSDL
-        send them in tns: both become the tns element spyne and the schema expect.
-
-        Inside an unqualified accessor, elements in no namespace are taken as tns: node-soap
-        writes an rpc part's content unqualified, ignoring ``elementFormDefault``, and every
-        element of these schemas is qualified, so no valid request is read differently.
-        """
-        for child in element:
-            if isinstance(child.tag, str) and child.tag in self.in_parts:
-                for descendant in child.iter():
-                    if isinstance(descendant.tag, str) and descendant.tag[0] != "{":
-                        descendant.tag = f"{{{self.tns}}}{descendant.tag}"
 
     @staticmethod
     def _as_soap11(envelope: etree._Element) -> etree._Element:
@@ -544,19 +543,45 @@ class SoapEndpoint:
                 error = self.schema.error_log.last_error
         if not valid:
             message = re.sub(r"\{[^}]*\}", "", error.message)
-            raise WireError(f"{message} (line {error.line})")
+            raise WireError(f"{self.validation_prefix}{message} (line {error.line})")
 
-    def _dispatch(self, envelope: etree._Element, call: SoapCall, soap12: bool) -> bytes:
+    def _dispatch(self, envelope: etree._Element, call: SoapCall, soap12: bool,
+                  wire: WireOperation, request_ns: str | None) -> bytes:
         ctx = MethodContext(self.server, MethodContext.SERVER)
         ctx.in_document = (envelope, {})
         ctx.udc = call
         contexts = [ctx]
         try:
-            return self._run(ctx, contexts, soap12)
+            return self._run(ctx, contexts, soap12, self._answer_style(wire, request_ns))
         finally:
             _release(contexts)
 
-    def _run(self, ctx, contexts: list, soap12: bool) -> bytes:
+    def _answer_style(self, wire: WireOperation, request_ns: str | None):
+        """What turns spyne's answer into the wire's (None: spyne's is the wire's)."""
+        ns = request_ns or self.tns
+        wrapper_tag = f"{{{ns}}}{wire.response_name}"
+        if ns == self.tns and wire.qualified and wire.response is None and \
+                wire.response_name == f"{wire.target}Response":
+            return None  # the common case: the mock's own names, namespace and form
+
+        def restyle_answer(envelope: etree._Element, body: etree._Element) -> None:
+            old = next((c for c in body if isinstance(c.tag, str)), None)
+            if old is None:
+                return
+            renamed = old.tag != wrapper_tag
+            if renamed:  # declared once, as tns, on the wrapper
+                new = etree.Element(wrapper_tag, attrib=dict(old.attrib), nsmap={"tns": ns})
+                new.text = old.text
+                new.extend(old)
+                body.replace(old, new)
+                old = new
+            restyle(old, ns, wire.qualified, wire.response, wire.parts)
+            if renamed:
+                etree.cleanup_namespaces(envelope)  # the mock's tns, now unused
+
+        return restyle_answer
+
+    def _run(self, ctx, contexts: list, soap12: bool, answer_style) -> bytes:
         protocol = self.app.in_protocol
         try:
             protocol.decompose_incoming_envelope(ctx, ProtocolBase.REQUEST)
@@ -566,7 +591,7 @@ class SoapEndpoint:
         contexts.append(p_ctx)
         self.server.get_in_object(p_ctx)
         if p_ctx.in_error is not None:
-            raise WireError(_fault_text(p_ctx.in_error))
+            raise WireError(self.validation_prefix + _fault_text(p_ctx.in_error))
         self.server.get_out_object(p_ctx)
         error = p_ctx.out_error
         if error is not None:
@@ -574,6 +599,7 @@ class SoapEndpoint:
                 raise WireError(error.faultstring, code=error.faultcode)
             log.error("operation failed", exc_info=getattr(error, "__cause__", None) or error)
             raise WireError("Internal error in mockserver; see its log.", code="Server")
+        ctx.udc.answer = answer_style
         self.server.get_out_string(p_ctx)
         out = b"".join(p_ctx.out_string)
         if soap12:

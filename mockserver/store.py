@@ -300,10 +300,7 @@ class Store:
 
     def close(self) -> None:
         """Close this thread's connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = self._local.db = None
+        _close_thread_connection(self._local)
 
     def checkpoint(self) -> tuple[int, int, int]:
         """Copy the WAL into the database file and truncate it; SQLite's (busy, log, done)."""
@@ -1374,6 +1371,16 @@ class Store:
                            f"{_order(table)}", [mandator_id]))
 
 
+def _close_thread_connection(local: threading.local) -> None:
+    """Close this thread's connection of ``local``, if it has one."""
+    conn = getattr(local, "conn", None)
+    if conn is not None:
+        conn.close()
+        local.conn = None
+        if hasattr(local, "db"):
+            local.db = None
+
+
 def _thread_connection(local: threading.local, path: str, setup,
                        first=()) -> sqlite3.Connection:
     """This thread's autocommit connection to ``path`` in WAL mode (made anew in a forked
@@ -1434,6 +1441,10 @@ class JournalStore:
         """Open (and create) the journal file at ``path``."""
         self.path = path
         self._local = threading.local()
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        _close_thread_connection(self._local)
 
     @property
     def conn(self) -> sqlite3.Connection:

@@ -28,7 +28,7 @@ from mockserver import callbacks, clock, faults, journal, outbox, scheduler, ten
 from mockserver.admin import (CONVERTERS, ApiError, _choice_arg, _int_arg, _stamp_arg, mail_json,
                               outbox_filters)
 from mockserver.errors import NotFound, VendorError
-from mockserver.gate import names_host
+from mockserver.gate import bearer_matches, names_host
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +271,7 @@ class WebUi:
         token = self.server.settings.admin_token
         if not token:
             return True
-        return hmac.compare_digest(request.headers.get("Authorization", "").encode(),
-                                   f"Bearer {token}".encode()) or \
+        return bearer_matches(request.headers.get("Authorization"), token) or \
             hmac.compare_digest(request.cookies.get(COOKIE, "").encode(),
                                 session_value(token).encode())
 

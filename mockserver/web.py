@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, gate,
                         journal, outbox, scheduler, subscribers)
-from mockserver.server import is_loopback
+from mockserver.auth import is_loopback
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
 from mockserver.store import Store
@@ -61,7 +61,8 @@ class MockServer:
         """Build the dialect endpoints once; the store is opened lazily per thread."""
         self.settings, self.store = settings, store
         self.exposed = not is_loopback(settings.host)  # others can reach it: see tokens
-        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body, settings.max_items))
+        bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body, settings.max_items,
+                                                        settings.backclick_wsdl))
         pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body, settings.max_items))
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
         self.dialects = {backclick.SERVICE_PATH: "backclick", copernica.SERVICE_PATH: "copernica"}
@@ -123,6 +124,12 @@ class MockServer:
             response = admin.json_response({"error": "Internal error in mockserver; see its log."},
                                            500)
         return response(environ, start_response)
+
+    def end_of_thread(self) -> None:
+        """Close the calling thread's connections to the store and the journal (a server
+        that ends its request threads calls it; gunicorn's threads live on)."""
+        self.store.close()
+        self.journal.store.close()
 
     @cached_property
     def ui(self):

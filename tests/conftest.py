@@ -22,6 +22,13 @@ pytest_plugins = ["pytester"]  # tests of the marketing_mock plugin run pytest i
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BASIC = FIXTURES / "basic.yaml"
+# The journal table as versions before the call-order column, the cut flags and auto-vacuum
+# made it: tests open such a file to check that the server brings it up to date.
+EARLIER_JOURNAL_TABLE = """CREATE TABLE journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, dialect TEXT NOT NULL,
+    operation TEXT, tenant TEXT, caller TEXT NOT NULL DEFAULT '', authorization TEXT,
+    cookie TEXT, status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
+    request BLOB NOT NULL, response BLOB NOT NULL)"""
 READY = re.compile(r"mockserver ready on (http://[^/\s]+/)")
 
 

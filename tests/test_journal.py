@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import BASIC, http, start_server
+from conftest import BASIC, EARLIER_JOURNAL_TABLE, http, start_server
 from copernica_harness import TOKEN, Api, copernica_server
 
 KEY = "shop-key-1234"
@@ -165,11 +165,7 @@ def test_times_are_on_the_mocks_clock(tmp_path):
 def test_a_journal_file_of_an_earlier_version_gets_the_call_order_column(tmp_path):
     import sqlite3
     old = sqlite3.connect(tmp_path / "store.db.journal.db")
-    old.execute("""CREATE TABLE journal (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, dialect TEXT NOT NULL,
-        operation TEXT, tenant TEXT, caller TEXT NOT NULL DEFAULT '', authorization TEXT,
-        cookie TEXT, status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
-        request BLOB NOT NULL, response BLOB NOT NULL)""")
+    old.execute(EARLIER_JOURNAL_TABLE)
     old.execute("INSERT INTO journal (time, dialect, operation, status, duration_ms, request, "
                 "response) VALUES ('2026-01-01T00:00:00.000000Z', 'backclick', 'old', 200, 1, "
                 "x'', x'')")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import http, start_server
+from conftest import EARLIER_JOURNAL_TABLE, http, start_server
 from copernica_harness import Api, copernica_server, fresh_database
 
 ENDPOINT = "bc/rpc/soap/backclickService"
@@ -212,11 +212,7 @@ def test_a_stored_deep_envelope_is_shown_raw_even_from_an_older_journal(tmp_path
                     "</getSubscribers>")
     broken = envelope(f'<getSubscribers xmlns="{TNS}"><mandatorId>1</mandatorId>')[:-20]
     old = sqlite3.connect(tmp_path / "store.db.journal.db")
-    old.execute("""CREATE TABLE journal (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, dialect TEXT NOT NULL,
-        operation TEXT, tenant TEXT, caller TEXT NOT NULL DEFAULT '', authorization TEXT,
-        cookie TEXT, status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
-        request BLOB NOT NULL, response BLOB NOT NULL)""")
+    old.execute(EARLIER_JOURNAL_TABLE)
     for request in (deep, broken):
         old.execute("INSERT INTO journal (time, dialect, operation, status, duration_ms, "
                     "request, response) VALUES ('2026-01-01T00:00:00.000000Z', 'backclick', "

@@ -4,8 +4,10 @@ WSDL_PATH = SERVICE_PATH + ".wsdl"
 WSDL_FILE = "backclickService.wsdl"
 
 
-def endpoint(max_body: int | None = None, max_items: int | None = None):
-    """The BACKCLICK endpoint (a SoapEndpoint): spyne application, WSDL and request pipeline."""
+def endpoint(max_body: int | None = None, max_items: int | None = None,
+             wsdl_file: str | None = None):
+    """The BACKCLICK endpoint (a SoapEndpoint): spyne application, WSDL and request pipeline;
+    with ``wsdl_file``, serving that WSDL and its names (wsdl_import.WsdlFileError if not)."""
     from mockserver.backclick.service import BackclickService
     from mockserver.backclick.types import TNS
     from mockserver.soap import SoapEndpoint
@@ -13,6 +15,18 @@ def endpoint(max_body: int | None = None, max_items: int | None = None):
     kwargs = {"max_body": max_body} if max_body else {}
     if max_items:
         kwargs["max_items"] = max_items
-    return SoapEndpoint([BackclickService], tns=TNS, name="backclickService",
-                        address_path=SERVICE_PATH,
-                        validation_prefix="Validation error: ", **kwargs)
+    served = SoapEndpoint([BackclickService], tns=TNS, name="backclickService",
+                          address_path=SERVICE_PATH,
+                          validation_prefix="Validation error: ", **kwargs)
+    if wsdl_file:
+        from mockserver import wsdl_import
+        user = wsdl_import.read(wsdl_file, served)
+        served.adopt(user.operations, user.wsdl)
+    return served
+
+
+def wsdl_summary(wsdl_file: str) -> str:
+    """The ready output's line on a user's BACKCLICK WSDL: how many of its operations the
+    mock emulates; wsdl_import.WsdlFileError if it cannot be served."""
+    from mockserver import wsdl_import
+    return wsdl_import.read(wsdl_file, endpoint()).summary("BACKCLICK")

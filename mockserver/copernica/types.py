@@ -78,7 +78,8 @@ def _array(item: str):
     if item in catalogue.PRIMITIVES:
         return Array(repeated(model(item)), member_name=member).customize(type_name=name)
     return type(name, (ComplexModel,), {
-        "__namespace__": TNS, "__type_name__": name, "_type_info": [(member, repeated(model(item)))],
+        "__namespace__": TNS, "__type_name__": name,
+        "_type_info": [(member, repeated(model(item)))],
         "__doc__": f"A list of {item}."})
 
 

@@ -1,4 +1,5 @@
-"""The Copernica WSDL as served: the vendor's whole catalogue, every member unqualified.
+"""The Copernica WSDL as served: the vendor's whole catalogue, every member unqualified
+(``elementFormDefault="unqualified"``, set by the shared endpoint).
 
 spyne builds the WSDL of the emulated operations (mockserver.copernica.service). To it come,
 straight from the catalogue, every other operation (message, port type and binding entries and
@@ -22,7 +23,6 @@ def served(document: bytes, tns: str) -> bytes:
     """The WSDL to serve, from the endpoint's canonical one (target namespace ``tns``)."""
     doc = etree.fromstring(document, etree.XMLParser(remove_blank_text=True))
     schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
-    schema.set("elementFormDefault", "unqualified")
     _complete_types(schema)
     emulated = {o.get("name") for o in doc.iterfind(f"{{{WSDL}}}portType/{{{WSDL}}}operation")}
     missing = [name for name in catalogue.operations() if name not in emulated]
