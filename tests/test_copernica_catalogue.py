@@ -63,6 +63,8 @@ def test_every_catalogue_type_is_served_with_its_members(doc):
     assert (profile.get("type"), profile.get("maxOccurs")) == ("tns:Profile", "unbounded")
     testgroups = types["SplitRunSettings"].find("xs:sequence/xs:element[@name='testgroups']", NS)
     assert testgroups.get("type") == "tns:SplitRunTestGroupArray"
+    referenced = {t.split(":", 1)[1] for t in doc.xpath("//@type") if t.startswith("tns:")}
+    assert set(types) - referenced == set()  # no type unused
     # the served schema is one a validator accepts, every type it names defined
     schema = doc.find("wsdl:types/xs:schema", NS)
     standalone = etree.Element(schema.tag, attrib=dict(schema.attrib), nsmap=doc.nsmap)

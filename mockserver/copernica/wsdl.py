@@ -46,7 +46,8 @@ def _complete_types(schema: etree._Element) -> None:
         if name not in present:
             schema.append(_complex_type(name, members, repeated=name == "Items"))
             present[name] = None
-    kinds = {kind for members in [*catalogue.types().values(), *catalogue.operations().values()]
+    lists = [members for name, members in catalogue.types().items() if name != "Items"]
+    kinds = {kind for members in [*lists, *catalogue.operations().values()]  # Items repeats
              for _, kind in members if kind.endswith("[]")}
     for kind in sorted(kinds):
         item = catalogue.element_type(kind)
