@@ -1,7 +1,8 @@
 """Copernica access: users, login sessions, access tokens, and whose account a call acts on.
 
 A call names its account by, in order of precedence, an ``Authorization: Bearer <token>``
-header, an ``access_token`` parameter, or the ``soap_…`` session cookie that ``login`` set.
+header, an ``access_token`` parameter, the ``login`` parameter (``{username, account,
+password}``, checked on that call alone), or the ``soap_…`` session cookie that ``login`` set.
 Every account is a tenant of its own: everything else is looked up within it.
 """
 from __future__ import annotations
@@ -25,8 +26,24 @@ class Access:
     """Who a call acts for: the account, and how it was admitted."""
 
     account_id: int
-    via: str  # "header", "parameter" or "session"
+    via: str  # "header", "parameter", "login" or "session"
     read_only: bool = False
+
+
+def check_credentials(store: Store, username: str, password: str,
+                      account: str | None) -> tuple[str, int]:
+    """The user's name and the account chosen, for right credentials; AccessDenied otherwise.
+
+    ``account`` names one of the user's accounts by name or id; none means the first one.
+    """
+    user = store.user(username or "")
+    if user is None or not hmac.compare_digest(user["password"].encode(),
+                                               (password or "").encode()):
+        raise AccessDenied(INVALID_LOGIN)
+    chosen = _choose_account(store, store.user_account_ids(user["username"]), account)
+    if chosen is None:
+        raise AccessDenied(INVALID_LOGIN)
+    return user["username"], chosen
 
 
 def login(store: Store, username: str, password: str, account: str | None,
@@ -36,18 +53,11 @@ def login(store: Store, username: str, password: str, account: str | None,
     ``account`` names one of the user's accounts by name or id; none means the first one.
     ``unguessable``: the cookie comes from the system's randomness even with a seed.
     """
-    user = store.user(username or "")
-    if user is None or not hmac.compare_digest(user["password"].encode(),
-                                               (password or "").encode()):
-        raise AccessDenied(INVALID_LOGIN)
-    account_ids = store.user_account_ids(user["username"])
-    chosen = _choose_account(store, account_ids, account)
-    if chosen is None:
-        raise AccessDenied(INVALID_LOGIN)
+    name, chosen = check_credentials(store, username, password, account)
     with store.transaction():
         cookie = tokens.new_token(store, unguessable)
         store.insert_row("sessions", {"cookie": cookie, "account_id": chosen,
-                                      "username": user["username"],
+                                      "username": name,
                                       "created": clock.now_stamp(store)})
     return cookie
 
@@ -92,8 +102,12 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def resolve(store: Store, *, authorization: str | None, access_token: str | None,
-            cookie_header: str | None, caller: str, write: bool) -> Access:
-    """The account a call acts for; AccessDenied with the vendor's text when it may not."""
+            cookie_header: str | None, caller: str, write: bool,
+            login: tuple[str, str, str | None] | None = None) -> Access:
+    """The account a call acts for; AccessDenied with the vendor's text when it may not.
+
+    ``login``: the call's ``login`` parameter as (username, password, account), or None.
+    """
     token, via = bearer_token(authorization), "header"
     if token is None and access_token:
         token, via = access_token.strip(), "parameter"
@@ -106,6 +120,8 @@ def resolve(store: Store, *, authorization: str | None, access_token: str | None
         if write and row["read_only"]:
             raise AccessDenied(READ_ONLY)
         return Access(row["account_id"], via, bool(row["read_only"]))
+    if login is not None:
+        return Access(check_credentials(store, *login)[1], "login")
     cookie = session_cookie(cookie_header)
     session = store.login_session(cookie) if cookie else None
     if session is None:

@@ -448,16 +448,9 @@ def create_callback(store: Store, account_id: int, *, database_id: int | None = 
     """
     if database_id is None and collection_id is None:
         raise InvalidRequest("A callback belongs to a database or a collection.")
-    url = _check_url(url)
-    if is_the_mock(url, base_url, [server_port] if server_port else ()):
-        raise InvalidRequest(f"Invalid callback url {url!r}: {ITSELF}")
-    method = (method or "json").strip().lower()
-    if method not in METHODS:
-        raise InvalidRequest(f"Invalid callback method {method!r}: use json or xml.")
-    actionfilter = (actionfilter or "all").strip().lower()
-    if actionfilter not in ACTION_FILTERS:
-        raise InvalidRequest(f"Invalid callback actionfilter {actionfilter!r}: one of "
-                             f"{', '.join(ACTION_FILTERS)}.")
+    url = _checked_target(url, base_url, server_port)
+    method = _checked_method(method)
+    actionfilter = _checked_actionfilter(actionfilter)
     if sources is None:
         sources = list(SOURCES)
     if isinstance(sources, str):
@@ -479,6 +472,52 @@ def create_callback(store: Store, account_id: int, *, database_id: int | None = 
             "sources": json.dumps(sources), "base_url": base_url or "",
             "created": _local_time(clock.now(store))})
         return _callback_json(store.callback(callback_id))
+
+
+def _checked_target(url: str, base_url: str, server_port) -> str:
+    url = _check_url(url)
+    if is_the_mock(url, base_url, [server_port] if server_port else ()):
+        raise InvalidRequest(f"Invalid callback url {url!r}: {ITSELF}")
+    return url
+
+
+def _checked_method(method: str | None) -> str:
+    method = (method or "json").strip().lower()
+    if method not in METHODS:
+        raise InvalidRequest(f"Invalid callback method {method!r}: use json or xml.")
+    return method
+
+
+def _checked_actionfilter(actionfilter: str | None) -> str:
+    actionfilter = (actionfilter or "all").strip().lower()
+    if actionfilter not in ACTION_FILTERS:
+        raise InvalidRequest(f"Invalid callback actionfilter {actionfilter!r}: one of "
+                             f"{', '.join(ACTION_FILTERS)}.")
+    return actionfilter
+
+
+def update_callback(store: Store, account_id: int, callback_id: int, *, url: str | None = None,
+                    method: str | None = None, expression: str | None = None,
+                    actionfilter: str | None = None, base_url: str = "",
+                    server_port: int | str | None = None) -> dict | None:
+    """Change a callback's url, method, expression or action filter (None: kept), checked as
+    at creation; the callback after, or None when the account has no such callback."""
+    changes: dict = {}
+    if url is not None:
+        changes["url"] = _checked_target(url, base_url, server_port)
+        changes["base_url"] = base_url or ""
+    if method is not None:
+        changes["method"] = _checked_method(method)
+    if actionfilter is not None:
+        changes["actionfilter"] = _checked_actionfilter(actionfilter)
+    if expression is not None:
+        parse_expression(expression)
+        changes["expression"] = expression
+    with store.transaction():
+        if get_callback(store, account_id, callback_id) is None:
+            return None
+        store.update_callback(callback_id, changes)
+        return get_callback(store, account_id, callback_id)
 
 
 def get_callback(store: Store, account_id: int, callback_id: int) -> dict | None:

@@ -84,9 +84,10 @@ def create_database(store: Store, account_id: int, name: str, description: str =
 
 
 def update_database(store: Store, account_id: int, database_id: int, name: str | None = None,
-                    description: str | None = None,
-                    unsubscribebehavior: str | None = None) -> dict:
-    """Change a database's name, description or unsubscribe behaviour (None: keep)."""
+                    description: str | None = None, unsubscribebehavior: str | None = None,
+                    archived: bool | None = None) -> dict:
+    """Change a database's name, description, unsubscribe behaviour or archived flag
+    (None: keep)."""
     with store.transaction():
         row = require_database(store, account_id, database_id)
         changes = {}
@@ -102,6 +103,8 @@ def update_database(store: Store, account_id: int, database_id: int, name: str |
                 raise InvalidRequest(f"Invalid unsubscribebehavior '{unsubscribebehavior}': "
                                      f"expected {', '.join(UNSUBSCRIBE_BEHAVIORS)}.")
             changes["unsubscribebehavior"] = unsubscribebehavior
+        if archived is not None:
+            changes["archived"] = int(bool(archived))
         if changes:
             store.update_row("databases", database_id, changes)
         return store.database(account_id, database_id)
@@ -112,6 +115,16 @@ def remove_database(store: Store, account_id: int, database_id: int) -> None:
     with store.transaction():
         require_database(store, account_id, database_id)
         store.delete_rows("databases", [database_id])
+
+
+def clear_database(store: Store, account_id: int, database_id: int) -> int:
+    """Delete every profile (and subprofile) of a database, keeping its fields, interests,
+    collections and callbacks (no callbacks fire); how many profiles went."""
+    with store.transaction():
+        require_database(store, account_id, database_id)
+        ids = [row["id"] for row in store.profiles_of(database_id)]
+        store.delete_rows("profiles", ids)
+        return len(ids)
 
 
 def unsubscribe_values(store: Store, account_id: int, database_id: int) -> dict[str, str]:
@@ -204,6 +217,94 @@ def create_field(store: Store, account_id: int, database_id: int, collection_id:
                      if f["id"] == field_id)
         _add_to_records(store, database_id, collection_id, field)
         return field
+
+
+FIELD_PROPERTIES = ("name", "type", "value", "displayed", "ordered", "length", "textlines",
+                    "hidden", "index", "pixelwidth", "weight")
+
+
+def require_field(store: Store, account_id: int, field_id: int, in_collection: bool) -> dict:
+    """The account's database field (``in_collection``: collection field) with this id;
+    NotFound otherwise."""
+    row = store.database_field(account_id, field_id)
+    if row is None or (row["collection_id"] is not None) != in_collection:
+        raise NotFound(f"Unknown {'collection field' if in_collection else 'field'} "
+                       f"{field_id}.")
+    return row
+
+
+def update_field(store: Store, account_id: int, field_id: int, in_collection: bool,
+                 changes: dict) -> dict:
+    """Change a field's properties (``FIELD_PROPERTIES``; absent: kept); the field after.
+
+    A new name follows the rules of a new field and is carried into every record (and the
+    unsubscribe values); under a new type, a stored value the type does not allow becomes the
+    field's default. Neither is a change of the records: ``modified`` stays, no callback fires.
+    """
+    with store.transaction():
+        field = require_field(store, account_id, field_id, in_collection)
+        database_id, collection_id = field["database_id"], field["collection_id"]
+        others = [f for f in store.fields_of(database_id, collection_id) if f["id"] != field_id]
+        row: dict = {}
+        name = changes.get("name")
+        if name is not None and name.strip() != field["name"]:
+            name = _check_identifier(name)
+            if collection_id is None:
+                taken = _taken_names(store, database_id) - {field["name"].lower()}
+                clash = "There is already a field, interest or collection named"
+            else:
+                taken = {f["name"].lower() for f in others}
+                clash = "The collection already has a field named"
+            if name.lower() in taken:
+                raise InvalidRequest(f"{clash} '{name}'.")
+            row["name"] = name
+        kind = changes.get("type")
+        if kind is not None and kind.strip().lower() != field["type"]:
+            kind = kind.strip().lower()
+            if kind not in FIELD_TYPES:
+                raise InvalidRequest(f"Unknown field type '{changes['type']}': expected one of "
+                                     f"{', '.join(FIELD_TYPES)}.")
+            if kind in ONE_PER_DATABASE:
+                for f in others:
+                    if f["type"] == kind:
+                        raise InvalidRequest(f"There can be only one {kind} field; "
+                                             f"'{f['name']}' is one already.")
+            row["type"] = kind
+        columns = {"index": "indexed"}
+        for key in ("value", "displayed", "ordered", "length", "textlines", "hidden", "index",
+                    "pixelwidth", "weight"):
+            if changes.get(key) is not None:
+                value = changes[key]
+                row[columns.get(key, key)] = int(value) if isinstance(value, bool) else value
+        if row:
+            store.update_row("database_fields", field_id, row)
+        after = store.database_field(account_id, field_id)
+        if "name" in row or "type" in row:
+            _convert_records(store, account_id, field, after)
+        return after
+
+
+def _convert_records(store: Store, account_id: int, before: dict, after: dict) -> None:
+    """Carry a renamed or retyped field's values into every record (not a change)."""
+    database_id, collection_id = before["database_id"], before["collection_id"]
+    now = clock.now(store)
+    if collection_id is None:
+        rows, table = store.profiles_of(database_id), "profiles"
+    else:
+        rows, table = store.subprofiles_of(collection_id=collection_id), "subprofiles"
+    for record in rows:
+        values = json.loads(record["fields"])
+        value = values.pop(before["name"], None)
+        checked = None if value is None else check_value(after, value)
+        values[after["name"]] = default_value(after, now) if checked is None else checked
+        store.update_row(table, record["id"], {"fields": values})
+    if collection_id is None and before["name"] != after["name"]:
+        row = store.database(account_id, database_id)
+        kept = json.loads(row["unsubscribe_values"])
+        if before["name"] in kept:
+            kept = {after["name"] if k == before["name"] else k: v for k, v in kept.items()}
+            store.update_row("databases", database_id,
+                             {"unsubscribe_values": json.dumps(kept, ensure_ascii=False)})
 
 
 def _add_to_records(store: Store, database_id: int, collection_id: int | None,

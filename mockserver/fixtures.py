@@ -1075,7 +1075,7 @@ CP_DATABASE_KEYS = ("id", "name", "description", "archived", "unsubscribeBehavio
                     "unsubscribeValues", "created", "fields", "interests", "collections",
                     "profiles", "callbacks")
 CP_FIELD_KEYS = ("id", "name", "type", "value", "displayed", "ordered", "length", "textlines",
-                 "hidden", "index")
+                 "hidden", "index", "pixelwidth", "weight")
 CP_INTEREST_KEYS = ("id", "name", "group")
 CP_COLLECTION_KEYS = ("id", "name", "unsubscribeBehavior", "created", "fields")
 CP_PROFILE_KEYS = ("id", "code", "fields", "interests", "created", "modified", "subprofiles")
@@ -1111,7 +1111,9 @@ def _cp_fields(c: _Checker, raw, path: str) -> list[dict]:
                  "length": c.count(f.get("length", 50), _join(item, "length")),
                  "textlines": c.count(f.get("textlines", 1), _join(item, "textlines")),
                  "hidden": _cp_flag(c, f, "hidden", item),
-                 "index": _cp_flag(c, f, "index", item)}
+                 "index": _cp_flag(c, f, "index", item),
+                 "pixelwidth": c.count(f.get("pixelwidth", 0), _join(item, "pixelwidth")),
+                 "weight": c.count(f.get("weight", 0), _join(item, "weight"))}
         if "id" in f:
             field["id"] = c.ident(f["id"], _join(item, "id"))
         out.append(field)
@@ -1455,7 +1457,7 @@ def _cp_field_row(f: dict) -> dict:
     return {"name": f["name"], "type": f["type"], "value": f["value"],
             "displayed": int(f["displayed"]), "ordered": int(f["ordered"]),
             "length": f["length"], "textlines": f["textlines"], "hidden": int(f["hidden"]),
-            "indexed": int(f["index"])}
+            "indexed": int(f["index"]), "pixelwidth": f["pixelwidth"], "weight": f["weight"]}
 
 
 def _copernica_out(tables: dict) -> dict | None:
@@ -1481,7 +1483,7 @@ def _copernica_out(tables: dict) -> dict | None:
         return {"id": f["id"], "name": f["name"], "type": f["type"], "value": f["value"],
                 "displayed": bool(f["displayed"]), "ordered": bool(f["ordered"]),
                 "length": f["length"], "textlines": f["textlines"], "hidden": bool(f["hidden"]),
-                "index": bool(f["indexed"])}
+                "index": bool(f["indexed"]), "pixelwidth": f["pixelwidth"], "weight": f["weight"]}
 
     def record_out(r: dict) -> dict:
         return {"id": r["id"], "code": r["code"], "fields": json.loads(r["fields"]),

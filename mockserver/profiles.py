@@ -71,7 +71,8 @@ def _profile(row: dict, defined: list[dict], interest_names: list[str]) -> dict:
             "interests": {n: int(stored.get(n, 0)) for n in interest_names}}
 
 
-def _subprofile(row: dict, defined: list[dict]) -> dict:
+def subprofile_record(row: dict, defined: list[dict]) -> dict:
+    """A subprofile row read in full (vendor times, values in field order)."""
     return {"id": row["id"], "profile_id": row["profile_id"],
             "collection_id": row["collection_id"], "code": row["code"],
             "created": vendor_time(row["created"]), "modified": vendor_time(row["modified"]),
@@ -104,7 +105,7 @@ def get_subprofile(store: Store, account_id: int, subprofile_id: int) -> dict | 
     row = store.subprofile(account_id, subprofile_id)
     if row is None:
         return None
-    return _subprofile(row, store.fields_of(row["database_id"], row["collection_id"]))
+    return subprofile_record(row, store.fields_of(row["database_id"], row["collection_id"]))
 
 
 def require_subprofile(store: Store, account_id: int, subprofile_id: int) -> dict:
@@ -118,7 +119,7 @@ def require_subprofile(store: Store, account_id: int, subprofile_id: int) -> dic
 # -- values --------------------------------------------------------------------------
 
 
-def _checked(values: dict, defined: list[dict]) -> dict | None:
+def checked_values(values: dict, defined: list[dict]) -> dict | None:
     """Values for known fields, by their defined names and checked; None on a type violation.
 
     Unknown names are ignored; names match case-insensitively.
@@ -136,8 +137,9 @@ def _checked(values: dict, defined: list[dict]) -> dict | None:
     return out
 
 
-def _checked_or_fault(values: dict, defined: list[dict]) -> dict:
-    out = _checked(values, defined)
+def checked_or_fault(values: dict, defined: list[dict]) -> dict:
+    """``checked_values``, with an InvalidRequest naming the first value its type refuses."""
+    out = checked_values(values, defined)
     if out is None:
         by_name = {f["name"].lower(): f for f in defined}
         for name, value in values.items():
@@ -172,7 +174,8 @@ def _record_profile(store, account_id, profile, action, changed, source) -> None
             interests=dict(profile["interests"]), source=source)
 
 
-def _record_subprofile(store, account_id, database_id, sub, action, changed, source) -> None:
+def record_subprofile(store, account_id, database_id, sub, action, changed, source) -> None:
+    """Hand a subprofile's change to the callbacks."""
     _record(store, account_id=account_id, database_id=database_id,
             collection_id=sub["collection_id"], kind="subprofile", record_id=sub["id"],
             action=action, fields=dict(sub["fields"]), changed=changed, interests={},
@@ -189,7 +192,7 @@ def create_profile(store: Store, account_id: int, database_id: int, fields: dict
         databases.require_database(store, account_id, database_id)
         defined = store.fields_of(database_id, None)
         names = _interest_names(store, database_id)
-        values = _checked_or_fault(fields, defined)
+        values = checked_or_fault(fields, defined)
         now = clock.now(store)
         full = {f["name"]: values.get(f["name"], databases.default_value(f, now))
                 for f in defined}
@@ -227,7 +230,7 @@ def update_fields(store: Store, account_id: int, profile_id: int, fields: dict,
     """Change some field values of a profile; False (nothing changed) on a type violation."""
     with store.transaction():
         profile = require_profile(store, account_id, profile_id)
-        values = _checked(fields, store.fields_of(profile["database_id"], None))
+        values = checked_values(fields, store.fields_of(profile["database_id"], None))
         if values is None:
             return False
         _write_profile(store, account_id, profile, values, None, source)
@@ -244,8 +247,9 @@ def update_interests(store: Store, account_id: int, profile_id: int, interests: 
         return require_profile(store, account_id, profile_id)["interests"]
 
 
-def _matching(records: list[dict], requirements: list[Requirement], defined: list[dict],
+def matching(records: list[dict], requirements: list[Requirement], defined: list[dict],
               order: str | None, asc: bool) -> list[dict]:
+    """The records meeting every requirement, ordered by ``order`` (ties by id)."""
     types = {f["name"].lower(): (f["name"], f["type"]) for f in defined}
     checks = []
     for req in requirements:
@@ -317,7 +321,8 @@ def _compare(actual, kind: str, operator: str, req: Requirement) -> bool:
         return False
 
 
-def _page(found: list, start: int | None, length: int | None) -> Page:
+def page_of(found: list, start: int | None, length: int | None) -> Page:
+    """One page of a complete list."""
     start = max(0, start or 0)
     items = found[start:] if length is None else found[start:start + max(0, length)]
     return Page(start=start, total=len(found), items=items)
@@ -335,12 +340,12 @@ def search_profiles(store: Store, account_id: int, database_id: int,
                     start: int | None = None, length: int | None = None) -> Page:
     """The database's profiles meeting every requirement, ordered and paged."""
     databases.require_database(store, account_id, database_id)
-    found = _matching(all_profiles(store, database_id), requirements,
+    found = matching(all_profiles(store, database_id), requirements,
                       store.fields_of(database_id, None), order, asc)
-    return _page(found, start, length)
+    return page_of(found, start, length)
 
 
-def _created_values(requirements: list[Requirement], fields: dict) -> dict:
+def created_values(requirements: list[Requirement], fields: dict) -> dict:
     """What an upsert creates: the ``=`` requirements' values, then the fields given."""
     values = {r.fieldname: r.value for r in requirements
               if (r.operator or "=").strip() in ("=", "==") and r.fieldname}
@@ -356,13 +361,13 @@ def update_profiles(store: Store, account_id: int, database_id: int,
     with store.transaction():
         databases.require_database(store, account_id, database_id)
         defined = store.fields_of(database_id, None)
-        found = _matching(all_profiles(store, database_id), requirements, defined, None, True)
+        found = matching(all_profiles(store, database_id), requirements, defined, None, True)
         if not found:
             if not create:
                 return []
             return [create_profile(store, account_id, database_id,
-                                   _created_values(requirements, fields), interests, source)]
-        values = _checked_or_fault(fields, defined)
+                                   created_values(requirements, fields), interests, source)]
+        values = checked_or_fault(fields, defined)
         flags = _interest_values(interests or {}, _interest_names(store, database_id))
         for profile in found:
             _write_profile(store, account_id, profile, values, flags, source)
@@ -384,7 +389,7 @@ def remove_profiles(store: Store, account_id: int, profile_ids: list[int],
             for row in store.subprofiles_of(profile_id=profile_id):
                 sub = get_subprofile(store, account_id, row["id"])
                 store.delete_rows("subprofiles", [sub["id"]])
-                _record_subprofile(store, account_id, profile["database_id"], sub, "delete", {},
+                record_subprofile(store, account_id, profile["database_id"], sub, "delete", {},
                                    source)
             store.delete_rows("profiles", [profile_id])
             _record_profile(store, account_id, profile, "delete", {}, source)
@@ -392,139 +397,65 @@ def remove_profiles(store: Store, account_id: int, profile_ids: list[int],
     return removed
 
 
-# -- subprofiles ----------------------------------------------------------------------
+# What Profile_move copies unless its options say otherwise (the vendor's defaults).
+MOVE_OPTIONS = {"fields": 1, "interests": 1, "extra": 1, "code": 1, "ignoreempty": 0,
+                "onlyempty": 0, "subprofiles": 1, "contacts": 1, "mailings": 1, "files": 1,
+                "surveys": 1}
+EMPTY_VALUES = ("", databases.EMPTY_DATE, databases.EMPTY_DATETIME)
 
 
-def create_subprofile(store: Store, account_id: int, profile_id: int, collection_id: int,
-                      fields: dict, source: str = "soap") -> dict:
-    """Create a subprofile of a profile in a collection of the profile's database."""
-    with store.transaction():
-        profile = require_profile(store, account_id, profile_id)
-        collection = databases.require_collection(store, account_id, collection_id)
-        if collection["database_id"] != profile["database_id"]:
-            raise InvalidRequest(f"Collection {collection_id} is not in the database of "
-                                 f"profile {profile_id}.")
-        defined = store.fields_of(profile["database_id"], collection_id)
-        values = _checked_or_fault(fields, defined)
-        now = clock.now(store)
-        full = {f["name"]: values.get(f["name"], databases.default_value(f, now))
-                for f in defined}
-        stamp = clock.stamp(now)
-        sub_id = store.insert_row("subprofiles", {
-            "collection_id": collection_id, "profile_id": profile_id,
-            "code": tokens.new_token(store), "fields": full, "created": stamp, "modified": stamp})
-        sub = get_subprofile(store, account_id, sub_id)
-        _record_subprofile(store, account_id, profile["database_id"], sub, "create",
-                           dict(sub["fields"]), source)
-        return sub
+def move_profile(store: Store, account_id: int, profile_id: int, target_id: int,
+                 options: dict | None = None, source: str = "soap") -> dict:
+    """Merge a profile into another of its database and remove it; the target after.
 
-
-def _write_subprofile(store: Store, account_id: int, database_id: int, sub: dict,
-                      values: dict, source: str) -> bool:
-    changed = {k: v for k, v in values.items() if sub["fields"].get(k) != v}
-    if not changed:
-        return False
-    store.update_row("subprofiles", sub["id"], {"fields": {**sub["fields"], **changed},
-                                                "modified": clock.now_stamp(store)})
-    after = get_subprofile(store, account_id, sub["id"])
-    _record_subprofile(store, account_id, database_id, after, "update", changed, source)
-    return True
-
-
-def update_subprofile_fields(store: Store, account_id: int, subprofile_id: int, fields: dict,
-                             source: str = "soap") -> bool:
-    """Change some field values of a subprofile; False (nothing changed) on a type violation."""
-    with store.transaction():
-        sub = require_subprofile(store, account_id, subprofile_id)
-        collection = databases.require_collection(store, account_id, sub["collection_id"])
-        values = _checked(fields, store.fields_of(collection["database_id"],
-                                                  sub["collection_id"]))
-        if values is None:
-            return False
-        _write_subprofile(store, account_id, collection["database_id"], sub, values, source)
-        return True
-
-
-def search_subprofiles(store: Store, account_id: int, collection_id: int | None,
-                       profile_id: int | None, requirements: list[Requirement],
-                       order: str | None = None, asc: bool = True, start: int | None = None,
-                       length: int | None = None) -> Page:
-    """Subprofiles of a collection and/or a profile meeting every requirement, ordered, paged.
-
-    Without a collection, a profile's subprofiles of all collections are searched and
-    only the ``id``/``code``/``created``/``modified`` requirements apply across them.
+    ``options`` (name -> 0/1, ``MOVE_OPTIONS``): ``fields`` copies the values (``ignoreempty``:
+    not the empty ones; ``onlyempty``: only into the target's empty ones), ``interests`` adds
+    the profile's interests to the target's, ``code`` gives the target the profile's code,
+    ``subprofiles`` gives the target its subprofiles (else they go with it). The rest the mock
+    has no data for. The target's change and the profile's removal reach the callbacks.
     """
-    if profile_id is not None:
+    chosen = dict(MOVE_OPTIONS)
+    for name, value in (options or {}).items():
+        if str(name).strip().lower() in chosen:
+            chosen[str(name).strip().lower()] = flag(value)
+    with store.transaction():
         profile = require_profile(store, account_id, profile_id)
-        database_id = profile["database_id"]
-    if collection_id is not None:
-        collection = databases.require_collection(store, account_id, collection_id)
-        database_id = collection["database_id"]
-        if profile_id is not None and profile["database_id"] != database_id:
-            raise InvalidRequest(f"Collection {collection_id} is not in the database of "
-                                 f"profile {profile_id}.")
-    rows = store.subprofiles_of(collection_id=collection_id, profile_id=profile_id)
-    defined_by: dict = {}
-    subs = []
-    for row in rows:
-        if row["collection_id"] not in defined_by:
-            defined_by[row["collection_id"]] = store.fields_of(database_id, row["collection_id"])
-        subs.append(_subprofile(row, defined_by[row["collection_id"]]))
-    defined = store.fields_of(database_id, collection_id) if collection_id is not None else []
-    return _page(_matching(subs, requirements, defined, order, asc), start, length)
+        target = require_profile(store, account_id, target_id)
+        if target["database_id"] != profile["database_id"]:
+            raise InvalidRequest(f"Profile {target_id} is not in the database of profile "
+                                 f"{profile_id}.")
+        if target_id == profile_id:
+            raise InvalidRequest(f"Profile {profile_id} cannot be moved onto itself.")
+        values = {}
+        if chosen["fields"]:
+            for name, value in profile["fields"].items():
+                if chosen["ignoreempty"] and value in EMPTY_VALUES:
+                    continue
+                if chosen["onlyempty"] and target["fields"].get(name) not in EMPTY_VALUES:
+                    continue
+                values[name] = value
+        flags = {n: 1 for n, v in profile["interests"].items() if v} if chosen["interests"] else {}
+        _write_profile(store, account_id, target, values, flags, source)
+        if chosen["code"] and target["code"] != profile["code"]:
+            store.update_row("profiles", target_id, {"code": profile["code"]})
+        if chosen["subprofiles"]:
+            for row in store.subprofiles_of(profile_id=profile_id):
+                store.update_row("subprofiles", row["id"], {"profile_id": target_id})
+                record_subprofile(store, account_id, profile["database_id"],
+                                  get_subprofile(store, account_id, row["id"]), "update", {},
+                                  source)
+        remove_profiles(store, account_id, [profile_id], source)
+        return require_profile(store, account_id, target_id)
 
 
-def update_subprofiles(store: Store, account_id: int, profile_id: int, collection_id: int,
-                       requirements: list[Requirement], fields: dict, create: bool = False,
-                       source: str = "soap") -> list[dict]:
-    """Update a profile's matching subprofiles in a collection (or create one, with
-    ``create``, when none matches); the subprofiles touched, after the change."""
+def set_interest(store: Store, account_id: int, profile_id: int, interest: str, value: bool,
+                 source: str = "soap") -> bool:
+    """Switch one interest of a profile on or off; False (nothing changed) when the database
+    has no interest of that name."""
     with store.transaction():
-        found = search_subprofiles(store, account_id, collection_id, profile_id,
-                                   requirements).items
-        if not found:
-            if not create:
-                return []
-            return [create_subprofile(store, account_id, profile_id, collection_id,
-                                      _created_values(requirements, fields), source)]
-        collection = databases.require_collection(store, account_id, collection_id)
-        values = _checked_or_fault(fields, store.fields_of(collection["database_id"],
-                                                           collection_id))
-        for sub in found:
-            _write_subprofile(store, account_id, collection["database_id"], sub, values, source)
-        return [get_subprofile(store, account_id, s["id"]) for s in found]
-
-
-def remove_subprofiles(store: Store, account_id: int, subprofile_ids: list[int],
-                       collection_id: int | None = None, source: str = "soap") -> int:
-    """Delete subprofiles of the account (only of ``collection_id`` when given); the count."""
-    removed = 0
-    with store.transaction():
-        for sub_id in dict.fromkeys(subprofile_ids):
-            row = store.subprofile(account_id, sub_id)
-            if row is None or (collection_id is not None and row["collection_id"] != collection_id):
-                continue
-            sub = get_subprofile(store, account_id, sub_id)
-            store.delete_rows("subprofiles", [sub_id])
-            _record_subprofile(store, account_id, row["database_id"], sub, "delete", {}, source)
-            removed += 1
-    return removed
-
-
-def move_subprofile(store: Store, account_id: int, subprofile_id: int, profile_id: int,
-                    source: str = "soap") -> None:
-    """Give a subprofile to another profile of the same database."""
-    with store.transaction():
-        row = store.subprofile(account_id, subprofile_id)
-        if row is None:
-            raise NotFound(f"Unknown subprofile {subprofile_id}.")
-        target = require_profile(store, account_id, profile_id)
-        if target["database_id"] != row["database_id"]:
-            raise InvalidRequest(f"Profile {profile_id} is not in the database of subprofile "
-                                 f"{subprofile_id}.")
-        if row["profile_id"] == profile_id:
-            return
-        store.update_row("subprofiles", subprofile_id, {"profile_id": profile_id,
-                                                        "modified": clock.now_stamp(store)})
-        after = get_subprofile(store, account_id, subprofile_id)
-        _record_subprofile(store, account_id, row["database_id"], after, "update", {}, source)
+        profile = require_profile(store, account_id, profile_id)
+        flags = _interest_values({interest: int(bool(value))}, list(profile["interests"]))
+        if not flags:
+            return False
+        _write_profile(store, account_id, profile, {}, flags, source)
+        return True

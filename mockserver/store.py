@@ -17,7 +17,7 @@ import threading
 from typing import Iterable, Iterator
 
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each migration brings the store from version N-1 to N. Append, never edit.
 MIGRATIONS: list[str] = [
@@ -229,6 +229,11 @@ MIGRATIONS: list[str] = [
     CREATE TABLE fault_rules (
         id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL, remaining INTEGER,
         calls INTEGER NOT NULL DEFAULT 0);
+    """,
+    # 5: Copernica field properties Field_update / CollectionField_update set.
+    """
+    ALTER TABLE database_fields ADD COLUMN pixelwidth INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE database_fields ADD COLUMN weight INTEGER NOT NULL DEFAULT 0;
     """,
 ]
 
@@ -1032,6 +1037,14 @@ class Store:
                                "collection_id IS NULL ORDER BY id", [database_id]))
         return list(_query(self.conn, "SELECT * FROM callbacks ORDER BY id"))
 
+    def update_callback(self, callback_id: int, changes: dict) -> None:
+        """Set columns of one callback."""
+        names = [n for n in changes if n in ("url", "method", "expression", "actionfilter",
+                                             "sources", "base_url")]
+        if names:
+            self.conn.execute("UPDATE callbacks SET " + ", ".join(f"{n}=?" for n in names) +
+                              " WHERE id=?", [*(changes[n] for n in names), callback_id])
+
     def delete_callback(self, account_id: int, callback_id: int) -> bool:
         """Remove one of the account's callbacks (and its deliveries); False when unknown."""
         with self.transaction() as conn:
@@ -1186,6 +1199,17 @@ class Store:
                                "AND collection_id IS NULL ORDER BY id", [database_id]))
         return list(_query(self.conn, "SELECT * FROM database_fields WHERE database_id=? AND "
                            "collection_id=? ORDER BY id", [database_id, collection_id]))
+
+    def database_field(self, account_id: int, field_id: int) -> dict | None:
+        """A field (of a database or one of its collections) of the account, or None."""
+        return _one(self.conn, "SELECT f.* FROM database_fields f JOIN databases d ON "
+                    "d.id=f.database_id WHERE d.account_id=? AND f.id=?", [account_id, field_id])
+
+    def account_user(self, account_id: int, user_id: int) -> dict | None:
+        """A user of the account by its number (the row's position in ``users``), or None."""
+        return _one(self.conn, "SELECT u.rowid AS id, u.username FROM users u JOIN "
+                    "user_accounts a ON a.username=u.username WHERE a.account_id=? AND "
+                    "u.rowid=?", [account_id, user_id])
 
     def interests_of(self, database_id: int) -> list[dict]:
         """A database's interests, by id."""

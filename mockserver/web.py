@@ -4,6 +4,7 @@ from __future__ import annotations
 import encodings.idna  # noqa: F401  (werkzeug routing encodes host names with it)
 import base64
 import errno
+import functools
 import gzip
 import html
 import logging
@@ -160,9 +161,14 @@ class MockServer:
         return [body]
 
     def serve_wsdl(self, endpoint: SoapEndpoint, environ, start_response):
-        """The WSDL, addressed to the host the client used."""
+        """The WSDL, addressed to the host the client used (gzip-compressed when the endpoint
+        compresses its answers and the client accepts it)."""
         body = endpoint.wsdl(host_url(environ))
-        start_response("200 OK", [("Content-Type", SOAP11_TYPE), ("Content-Length", str(len(body)))])
+        headers = [("Content-Type", SOAP11_TYPE)]
+        if endpoint.gzip_responses and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "").lower():
+            body = _gzipped_wsdl(body)
+            headers.append(("Content-Encoding", "gzip"))
+        start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
         return [body]
 
     def serve_soap(self, endpoint: SoapEndpoint, environ, start_response,
@@ -284,6 +290,12 @@ class MockServer:
         return _page("Unsubscribed", f"{row['to_addr']} will receive no more of these mails.")
 
 
+@functools.lru_cache(maxsize=8)
+def _gzipped_wsdl(body: bytes) -> bytes:
+    """A WSDL gzip-compressed (the same bytes come back for every client of a host)."""
+    return gzip.compress(body, compresslevel=6)
+
+
 def _drop(environ: dict):
     """Close the client's connection without an answer (gunicorn and werkzeug's server
     ignore the reset)."""
@@ -311,10 +323,14 @@ def _backclick_tenant(root) -> str | None:
 def _copernica_tenant(store, root, environ: dict, caller: str) -> str | None:
     """``account-<id>`` a Copernica request's access token, header or cookie acts for."""
     token = next(root.iterfind(".//{*}access_token"), None)
+    login = next(root.iterfind(".//{*}parameters/{*}login"), None)
+    credentials = None if login is None else tuple(
+        login.findtext(f"{{*}}{name}") for name in ("username", "password", "account"))
     access = accounts.resolve(store, authorization=environ.get("HTTP_AUTHORIZATION"),
                               access_token=token.text if token is not None else None,
                               cookie_header=environ.get("HTTP_COOKIE"), caller=caller,
-                              write=False)
+                              write=False,
+                              login=credentials if credentials and any(credentials) else None)
     return f"account-{access.account_id}"
 
 

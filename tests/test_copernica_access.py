@@ -135,3 +135,100 @@ def test_login_needs_no_token_and_errors_are_soap_server_faults(cop):
     with pytest.raises(zeep.exceptions.Fault) as info:
         Api(cop, token=None)("Account_databases")
     assert info.value.code == "soap:Server"
+
+
+def test_the_login_parameter_authenticates_that_call(cop):
+    """``login {username, account, password}`` on any method: that call alone acts for the
+    user's account (the first, or the one named), no session is opened, writes are allowed."""
+    sessions = cop.rows("SELECT COUNT(*) AS n FROM sessions")
+    api = Api(cop, token=None)
+    mine = {"username": USER, "password": PASSWORD}
+    db = api("Account_database", identifier="Customers", login=mine).database.id
+    assert cop.rows("SELECT account_id FROM databases WHERE id=?", db) == [{"account_id": 1}]
+    agency = api("Account_database", identifier="Customers",
+                 login={**mine, "account": "Agency"}).database.id
+    assert cop.rows("SELECT account_id FROM databases WHERE id=?", agency) == [{"account_id": 2}]
+    made = api("Account_createDatabase", name="ByLogin", login={**mine, "account": "2"}).database
+    assert cop.rows("SELECT account_id FROM databases WHERE id=?", made.id) == [{"account_id": 2}]
+    assert cop.rows("SELECT COUNT(*) AS n FROM sessions") == sessions  # nothing kept
+    assert not [c for c in api.session.cookies if c.name.startswith("soap_")]
+    assert api.fault("Account_databases") == "Not logged on"  # the next call has nothing
+
+
+@pytest.mark.parametrize("login", [
+    {"username": USER, "password": "wrong"},
+    {"username": "who@x.example", "password": PASSWORD},
+    {"username": USER, "password": PASSWORD, "account": "Elsewhere"},
+    {"username": USER},
+])
+def test_a_wrong_login_parameter_is_refused_and_writes_nothing(cop, login):
+    api = Api(cop, token=None)
+    assert api.fault("Account_createDatabase", name="WrongLogin", login=login) == \
+        "Invalid login credentials."
+    assert cop.rows("SELECT id FROM databases WHERE name='WrongLogin'") == []
+
+
+def test_an_empty_login_parameter_is_no_credential(cop):
+    """Generated clients send ``<login/>`` (or its members empty) when it is not set."""
+    api = Api(cop, token=None)
+    assert api.fault("Account_databases", login={}) == "Not logged on"
+    assert api.fault("Account_databases", login={"username": "", "password": ""}) == \
+        "Not logged on"
+    assert names(Api(cop, token=TOKEN)) == ["Customers"]
+    db = Api(cop)("Account_database", identifier="Customers", login={}).database.id
+    assert cop.rows("SELECT account_id FROM databases WHERE id=?", db) == [{"account_id": 1}]
+
+
+def test_precedence_header_token_login_cookie(cop):
+    """Bearer header, then access_token, then the login parameter, then the session cookie:
+    the first one given decides, the later ones are not looked at."""
+    api = Api(cop, token=None)
+    api("login", username=USER, password=PASSWORD, account="Agency")  # cookie: account 2
+    account_one = {"username": USER, "password": PASSWORD, "account": "1"}
+
+    def account_of(**parameters) -> int:
+        db = api("Account_database", identifier="Customers", **parameters).database.id
+        return cop.rows("SELECT account_id FROM databases WHERE id=?", db)[0]["account_id"]
+
+    assert account_of() == 2
+    assert account_of(login=account_one) == 1  # the login parameter beats the cookie
+    assert account_of(login=account_one, access_token=AGENCY) == 2  # the token beats it
+    assert account_of(login={"username": USER, "password": "wrong"}, access_token=TOKEN) == 1
+    header = Api(cop, token=None, headers={"Authorization": f"Bearer {AGENCY}"})
+    db = header("Account_database", identifier="Customers", login=account_one).database.id
+    assert cop.rows("SELECT account_id FROM databases WHERE id=?", db) == [{"account_id": 2}]
+
+
+def test_the_login_parameter_on_the_vendors_wire(cop):
+    """Raw, as a client generated from the vendor's WSDL sends it: first, unqualified."""
+    ns = "http://127.0.0.1:8080/?SOAPAPI=WSDL"
+    body = (f'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:c="{ns}">'
+            f'<s:Body><c:Account_databases><parameters><login><username>{USER}</username>'
+            f'<account>Agency</account><password>{PASSWORD}</password></login>'
+            f'<length>5</length></parameters></c:Account_databases></s:Body></s:Envelope>')
+    status, out, headers = cop.post("", body.encode(), {"Content-Type": "text/xml"})
+    assert status == 200 and b"<name>Customers</name>" in out, out
+    assert "Set-Cookie" not in headers
+    entry = [e for e in cop.json("_mock/journal?dialect=copernica&limit=1000")["exchanges"]
+             if e["operation"] == "Account_databases"][-1]
+    assert entry["tenant"] == "account-2" and PASSWORD not in str(entry)  # masked
+
+
+def test_fault_rules_know_the_tenant_of_a_login_parameter(cop):
+    """A fault rule for one account catches that account's calls by ``login`` parameter."""
+    import json as json_module
+
+    from conftest import http
+    rule = {"dialect": "copernica", "operation": "Account_databases", "tenant": "account-2",
+            "fault": "Agency down."}
+    status, answer, _ = http("POST", cop.base_url + "_mock/faults",
+                             json_module.dumps(rule).encode(),
+                             {"Content-Type": "application/json"})
+    assert status == 201, answer
+    try:
+        api = Api(cop, token=None)
+        agency = {"username": USER, "password": PASSWORD, "account": "Agency"}
+        assert api.fault("Account_databases", login=agency) == "Agency down."
+        assert api("Account_databases", login={**agency, "account": "1"}).total >= 1
+    finally:
+        http("DELETE", cop.base_url + "_mock/faults")

@@ -27,14 +27,25 @@ def test_callback_methods(api, cop):
     db = fresh_database(api, collections=("Orders",))
     orders = api("Database_collection", id=db, identifier="Orders").collection.id
     cb = api("Database_createCallback", id=db, url=HOOK, method="xml",
-             expression="Name == 'Ann'", actionfilter="update").callback
-    assert (cb.url, cb.method, cb.expression, cb.actionfilter, cb.database, cb.api_disabled) == \
-        (HOOK, "xml", "Name == 'Ann'", "update", db, False)
+             expression="Name == 'Ann'").callback
+    assert (cb.url, cb.method, cb.expression, cb.actionfilter) == \
+        (HOOK, "xml", "Name == 'Ann'", "all")
+    # the catalogue's Database_createCallback has no actionfilter: Callback_update sets it
+    assert api("Callback_update", id=cb.id, actionfilter="update").value == "1"
+    cb = api("Callback_retrieve", id=cb.id).callback
+    assert (cb.url, cb.method, cb.expression, cb.actionfilter) == \
+        (HOOK, "xml", "Name == 'Ann'", "update")
+    assert cop.rows("SELECT database_id, collection_id, actionfilter FROM callbacks WHERE id=?",
+                    cb.id) == [{"database_id": db, "collection_id": None, "actionfilter": "update"}]
+    assert api.fault("Callback_update", id=cb.id, method="yaml") == \
+        "Invalid callback method 'yaml': use json or xml."
     sub_cb = api("Collection_createCallback", id=orders, url=HOOK + "/orders").callback
-    assert (sub_cb.method, sub_cb.actionfilter, sub_cb.collection) == ("json", "all", orders)
-    assert api("Database_callback", id=db, identifier=str(cb.id)).callback.id == cb.id
-    assert api("Database_callback", id=db, identifier=HOOK).callback.id == cb.id
-    assert api("Database_callback", id=db, identifier="http://nowhere.example/").value == "0"
+    assert (sub_cb.method, sub_cb.actionfilter) == ("json", "all")
+    assert cop.rows("SELECT collection_id FROM callbacks WHERE id=?", sub_cb.id) == [
+        {"collection_id": orders}]
+    assert api("Database_callback", id=db, identifier=cb.id).callback.id == cb.id
+    assert api("Database_callback", id=db, identifier=sub_cb.id).value == "0"
+    assert api("Database_callback", id=db, identifier=999999).value == "0"
     assert [c.id for c in api("Database_callbacks", id=db).items.callback] == [cb.id]
     assert api("Account_callback", identifier=sub_cb.id).callback.url == HOOK + "/orders"
     assert api("Callback_source", id=cb.id).database.id == db

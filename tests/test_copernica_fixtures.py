@@ -19,8 +19,8 @@ def test_seed_and_exact_round_trip_of_runtime_state(tmp_path):
         api = Api(server)
         db = api("Account_database", identifier="Customers").database.id
         api("Database_createCallback", id=db, url="http://127.0.0.1:9/x", expression="Age > 3")
-        api("Database_createProfile", id=db, fields=pairs({"Email": "new@x.example"}),
-            interests=pairs({"cooking": "1"}))
+        made = api("Database_createProfile", id=db, fields=pairs({"Email": "new@x.example"}))
+        api("Profile_updateInterests", id=made.profile.id, interests={"item": ["cooking"]})
         Api(server, token=None)("login", username="api@shop.example", password="s3cret")
     finally:
         server.stop()

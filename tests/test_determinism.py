@@ -20,7 +20,7 @@ CP = ("<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" "
       "xmlns:c=\"http://soap.copernica.com/\"><soap:Body><c:{op}><parameters>{body}</parameters>"
       "</c:{op}></soap:Body></soap:Envelope>")
 KEY = "<b:mandatorId>1</b:mandatorId><b:apiKey>shop-key-1234</b:apiKey>"
-CODE = re.compile(rb"<tns:code>([0-9a-f]{32})</tns:code>")
+CODE = re.compile(rb"<(?:tns:)?code>([0-9a-f]{32})</(?:tns:)?code>")
 
 
 def start(tmp_path: Path, name: str, seed: int | None):
@@ -110,17 +110,17 @@ def run_script(server) -> list[tuple]:
     call(_copernica("login", f"<c:username>{USER}</c:username>"
                              f"<c:password>{PASSWORD}</c:password>"))
     cookie = exchanges[-1][5].split(";")[0]
-    profile = _one(r"<tns:profile><tns:id>(\d+)<", call(_copernica(
+    profile = _one(r"<(?:tns:)?profile>.*?<(?:tns:)?id>(\d+)<", call(_copernica(
         "Database_createProfile", "<c:id>1</c:id><c:fields><c:pair><c:key>Email</c:key>"
         "<c:value>replay@example.com</c:value></c:pair></c:fields>", cookie)))
-    call(_copernica("Database_searchProfiles", "<c:id>1</c:id><c:allproperties>true"
-                                               "</c:allproperties>", cookie))
+    call(_copernica("Database_searchProfiles", "<c:allproperties>true</c:allproperties>"
+                                               "<c:id>1</c:id>", cookie))
     call(_copernica("Profile_createSubProfile",
                     f"<c:id>{profile}</c:id><c:collection><c:id>1</c:id></c:collection>"
                     "<c:fields><c:pair><c:key>OrderNo</c:key><c:value>2001</c:value></c:pair>"
                     "</c:fields>", cookie))
     call(_copernica("Collection_searchSubProfiles",
-                    "<c:id>1</c:id><c:allproperties>true</c:allproperties>"
+                    "<c:allproperties>true</c:allproperties><c:id>1</c:id>"
                     "<c:access_token>shop-token-rw</c:access_token>"))
 
     # Admin: a tenant (api key, token, password), the outbox (tracking and confirmation
@@ -189,7 +189,7 @@ def test_the_same_script_gets_byte_identical_answers(replays):
     assert {mail["created"] for mail in outbox} == {"2026-03-01T09:00:00.000000Z"}
     answers = soap_answers(first)
     assert b"<tns:sendStartTime>2026-03-01T09:00:00.000+00:00<" in answers[3]  # statistics
-    assert answers[9].count(b"<tns:created>2026-03-01 09:00:00<") == 5  # the fixtures' too
+    assert answers[9].count(b"<created>2026-03-01 09:00:00<") == 5  # the fixtures' too
 
 
 def test_a_seed_reproduces_exactly_what_it_generated(replays):

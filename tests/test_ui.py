@@ -261,8 +261,9 @@ def test_mandator_subscribers_are_paged(cop):
 def test_account_database_and_collection_pages_list_profiles(cop):
     api = Api(cop)
     customers = api("Account_database", identifier="Customers").database.id
-    api("Database_createProfile", id=customers, interests=pairs({"tennis": "1"}),
-        fields=pairs({"Email": "zoe@example.com", "FirstName": "Zoë", "City": "Utrecht"}))
+    zoe = api("Database_createProfile", id=customers,
+              fields=pairs({"Email": "zoe@example.com", "FirstName": "Zoë", "City": "Utrecht"}))
+    api("Profile_updateInterests", id=zoe.profile.id, interests={"item": ["tennis"]})
     account = page(cop, "accounts/1")
     assert account.status_code == 200 and is_ui_page(account)
     assert f'href="/_mock/ui/accounts/1/databases/{customers}">Customers</a>' in account.text

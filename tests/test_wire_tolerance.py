@@ -291,15 +291,16 @@ def test_copernica_create_with_shuffled_pairs_stores_them(cop):
 
 @pytest.mark.parametrize("parameters, expected", [
     ("<bogus>1</bogus><id>1</id><access_token>shop-token-rw</access_token>",
-     "Element 'bogus': This element is not expected. Expected is one of ( id, access_token ). "
-     "(line 3)"),
+     "Element 'bogus': This element is not expected. Expected is one of ( login, id, "
+     "access_token ). (line 3)"),
     ("<id>1</id><access_token>shop-token-rw</access_token><id>2</id>",
      "Element 'id': This element is not expected: it is given more than once, and "
      "'parameters' takes one. (line 3)"),
     ("<access_token>shop-token-rw</access_token><id>one</id>",
      "Element 'id': 'one' is not a valid value of the atomic type 'xs:int'. (line 3)"),
     ("<access_token>shop-token-rw</access_token>",
-     "Element 'access_token': This element is not expected. Expected is ( id ). (line 3)"),
+     "Element 'access_token': This element is not expected. Expected is one of ( login, id ). "
+     "(line 3)"),
 ])
 def test_copernica_what_is_wrong_is_still_a_fault_in_its_own_form(cop, parameters, expected):
     body = f"<b:Database_retrieve><parameters>{parameters}</parameters></b:Database_retrieve>"

@@ -9,17 +9,18 @@ BINDING_NAME = "POMBinding"
 
 
 def endpoint(max_body: int | None = None, max_items: int | None = None):
-    """The Copernica endpoint (a SoapEndpoint): spyne application, WSDL and request pipeline."""
+    """The Copernica endpoint (a CopernicaEndpoint): spyne application, WSDL, request pipeline."""
+    from mockserver.copernica.endpoint import CopernicaEndpoint
     from mockserver.copernica.service import POM_SOAP_API
     from mockserver.copernica.types import TNS
-    from mockserver.soap import SoapEndpoint, WsdlNames
+    from mockserver.soap import WsdlNames
 
     kwargs = {"max_body": max_body} if max_body else {}
     if max_items:
         kwargs["max_items"] = max_items
-    return SoapEndpoint([POM_SOAP_API], tns=TNS, name=PORT_TYPE_NAME,
-                        address_path=SERVICE_PATH, gzip_responses=True,
-                        names=WsdlNames(service=SERVICE_NAME, port=PORT_NAME,
-                                        port_type=PORT_TYPE_NAME, binding=BINDING_NAME,
-                                        soap_action=TNS + "#{operation}", style="rpc"),
-                        **kwargs)
+    return CopernicaEndpoint([POM_SOAP_API], tns=TNS, name=PORT_TYPE_NAME,
+                             address_path=SERVICE_PATH, gzip_responses=True,
+                             names=WsdlNames(service=SERVICE_NAME, port=PORT_NAME,
+                                             port_type=PORT_TYPE_NAME, binding=BINDING_NAME,
+                                             soap_action=TNS + "#{operation}", style="rpc"),
+                             **kwargs)

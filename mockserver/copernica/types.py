@@ -1,205 +1,104 @@
-"""Spyne types of the Copernica SOAP API (element and type names are part of the contract)."""
+"""Spyne types of the Copernica SOAP API, built from the catalogue (catalogue.json): the
+entities, ``Login``, ``Pair``, ``Requirement``, the arrays, each operation's ``input_X`` and the
+``Result`` every operation answers.
+
+Every member is optional (``minOccurs="0"``, not nillable) except the ones an emulated method
+needs (``input_X`` of the service table); spyne only knows the types the emulated methods use.
+"""
+from __future__ import annotations
+
+import functools
+
 from spyne.model.complex import Array, ComplexModel
-from spyne.model.primitive import Boolean, Integer32, Unicode
+from spyne.model.primitive import Boolean, Float, Integer32, Unicode
 
-TNS = "http://soap.copernica.com/"
+from mockserver.copernica import catalogue
+from mockserver.soap import ADDRESS_PLACEHOLDER
 
-Int = Integer32  # xs:int, never xs:integer
+# The WSDL's own URL, as the vendor's target namespace is; served with the host the client
+# fetched it from in place of the placeholder (as soap:address is).
+TNS = ADDRESS_PLACEHOLDER + "?SOAPAPI=WSDL"
+
+PRIMITIVES = {"int": Integer32, "string": Unicode, "bool": Boolean, "float": Float}  # xs:int
+
+# What the mock answers: the members of ``Result`` and ``Items`` it fills, kept in the
+# catalogue's order (a Result of the mock is one of the vendor's with members left out).
+ENTITIES = ("database", "collection", "profile", "subprofile", "field", "collectionfield",
+            "interest", "callback", "view", "user", "contacttype")
+RESULT_MEMBERS = ("start", "length", "total", "allproperties", "items", "value", "array", "map",
+                  *ENTITIES)
 
 
-def required(model, **kwargs):
-    """An element that must be present and is not nillable."""
-    return model.customize(min_occurs=1, nillable=False, **kwargs)
-
-
-def optional(model, **kwargs):
+@functools.lru_cache(maxsize=None)
+def optional(model):
     """An element that may be absent and is not nillable."""
-    return model.customize(min_occurs=0, nillable=False, **kwargs)
+    return model.customize(min_occurs=0, nillable=False)
 
 
+@functools.lru_cache(maxsize=None)
+def required(model):
+    """An element that must be present and is not nillable."""
+    return model.customize(min_occurs=1, nillable=False)
+
+
+@functools.lru_cache(maxsize=None)
 def repeated(model):
     """An element that may occur any number of times (no wrapper)."""
     return model.customize(min_occurs=0, max_occurs="unbounded", nillable=False)
 
 
-class Pair(ComplexModel):
-    """One entry of a map: ``{key, value}``."""
-
-    __namespace__ = TNS
-    _type_info = [("key", required(Unicode)), ("value", optional(Unicode))]
-
-
-class Map(ComplexModel):
-    """An associative array: a sequence of ``pair``."""
-
-    __namespace__ = TNS
-    _type_info = [("pair", repeated(Pair))]
-
-
-class Requirement(ComplexModel):
-    """A search condition ``{fieldname, value, operator, casesensitive}``."""
-
-    __namespace__ = TNS
-    _type_info = [
-        ("fieldname", required(Unicode)),
-        ("value", optional(Unicode)),
-        ("operator", optional(Unicode)),
-        ("casesensitive", optional(Boolean)),
-    ]
+@functools.lru_cache(maxsize=None)
+def model(kind: str):
+    """The spyne type of a catalogue type name (``int``, ``Profile``, ``Pair[]`` …)."""
+    if kind in PRIMITIVES:
+        return PRIMITIVES[kind]
+    if kind.endswith("[]"):
+        return _array(catalogue.element_type(kind))
+    if kind == "Result":
+        return _complex("Result", [(n, t) for n, t in catalogue.types()["Result"]
+                                   if n in RESULT_MEMBERS])
+    if kind == "Items":
+        return _complex("Items", [(n, t) for n, t in catalogue.types()["Items"]
+                                  if n in ENTITIES], repeat=True)
+    return _complex(kind, catalogue.types()[kind])
 
 
-class Requirements(ComplexModel):
-    """A sequence of ``requirement``."""
-
-    __namespace__ = TNS
-    _type_info = [("requirement", repeated(Requirement))]
-
-
-class Reference(ComplexModel):
-    """A reference to another object: ``{id}``."""
-
-    __namespace__ = TNS
-    _type_info = [("id", required(Int))]
+def _complex(name: str, members, repeat: bool = False):
+    info = [(member, repeated(model(catalogue.element_type(kind))) if repeat
+             else optional(model(kind))) for member, kind in members]
+    return type(name, (ComplexModel,), {
+        "__namespace__": TNS, "__type_name__": name, "_type_info": info,
+        "__doc__": f"The vendor's {name}."})
 
 
-class Caller(ComplexModel):
-    """Who makes a change (accepted, not used): ``{followups, caller, identity}``."""
-
-    __namespace__ = TNS
-    _type_info = [("followups", optional(Boolean)), ("caller", optional(Unicode)),
-                  ("identity", optional(Unicode))]
-
-
-class Login(ComplexModel):
-    """Login data some methods accept (deprecated by the vendor; not used by the mock)."""
-
-    __namespace__ = TNS
-    _type_info = [("username", optional(Unicode)), ("account", optional(Unicode)),
-                  ("password", optional(Unicode))]
+def _array(item: str):
+    """A list: ``string[]`` as ``<x><item/>…</x>`` (repeated ``<x>`` accepted too), others as a
+    wrapper type of repeated items (``Pair[]`` is ``Map {pair[]}``)."""
+    name, member = catalogue.array_type_name(item), catalogue.item_name(item)
+    if item in catalogue.PRIMITIVES:
+        return Array(repeated(model(item)), member_name=member).customize(type_name=name)
+    return type(name, (ComplexModel,), {
+        "__namespace__": TNS, "__type_name__": name,
+        "_type_info": [(member, repeated(model(item)))],
+        "__doc__": f"A list of {item}."})
 
 
-IdArray = optional(Array(optional(Int), member_name="item"))
+def input_type(operation: str, needed: frozenset = frozenset()):
+    """``input_<operation>``: the catalogue's members and ``access_token``; the ``needed`` ones
+    must be present."""
+    members = [(name, (required if name in needed else optional)(model(kind)))
+               for name, kind in catalogue.input_members(operation)]
+    return type(f"input_{operation}", (ComplexModel,), {
+        "__namespace__": TNS, "__type_name__": f"input_{operation}",
+        "__doc__": f"The parameters of {operation}.", "_type_info": members})
 
 
-class StringArray(ComplexModel):
-    """A list of scalars: a sequence of ``item``."""
-
-    __namespace__ = TNS
-    __type_name__ = "Array"
-    _type_info = [("item", repeated(Unicode))]
+def entity(name: str):
+    """The spyne type of an answered entity by its member name (``subprofile`` -> SubProfile)."""
+    return model(dict(catalogue.types()["Result"])[name])
 
 
-class Database(ComplexModel):
-    """A database."""
-
-    __namespace__ = TNS
-    _type_info = [
-        ("id", required(Int)), ("name", required(Unicode)), ("description", optional(Unicode)),
-        ("archived", optional(Boolean)), ("created", optional(Unicode)),
-        ("unsubscribebehavior", optional(Unicode)), ("countprofiles", optional(Int)),
-    ]
-
-
-class Collection(ComplexModel):
-    """A collection of a database."""
-
-    __namespace__ = TNS
-    _type_info = [
-        ("id", required(Int)), ("name", required(Unicode)), ("database", optional(Int)),
-        ("weight", optional(Int)), ("created", optional(Unicode)),
-        ("unsubscribebehavior", optional(Unicode)), ("countsubprofiles", optional(Int)),
-    ]
-
-
-_FIELD_MEMBERS = [
-    ("id", required(Int)), ("name", required(Unicode)), ("type", optional(Unicode)),
-    ("value", optional(Unicode)), ("displayed", optional(Boolean)),
-    ("ordered", optional(Boolean)), ("length", optional(Int)), ("lines", optional(Int)),
-    ("hidden", optional(Boolean)), ("index", optional(Boolean)), ("big", optional(Boolean)),
-    ("specialcontent", optional(Unicode)), ("weight", optional(Int)),
-]
-
-
-class Field(ComplexModel):
-    """A database field."""
-
-    __namespace__ = TNS
-    _type_info = list(_FIELD_MEMBERS)
-
-
-class CollectionField(ComplexModel):
-    """A collection field."""
-
-    __namespace__ = TNS
-    _type_info = list(_FIELD_MEMBERS)
-
-
-class Interest(ComplexModel):
-    """An interest of a database."""
-
-    __namespace__ = TNS
-    _type_info = [("id", required(Int)), ("name", required(Unicode)),
-                  ("groupname", optional(Unicode)), ("weight", optional(Int))]
-
-
-class Profile(ComplexModel):
-    """A profile; ``fields`` and ``interests`` only with ``allproperties``."""
-
-    __namespace__ = TNS
-    _type_info = [
-        ("id", required(Int)), ("code", optional(Unicode)), ("extra", optional(Unicode)),
-        ("database", optional(Int)), ("created", optional(Unicode)),
-        ("modified", optional(Unicode)), ("lastexport", optional(Unicode)),
-        ("fields", optional(Map)), ("interests", optional(Map)),
-    ]
-
-
-class Subprofile(ComplexModel):
-    """A subprofile; ``fields`` only with ``allproperties``."""
-
-    __namespace__ = TNS
-    _type_info = [
-        ("id", required(Int)), ("code", optional(Unicode)), ("profile", optional(Int)),
-        ("collection", optional(Int)), ("created", optional(Unicode)),
-        ("modified", optional(Unicode)), ("lastexport", optional(Unicode)),
-        ("fields", optional(Map)),
-    ]
-
-
-class Callback(ComplexModel):
-    """A callback of a database or collection."""
-
-    __namespace__ = TNS
-    _type_info = [
-        ("id", required(Int)), ("url", required(Unicode)), ("method", optional(Unicode)),
-        ("expression", optional(Unicode)), ("actionfilter", optional(Unicode)),
-        ("api_disabled", optional(Boolean)), ("database", optional(Int)),
-        ("collection", optional(Int)), ("created", optional(Unicode)),
-    ]
-
-
-# entity name on the wire -> its type
-ENTITIES = {"database": Database, "collection": Collection, "profile": Profile,
-            "subprofile": Subprofile, "field": Field, "collectionfield": CollectionField,
-            "interest": Interest, "callback": Callback}
-
-
-class Items(ComplexModel):
-    """The entities of a list, each under its entity name."""
-
-    __namespace__ = TNS
-    _type_info = [(name, repeated(model)) for name, model in ENTITIES.items()]
-
-
-class Result(ComplexModel):
-    """What every method answers: one member set per call."""
-
-    __namespace__ = TNS
-    _type_info = [
-        ("value", optional(Unicode)),
-        ("array", optional(StringArray)),
-        ("map", optional(Map)),
-        *[(name, optional(model)) for name, model in ENTITIES.items()],
-        ("start", optional(Int)), ("length", optional(Int)), ("total", optional(Int)),
-        ("items", optional(Items)),
-    ]
+Result = model("Result")
+Items = model("Items")
+Pair = model("Pair")
+Map = model("Pair[]")

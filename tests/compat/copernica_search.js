@@ -14,12 +14,13 @@ async function main() {
   // With an rpc/literal WSDL node-soap writes a part's members in the object's key order (and
   // unqualified), so they are given in the order input_Database_searchProfiles declares.
   const result = await call('Database_searchProfiles', {
+    allproperties: true,
     id: db,
     requirements: { requirement: [
-      { fieldname: 'City', value: 'amsterdam', operator: '=' },
-      { fieldname: 'Age', value: '30', operator: '>=' },
+      { fieldname: 'City', operator: '=', value: 'amsterdam' },
+      { fieldname: 'Age', operator: '>=', value: '30' },
     ] },
-    order: 'Age', asc: false, allproperties: true,
+    order: 'Age', asc: false,
   });
   let profiles = (result.items && result.items.profile) || [];
   if (!Array.isArray(profiles)) profiles = [profiles];
