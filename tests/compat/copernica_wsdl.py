@@ -1,9 +1,11 @@
 """A WSDL of the Copernica SOAP API written from the catalogue, the way the vendor's own was.
 
-``copernica/catalogue.json`` (beside this file) is the real API as a .NET client generated
-from the vendor's WSDL in 2013 saw it: every operation's input members in schema order with
-their types, and every type's members in order. ``generate()`` writes a WSDL 1.1 document from
-it with what that client tells of the original:
+``mockserver/copernica/catalogue.json`` is the real API as a .NET client generated from the
+vendor's WSDL in 2013 saw it: every operation's input members in schema order with their
+types, and every type's members in order. This module reads that data file only (no code of
+the mock), so the clients are built from the vendor's catalogue, not from the mock's WSDL.
+``generate()`` writes a WSDL 1.1 document from it with what that client tells of the
+original:
 
 - rpc/literal SOAP 1.1; port type ``POMPortType``, binding ``POMBinding``, service
   ``POM_SOAP_API`` with port ``POMPort`` (the names of the vendor's C# and Java samples);
@@ -48,7 +50,7 @@ from pathlib import Path
 from typing import Iterable
 from xml.sax.saxutils import quoteattr
 
-CATALOGUE = Path(__file__).resolve().parent / "copernica" / "catalogue.json"
+CATALOGUE = Path(__file__).resolve().parents[2] / "mockserver" / "copernica" / "catalogue.json"
 REAL_NAMESPACE = "http://publisher.copernica.nl/?SOAPAPI=WSDL"
 ACCESS_TOKEN = ("access_token", "string")
 PRIMITIVES = {"int": "xsd:int", "string": "xsd:string", "bool": "xsd:boolean",
@@ -66,8 +68,12 @@ HTTP = "http://schemas.xmlsoap.org/soap/http"
 
 @functools.lru_cache(maxsize=None)
 def catalogue() -> dict:
-    """The catalogue: ``{"operations": {name: [[member, type], ...]}, "types": {...}}``."""
-    return json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    """The catalogue: ``{"operations": {name: [(member, type), ...]}, "types": {...}}``, in
+    the file's order (the file writes each member list as ``"name:type name:type ..."``)."""
+    data = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    return {key: {name: [tuple(member.split(":", 1)) for member in members.split()]
+                  for name, members in data[key].items()}
+            for key in ("operations", "types")}
 
 
 def wrapper(element: str) -> tuple[str, str]:
