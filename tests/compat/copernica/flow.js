@@ -36,14 +36,16 @@ function keepSession(client) {
 }
 
 function pairs(map) {
-  return Object.fromEntries(list(map && map.pair).map((p) => [p.key, p.value === undefined ? null : p.value]));
+  return Object.fromEntries(list(map && map.pair)
+    .map((p) => [p.key, p.value === undefined ? null : p.value]));
 }
 
-const subprofiles = (result) =>
-  list(result.items && result.items.subprofile).map((s) => ({ id: num(s.id), fields: pairs(s.fields) }));
+const subprofiles = (result) => list(result.items && result.items.subprofile)
+  .map((s) => ({ id: num(s.id), fields: pairs(s.fields) }));
 
 async function login(client) {
-  const value = (await call(client, 'login', { username: USER, account: 'Shop', password: PASSWORD })).value;
+  const value = (await call(client, 'login',
+    { username: USER, account: 'Shop', password: PASSWORD })).value;
   return { value, cookies: keepSession(client) };
 }
 
@@ -94,12 +96,14 @@ async function flow(client, email, product) {
   step = 'Database_searchProfiles';
   const found = await call(client, 'Database_searchProfiles', {
     allproperties: true,
-    requirements: { requirement: [{ value: email, operator: '=', fieldname: 'Email', casesensitive: false }] },
+    requirements: { requirement: [
+      { value: email, operator: '=', fieldname: 'Email', casesensitive: false }] },
     id: db,
   });
   report.search = {
     total: num(found.total),
-    profiles: list(found.items && found.items.profile).map((p) => ({ id: num(p.id), fields: pairs(p.fields) })),
+    profiles: list(found.items && found.items.profile)
+      .map((p) => ({ id: num(p.id), fields: pairs(p.fields) })),
   };
 
   step = 'Profile_updateFields';
@@ -108,7 +112,8 @@ async function flow(client, email, product) {
   })).value;
 
   step = 'Database_collection';
-  const collection = (await call(client, 'Database_collection', { identifier: 'Orders', id: db })).collection;
+  const collection = (await call(client, 'Database_collection',
+    { identifier: 'Orders', id: db })).collection;
   report.collection = collection.name;
   const reference = { id: num(collection.id) };
 

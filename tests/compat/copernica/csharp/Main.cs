@@ -71,8 +71,8 @@ public static class Program
         var databases = new input_Account_databases {
             allproperties = true, allpropertiesSpecified = true};
         var names = new List<object>();
-        foreach (var database in ItemsOf(api.Account_databases(databases)).database ?? new Database[0])
-            names.Add(database.name);
+        var all = ItemsOf(api.Account_databases(databases)).database ?? new Database[0];
+        foreach (var database in all) names.Add(database.name);
         report["databases"] = names;
 
         step = "Account_database";

@@ -249,7 +249,9 @@ public class Main {
         if (value instanceof List) {
             StringBuilder out = new StringBuilder("[");
             Iterator<?> items = ((List<?>) value).iterator();
-            while (items.hasNext()) out.append(json(items.next())).append(items.hasNext() ? "," : "");
+            while (items.hasNext()) {
+                out.append(json(items.next())).append(items.hasNext() ? "," : "");
+            }
             return out.append(']').toString();
         }
         StringBuilder out = new StringBuilder("\"");
