@@ -1,6 +1,7 @@
 # make serve: create .venv, install, serve the demo fixtures on 127.0.0.1:8080
 # make test:  install the test dependencies, run the whole suite
 # make test-fast: the fast part of the suite only (FAST_TESTS below)
+# make dist:  an sdist and a wheel in dist/ (the wheel built from the sdist)
 #
 # Another interpreter (Python 3.10 to 3.13) gets a venv of its own, named after its version:
 #   make test PYTHON=python3.13          # in .venv-3.13
@@ -28,7 +29,7 @@ FAST_TESTS := tests/test_python_versions.py tests/test_smoke.py \
 	tests/test_copernica_profiles.py tests/test_fixtures.py tests/test_snapshots.py \
 	tests/test_pytest_plugin.py
 
-.PHONY: serve test test-fast wsdl bench bench-scale clean
+.PHONY: serve test test-fast dist wsdl bench bench-scale clean
 
 $(BIN)/mockserver: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +57,14 @@ test: $(VENV)/.test-deps node_modules/.installed
 test-fast: $(VENV)/.test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS) $(FAST_TESTS)
 
+# `python -m build` builds the sdist, then the wheel from the unpacked sdist: a file missing
+# from the sdist is missing from the wheel too. pip install dist/mockserver-*.whl installs it.
+dist: $(BIN)/mockserver
+	$(BIN)/python -c 'import build' 2>/dev/null || $(BIN)/python -m pip install --quiet 'build>=1.2'
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	@ls -l dist
+
 wsdl: $(BIN)/mockserver
 	$(BIN)/mockserver wsdl wsdl/
 
@@ -67,4 +76,4 @@ bench-scale: $(BIN)/mockserver
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) node_modules mockserver.db mockserver.db-wal mockserver.db-shm
+	rm -rf $(VENV) node_modules dist mockserver.db mockserver.db-wal mockserver.db-shm
