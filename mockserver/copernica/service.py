@@ -8,6 +8,8 @@ the handler gets them as ``p``, with attributes named as the catalogue's members
 """
 from __future__ import annotations
 
+import inspect
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -106,7 +108,8 @@ def _method(name: str, write: bool, handler: Callable, needed: str = "") -> Meth
     members = {m for m, _ in catalogue.input_members(name)}
     wanted = frozenset(needed.split()) | ({"id"} & members)
     assert wanted <= members, (name, wanted - members)
-    return Method(name, write, handler, wanted, handler.__doc__ or name)
+    # cleaned as Python 3.13 does on its own, so the WSDL is the same on every version
+    return Method(name, write, handler, wanted, inspect.cleandoc(handler.__doc__ or name))
 
 
 METHODS = {row[0]: _method(*row) for row in TABLE}
