@@ -175,6 +175,21 @@ def _taken_names(store: Store, database_id: int) -> set[str]:
             {c["name"].lower() for c in store.collections_of(database_id)})
 
 
+def _require_free_name(store: Store, database_id: int, collection_id: int | None,
+                       siblings: list[dict], name: str, own: str | None = None) -> None:
+    """Raise InvalidRequest when ``name`` is taken: in a database by a field, interest or
+    collection; in a collection by one of its fields (``siblings``). ``own``: the name of the
+    field being renamed, which does not count."""
+    if collection_id is None:
+        taken = _taken_names(store, database_id) - {(own or "").lower()}
+        clash = "There is already a field, interest or collection named"
+    else:
+        taken = {f["name"].lower() for f in siblings}
+        clash = "The collection already has a field named"
+    if name.lower() in taken:
+        raise InvalidRequest(f"{clash} '{name}'.")
+
+
 def _check_identifier(name: str) -> str:
     name = (name or "").strip()
     if not _IDENTIFIER.match(name):
@@ -194,14 +209,7 @@ def create_field(store: Store, account_id: int, database_id: int, collection_id:
     with store.transaction():
         require_database(store, account_id, database_id)
         existing = store.fields_of(database_id, collection_id)
-        if collection_id is None:
-            taken = _taken_names(store, database_id)
-            clash = "There is already a field, interest or collection named"
-        else:
-            taken = {f["name"].lower() for f in existing}
-            clash = "The collection already has a field named"
-        if name.lower() in taken:
-            raise InvalidRequest(f"{clash} '{name}'.")
+        _require_free_name(store, database_id, collection_id, existing, name)
         if kind in ONE_PER_DATABASE:
             for f in existing:
                 if f["type"] == kind:
@@ -249,14 +257,8 @@ def update_field(store: Store, account_id: int, field_id: int, in_collection: bo
         name = changes.get("name")
         if name is not None and name.strip() != field["name"]:
             name = _check_identifier(name)
-            if collection_id is None:
-                taken = _taken_names(store, database_id) - {field["name"].lower()}
-                clash = "There is already a field, interest or collection named"
-            else:
-                taken = {f["name"].lower() for f in others}
-                clash = "The collection already has a field named"
-            if name.lower() in taken:
-                raise InvalidRequest(f"{clash} '{name}'.")
+            _require_free_name(store, database_id, collection_id, others, name,
+                               own=field["name"])
             row["name"] = name
         kind = changes.get("type")
         if kind is not None and kind.strip().lower() != field["type"]:
