@@ -169,6 +169,17 @@ def running_import(server: RunningServer, rows: int = 60000):
         thread.join(60)
 
 
+def stored(server: RunningServer, email: str):
+    """(fields, {list: status}) of a mandator-1 subscriber, or None."""
+    rows = server.rows("SELECT id, fields FROM subscribers WHERE mandator_id = 1 AND "
+                       "email_key = ?", email.lower())
+    if not rows:
+        return None
+    lists = server.rows("SELECT list_id, status FROM memberships WHERE subscriber_id = ? "
+                        "ORDER BY list_id", rows[0]["id"])
+    return json.loads(rows[0]["fields"]), {r["list_id"]: r["status"] for r in lists}
+
+
 @pytest.fixture
 def server(tmp_path):
     """A fresh server on the basic fixtures, one per test."""

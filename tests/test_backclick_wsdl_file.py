@@ -7,7 +7,6 @@ mock does not emulate.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 from lxml import etree
 
 from compat.conftest import php_missing, require_stack, run_json
-from conftest import BASIC, READY, ROOT, RunningServer, _drain
+from conftest import BASIC, READY, ROOT, RunningServer, _drain, stored
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
@@ -125,17 +124,6 @@ def theirs(tmp_path_factory, wsdl_file):
                            env={"MOCKSERVER_BACKCLICK_WSDL": str(wsdl_file)})
     yield running, lines
     running.stop()
-
-
-def stored(server, email: str):
-    """(fields, {list: status}) of a mandator-1 subscriber, or None."""
-    rows = server.rows("SELECT id, fields FROM subscribers WHERE mandator_id = 1 AND "
-                       "email_key = ?", email.lower())
-    if not rows:
-        return None
-    lists = server.rows("SELECT list_id, status FROM memberships WHERE subscriber_id = ? "
-                        "ORDER BY list_id", rows[0]["id"])
-    return json.loads(rows[0]["fields"]), {r["list_id"]: r["status"] for r in lists}
 
 
 def assert_their_form(wrapper: etree._Element, name: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from compat.conftest import NODE_MODULES, node_missing, require_stack, run_json
-from conftest import ROOT
+from conftest import ROOT, stored
 from copernica_harness import copernica_server
 
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -87,17 +87,6 @@ SHUFFLED_SAVE = """<b:saveOrCreateSubscriber>
 <b:listsAdditive>false</b:listsAdditive><b:apiKey>shop-key-1234</b:apiKey>
 <b:mandatorId>1</b:mandatorId>
 </b:saveOrCreateSubscriber>"""
-
-
-def stored(server, email: str):
-    """(fields, {list: status}) of a mandator-1 subscriber, or None."""
-    rows = server.rows("SELECT id, fields FROM subscribers WHERE mandator_id = 1 AND "
-                       "email_key = ?", email.lower())
-    if not rows:
-        return None
-    lists = server.rows("SELECT list_id, status FROM memberships WHERE subscriber_id = ? "
-                        "ORDER BY list_id", rows[0]["id"])
-    return json.loads(rows[0]["fields"]), {r["list_id"]: r["status"] for r in lists}
 
 
 def test_backclick_members_shuffled_at_every_level(shared_server):
