@@ -2,74 +2,38 @@
 
 ``load_paths`` reads and validates files and merges them into one document, ``seed`` writes
 a document into the store in one transaction, ``export`` reads the whole store back as a
-document such that seeding it into an empty store reproduces every row.
+document such that seeding it into an empty store reproduces every row. The format's
+structure and types are declared in mockserver/fixture_schema/; what refers to what (ids,
+names, a value and its field's type) is checked here. Every problem of every file is
+reported, not only the first.
 """
 from __future__ import annotations
 
 import base64
-import binascii
-import datetime as dt
-import ipaddress
 import json
-import re
 import sqlite3
 from pathlib import Path
 
 import yaml
 
-from mockserver import clock, outbox, tokens
+from mockserver import clock, fixture_schema, outbox, tokens
+from mockserver.fixture_schema.backclick import STATUS_NAMES
 from mockserver.store import TABLES, Store
-from mockserver.subscribers import is_valid_address
 
 SUFFIXES = (".yaml", ".yml", ".json")
 REQUEST_BODY = "<request body>"
 DOCUMENT = "<document>"
 
-STATUS_NAMES = {"subscribed": 0, "unsubscribed": 1, "pending": 2}
 STATUS_OF = {code: name for name, code in STATUS_NAMES.items()}
-OPERATORS = ("=", "!=", "<", ">", "<=", ">=", "contains")
-CONFIRMATION_KINDS = ("doi", "change")
-NEWSLETTER_STATES = ("scheduled", "sending", "sent")
-NEWSLETTER_KINDS = ("list", "recipients")
-RELAY_STATES = ("pending", "relaying", "sent", "failed")
-MAX_ID = 2**31 - 1
-
-TOP_KEYS = ("seed", "clock", "backclick", "copernica", "state")
-CLOCK_KEYS = ("start", "frozen")
-BACKCLICK_KEYS = ("blockList", "mandators")
-MANDATOR_KEYS = ("id", "name", "apiKeys", "allowedIps", "senderDomains", "fields", "lists",
-                 "templates", "profileFilters", "voucherLists", "subscribers")
-LIST_KEYS = ("id", "name", "description", "welcomeTemplateId")
 TEMPLATE_KEYS = ("id", "name", "subject", "html", "text")
-FILTER_KEYS = ("id", "name", "conditions")
-CONDITION_KEYS = ("field", "operator", "value")
-VOUCHER_LIST_KEYS = ("id", "name", "codes")
-VOUCHER_KEYS = ("code", "usedAt", "usedBy")
-SUBSCRIBER_KEYS = ("id", "email", "fields", "lists", "listsChanged", "created", "modified")
 STATE_KEYS = ("confirmations", "channels", "newsletters", "outbox")
-STATE_COUNTERS = ("tokensIssued",)  # state keys that hold a number, not rows
-CONFIRMATION_KEYS = ("token", "kind", "mandatorId", "subscriberId", "listIds", "changes",
-                     "sendWelcome", "sendLastNewsletter", "created", "confirmed")
-CHANNEL_KEYS = ("id", "mandatorId", "name", "description", "created")
 NEWSLETTER_COUNTS = {"numRecipientsUnadjusted": "num_unadjusted",
                      "numExcludedBlocked": "excluded_blocked",
                      "numExcludedInvalid": "excluded_invalid",
                      "numExcludedDuplicate": "excluded_duplicate",
                      "numRecipientsAdjusted": "num_adjusted"}
-NEWSLETTER_KEYS = ("id", "mandatorId", "kind", "listId", "filterIds", "recipients", "templateId",
-                   "subject", "html", "text", "adhockInformation", "senderName", "senderEmail",
-                   "baseUrl", "created", "sendTime", "state", "started", "finished",
-                   *NEWSLETTER_COUNTS)
-RECIPIENT_KEYS = ("email", "fields")
-MAIL_KEYS = ("id", "mandatorId", "kind", "to", "from", "fromName", "replyTo", "subject", "html",
-             "text", "created", "newsletterId", "listId", "subscriberId", "channelId",
-             "campaignId", "token", "baseUrl", "personalisation", "links", "attachments",
-             "events", "relay")
-ATTACHMENT_KEYS = ("name", "contentType", "data")
-EVENT_KEYS = ("id", "type", "detail", "at")
-RELAY_KEYS = ("state", "error")
-
-_FIELD_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
+CP_ID_TABLES = ("databases", "collections", "database_fields", "interests", "profiles",
+                "subprofiles", "callbacks")
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -82,7 +46,11 @@ _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class FixtureError(Exception):
-    """A fixture problem, worded ``file: path: problem``."""
+    """Fixture problems, each worded ``file: path: problem``; str() gives one a line."""
+
+    def __init__(self, problems: str | list[str]):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class FixtureConflict(FixtureError):
@@ -122,656 +90,542 @@ def parse_text(text: str, source: str, as_json: bool | None = None) -> object:
         raise FixtureError(f"{source}: {where}not valid YAML: {problem}")
 
 
+
 def load_file(path: Path) -> dict:
     """Read and validate one fixture file (not yet merged)."""
+    found: list[str] = []
+    doc = _load_file(path, found)
+    if found:
+        raise FixtureError(found)
+    return doc
+
+
+def _load_file(path: Path, found: list[str]) -> dict | None:
+    """Read and validate one fixture file; its problems go to ``found``."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise FixtureError(f"{path}: cannot read: not UTF-8 text")
+        found.append(f"{path}: cannot read: not UTF-8 text")
+        return None
     except OSError as error:
-        raise FixtureError(f"{path}: cannot read: {error.strerror or error}")
-    return validate(parse_text(text, str(path), as_json=path.suffix == ".json"), str(path))
+        found.append(f"{path}: cannot read: {error.strerror or error}")
+        return None
+    try:
+        document = parse_text(text, str(path), as_json=path.suffix == ".json")
+    except FixtureError as error:
+        found.extend(error.problems)
+        return None
+    return _validated(document, _Report(str(path), found))
 
 
 def load_paths(paths: list[str]) -> dict:
-    """Read fixture files and folders, validate each and merge them into one document."""
-    return merge([(str(f), load_file(f)) for path in paths for f in fixture_files(path)])
+    """Read fixture files and folders, validate each and merge them into one document;
+    FixtureError names every problem of every file."""
+    found: list[str] = []
+    parts = []
+    for path in paths:
+        try:
+            files = fixture_files(path)
+        except FixtureError as error:
+            found.extend(error.problems)
+            continue
+        parts += [(str(f), _load_file(f, found)) for f in files]
+    doc = merge(parts, found)
+    if found:
+        raise FixtureError(found)
+    return doc
 
 
 def read_document(document: object, source: str = DOCUMENT) -> dict:
     """Validate one parsed document (e.g. a request body) into the merged, normalised form."""
-    return merge([(source, validate(document, source))])
+    found: list[str] = []
+    doc = merge([(source, _validated(document, _Report(source, found)))], found)
+    if found:
+        raise FixtureError(found)
+    return doc
 
 
-# -- validation of one document ----------------------------------------------
+# -- references within one document --------------------------------------------
 
 
-def _join(path: str, key) -> str:
-    return f"{path}.{key}" if path else str(key)
+class _Report:
+    """Where the problems of one source go, each worded ``source: path: problem``."""
 
+    def __init__(self, source: str, found: list[str]):
+        self.source, self.found = source, found
 
-class _Checker:
-    """Validates one document; every failure names the source and the path."""
+    def add(self, path: str, problem: str) -> None:
+        """Note a problem at ``path`` and go on."""
+        self.found.append(f"{self.source}: {path or 'document'}: {problem}")
 
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, path: str, problem: str):
-        raise FixtureError(f"{self.source}: {path or 'document'}: {problem}")
-
-    def mapping(self, value, path: str, known: tuple, required: tuple = ()) -> dict:
-        if not isinstance(value, dict):
-            self.fail(path, "expected a mapping")
-        for key in value:
-            if key not in known:
-                self.fail(_join(path, key), f"unknown key (known keys: {', '.join(known)})")
-        for key in required:
-            if value.get(key) is None:
-                self.fail(_join(path, key), "required key is missing")
-        return value
-
-    def any_mapping(self, value, path: str) -> dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, "expected a mapping")
-        return value
-
-    def sequence(self, value, path: str) -> list:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.fail(path, "expected a list")
-        return value
-
-    def integer(self, value, path: str) -> int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            self.fail(path, "expected an integer")
-        return value
-
-    def ident(self, value, path: str) -> int:
-        self.integer(value, path)
-        if not 1 <= value <= MAX_ID:
-            self.fail(path, f"expected an id between 1 and {MAX_ID}")
-        return value
-
-    def optional_ident(self, value, path: str) -> int | None:
-        return None if value is None else self.ident(value, path)
-
-    def count(self, value, path: str) -> int:
-        if value is None:
-            return 0
-        self.integer(value, path)
-        if value < 0:
-            self.fail(path, "expected a count, 0 or more")
-        return value
-
-    def optional_text(self, value, path: str) -> str | None:
-        return None if value is None else self.text(value, path)
-
-    def base64(self, value, path: str) -> str:
-        """Bytes written as base64 text, checked; line breaks and spaces are dropped."""
-        text = "".join(self.text(value, path).split())
-        try:
-            base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            self.fail(path, "expected base64 data (A-Z, a-z, 0-9, +, / and = padding)")
-        return text
-
-    def text(self, value, path: str, default: str = "", nonempty: bool = False) -> str:
-        if value is None:
-            value = default
-        if not isinstance(value, str):
-            self.fail(path, "expected a string")
-        if nonempty and not value.strip():
-            self.fail(path, "must not be empty")
-        return value
-
-    def value(self, value, path: str) -> str:
-        """A field value: a string (a YAML date is taken as its ISO form)."""
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value.isoformat()
-        if not isinstance(value, str):
-            self.fail(path, "expected a string (quote numbers in YAML: 01067 would lose its 0)")
-        return value
-
-    def flag(self, value, path: str, default: bool = False) -> bool:
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.fail(path, "expected true or false")
-        return value
-
-    def moment(self, value, path: str, default: str | None = None) -> str | None:
-        """A date and time, normalised to the store's stamp (UTC; naive means UTC)."""
-        if value is None:
-            return default
-        if isinstance(value, dt.datetime):
-            moment = value
-        elif isinstance(value, dt.date):
-            moment = dt.datetime(value.year, value.month, value.day)
-        elif isinstance(value, str):
-            try:
-                moment = clock.parse_stamp(value.strip())
-            except ValueError:
-                self.fail(path, "expected an ISO 8601 date and time, e.g. 2026-11-22T12:00:00+01:00")
-        else:
-            self.fail(path, "expected an ISO 8601 date and time, e.g. 2026-11-22T12:00:00+01:00")
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        return clock.stamp(moment)
-
-    def choice(self, value, path: str, choices: tuple, default: str | None = None) -> str:
-        if value is None and default is not None:
-            return default
-        if value not in choices:
-            self.fail(path, f"expected one of {', '.join(choices)}")
-        return value
-
-    def unique(self, seen: dict, key, path: str, what: str, first: str) -> None:
+    def unique(self, seen: dict, key, path: str, what: str, first: str) -> bool:
+        """False (and a problem) when ``key`` was seen before; else remember it as ``first``."""
         if key in seen:
-            self.fail(path, f"duplicate {what} (also {seen[key]})")
+            self.add(path, f"duplicate {what} (also {seen[key]})")
+            return False
         seen[key] = first
+        return True
+
+
+def _valid(rows) -> list[tuple[int, dict]]:
+    """The valid rows with their index (the schema left None where a row was invalid)."""
+    return [(i, row) for i, row in enumerate(rows or ()) if row is not None]
+
+
+def _known(rows, key: str = "id") -> set | None:
+    """The values of ``key`` in rows, or None when an invalid row hides some of them (its
+    problem is reported; a reference to it would be reported twice)."""
+    if rows is None or None in rows:
+        return None
+    return {row[key] for row in rows if key in row}
 
 
 def validate(document: object, source: str) -> dict:
     """Check one parsed fixture document; return it normalised (defaults filled in)."""
-    c = _Checker(source)
-    if document is None:
-        document = {}
-    c.mapping(document, "", TOP_KEYS)
-    out: dict = {}
-    if "seed" in document:
-        out["seed"] = c.integer(document["seed"], "seed")
-    if document.get("clock") is not None:
-        raw = c.mapping(document["clock"], "clock", CLOCK_KEYS)
-        out["clock"] = {}
-        if raw.get("start") is not None:
-            out["clock"]["start"] = c.moment(raw["start"], "clock.start")
-        if raw.get("frozen") is not None:
-            out["clock"]["frozen"] = c.flag(raw["frozen"], "clock.frozen")
-    if document.get("copernica") is not None:
-        out["copernica"] = _copernica(c, document["copernica"])
-    bc = document.get("backclick")
-    bc = {} if bc is None else c.mapping(bc, "backclick", BACKCLICK_KEYS)
-    out["backclick"] = {"blockList": _block_list(c, bc.get("blockList")),
-                        "mandators": []}
-    seen: dict = {}
-    for i, raw in enumerate(c.sequence(bc.get("mandators"), "backclick.mandators")):
-        path = f"backclick.mandators[{i}]"
-        mandator = _mandator(c, raw, path)
-        c.unique(seen, mandator["id"], _join(path, "id"),
-                 f"mandator id {mandator['id']}", f"backclick.mandators[{seen.get(mandator['id'], i)}]")
-        out["backclick"]["mandators"].append(mandator)
-    state = document.get("state")
-    state = {} if state is None else c.mapping(state, "state", STATE_KEYS + STATE_COUNTERS)
-    out["state"] = {
-        "confirmations": [_confirmation(c, r, f"state.confirmations[{i}]") for i, r in
-                          enumerate(c.sequence(state.get("confirmations"), "state.confirmations"))],
-        "channels": [_channel(c, r, f"state.channels[{i}]") for i, r in
-                     enumerate(c.sequence(state.get("channels"), "state.channels"))],
-        "newsletters": [_newsletter(c, r, f"state.newsletters[{i}]") for i, r in
-                        enumerate(c.sequence(state.get("newsletters"), "state.newsletters"))],
-        "outbox": [_mail(c, r, f"state.outbox[{i}]") for i, r in
-                   enumerate(c.sequence(state.get("outbox"), "state.outbox"))],
-    }
-    if state.get("tokensIssued") is not None:
-        out["state"]["tokensIssued"] = c.count(state["tokensIssued"], "state.tokensIssued")
-    return out
-
-
-def _domain_ok(domain: str) -> bool:
-    return bool(domain) and is_valid_address("x@" + domain)
-
-
-def _block_list(c: _Checker, raw) -> list[str]:
-    patterns: list[str] = []
-    for i, entry in enumerate(c.sequence(raw, "backclick.blockList")):
-        path = f"backclick.blockList[{i}]"
-        entry = c.text(entry, path, nonempty=True).strip()
-        ok = _domain_ok(entry[2:]) if entry.startswith("*@") else is_valid_address(entry)
-        if not ok:
-            c.fail(path, f"expected an e-mail address or *@domain, got {entry!r}")
-        if entry.lower() not in patterns:
-            patterns.append(entry.lower())
-    return patterns
-
-
-def _strings(c: _Checker, raw, path: str, what: str, check=None) -> list[str]:
-    values: list[str] = []
-    seen: dict = {}
-    for i, value in enumerate(c.sequence(raw, path)):
-        item = f"{path}[{i}]"
-        value = c.text(value, item, nonempty=True).strip()
-        if check:
-            value = check(value, item)
-        c.unique(seen, value.lower(), item, f"{what} {value!r}", f"{path.rsplit('.', 1)[-1]}[{i}]")
-        values.append(value)
-    return values
-
-
-def _mandator(c: _Checker, raw, path: str) -> dict:
-    c.mapping(raw, path, MANDATOR_KEYS, required=("id",))
-    m = {"id": c.ident(raw["id"], _join(path, "id")),
-         "name": c.text(raw.get("name"), _join(path, "name"))}
-
-    def cidr(value: str, item: str) -> str:
-        try:
-            return str(ipaddress.ip_network(value, strict=True))
-        except ValueError as error:
-            c.fail(item, f"expected a CIDR network like 127.0.0.1/32: {error}")
-
-    def domain(value: str, item: str) -> str:
-        if not _domain_ok(value):
-            c.fail(item, f"expected a domain name, got {value!r}")
-        return value.lower()
-
-    def field(value: str, item: str) -> str:
-        if value.upper() == "EMAIL":
-            c.fail(item, "EMAIL is built in; do not list it")
-        if not _FIELD_NAME.match(value):
-            c.fail(item, "field names use letters, digits, _ and - only "
-                         "(they are used as $$NAME$$ placeholders)")
-        return value
-
-    m["apiKeys"] = _strings(c, raw.get("apiKeys"), _join(path, "apiKeys"), "API key")
-    m["allowedIps"] = _strings(c, raw.get("allowedIps"), _join(path, "allowedIps"), "network", cidr)
-    m["senderDomains"] = _strings(c, raw.get("senderDomains"), _join(path, "senderDomains"),
-                                  "domain", domain)
-    m["fields"] = _strings(c, raw.get("fields"), _join(path, "fields"), "field", field)
-    known = {name.lower(): name for name in m["fields"]}
-
-    m["templates"] = []
-    seen: dict = {}
-    for i, t in enumerate(c.sequence(raw.get("templates"), _join(path, "templates"))):
-        item = f"{path}.templates[{i}]"
-        c.mapping(t, item, TEMPLATE_KEYS, required=("id",))
-        tid = c.ident(t["id"], _join(item, "id"))
-        c.unique(seen, tid, _join(item, "id"), f"template id {tid}", f"templates[{seen.get(tid, i)}]")
-        m["templates"].append({"id": tid, **{k: c.text(t.get(k), _join(item, k))
-                                             for k in ("name", "subject", "html", "text")}})
-    templates = set(seen)
-
-    m["lists"] = []
-    seen = {}
-    for i, li in enumerate(c.sequence(raw.get("lists"), _join(path, "lists"))):
-        item = f"{path}.lists[{i}]"
-        c.mapping(li, item, LIST_KEYS, required=("id", "name"))
-        lid = c.ident(li["id"], _join(item, "id"))
-        c.unique(seen, lid, _join(item, "id"), f"list id {lid}", f"lists[{seen.get(lid, i)}]")
-        welcome = c.optional_ident(li.get("welcomeTemplateId"), _join(item, "welcomeTemplateId"))
-        if welcome is not None and welcome not in templates:
-            c.fail(_join(item, "welcomeTemplateId"), f"no template with id {welcome}")
-        m["lists"].append({"id": lid, "name": c.text(li["name"], _join(item, "name")),
-                           "description": c.text(li.get("description"), _join(item, "description")),
-                           "welcomeTemplateId": welcome})
-    lists = set(seen)
-
-    m["profileFilters"] = []
-    seen = {}
-    for i, f in enumerate(c.sequence(raw.get("profileFilters"), _join(path, "profileFilters"))):
-        item = f"{path}.profileFilters[{i}]"
-        c.mapping(f, item, FILTER_KEYS, required=("id",))
-        fid = c.ident(f["id"], _join(item, "id"))
-        c.unique(seen, fid, _join(item, "id"), f"profile filter id {fid}",
-                 f"profileFilters[{seen.get(fid, i)}]")
-        conditions = []
-        for j, cond in enumerate(c.sequence(f.get("conditions"), _join(item, "conditions"))):
-            at = f"{item}.conditions[{j}]"
-            c.mapping(cond, at, CONDITION_KEYS, required=("field", "operator", "value"))
-            name = c.text(cond["field"], _join(at, "field"), nonempty=True).strip()
-            if name.upper() == "EMAIL":
-                name = "EMAIL"
-            elif name.lower() in known:
-                name = known[name.lower()]
-            else:
-                c.fail(_join(at, "field"), f"no field named {name!r}")
-            conditions.append({"field": name,
-                               "operator": c.choice(cond["operator"], _join(at, "operator"),
-                                                    OPERATORS),
-                               "value": c.value(cond["value"], _join(at, "value"))})
-        m["profileFilters"].append({"id": fid, "name": c.text(f.get("name"), _join(item, "name")),
-                                    "conditions": conditions})
-
-    m["voucherLists"] = []
-    seen = {}
-    for i, v in enumerate(c.sequence(raw.get("voucherLists"), _join(path, "voucherLists"))):
-        item = f"{path}.voucherLists[{i}]"
-        c.mapping(v, item, VOUCHER_LIST_KEYS, required=("id",))
-        vid = c.ident(v["id"], _join(item, "id"))
-        c.unique(seen, vid, _join(item, "id"), f"voucher list id {vid}",
-                 f"voucherLists[{seen.get(vid, i)}]")
-        codes, seen_codes = [], {}
-        for j, code in enumerate(c.sequence(v.get("codes"), _join(item, "codes"))):
-            at = f"{item}.codes[{j}]"
-            if isinstance(code, dict):
-                c.mapping(code, at, VOUCHER_KEYS, required=("code",))
-                entry = {"code": c.text(code["code"], _join(at, "code"), nonempty=True),
-                         "usedAt": c.moment(code.get("usedAt"), _join(at, "usedAt")),
-                         "usedBy": None if code.get("usedBy") is None
-                         else c.text(code["usedBy"], _join(at, "usedBy"))}
-                value = entry["code"]
-                if entry["usedAt"] is None and entry["usedBy"] is None:
-                    entry = value
-            else:
-                value = entry = c.text(code, at, nonempty=True)
-            c.unique(seen_codes, value, at, f"voucher code {value!r}",
-                     f"codes[{seen_codes.get(value, j)}]")
-            codes.append(entry)
-        m["voucherLists"].append({"id": vid, "name": c.text(v.get("name"), _join(item, "name")),
-                                  "codes": codes})
-
-    m["subscribers"] = []
-    seen = {}
-    for i, s in enumerate(c.sequence(raw.get("subscribers"), _join(path, "subscribers"))):
-        item = f"{path}.subscribers[{i}]"
-        sub = _subscriber(c, s, item, known, lists)
-        key = sub["email"].lower()
-        c.unique(seen, key, _join(item, "email"), f"address {key}",
-                 f"subscribers[{seen.get(key, i)}]")
-        m["subscribers"].append(sub)
-    return m
-
-
-def _subscriber(c: _Checker, s, item: str, known: dict, lists: set) -> dict:
-    c.mapping(s, item, SUBSCRIBER_KEYS, required=("email",))
-    email = c.text(s["email"], _join(item, "email"), nonempty=True).strip()
-    if not is_valid_address(email):
-        c.fail(_join(item, "email"), f"not a valid e-mail address (RFC 5322 addr-spec): {email!r}")
-    sub: dict = {}
-    if s.get("id") is not None:
-        sub["id"] = c.ident(s["id"], _join(item, "id"))
-    sub["email"] = email
-    sub["fields"] = _field_values(c, s.get("fields"), _join(item, "fields"), known)
-    sub["lists"] = {}
-    for key, status in c.any_mapping(s.get("lists"), _join(item, "lists")).items():
-        at = _join(_join(item, "lists"), key)
-        lid = _list_key(c, key, at, lists)
-        sub["lists"][lid] = c.choice(status, at, tuple(STATUS_NAMES))
-    sub["listsChanged"] = {}
-    for key, when in c.any_mapping(s.get("listsChanged"), _join(item, "listsChanged")).items():
-        at = _join(_join(item, "listsChanged"), key)
-        lid = _list_key(c, key, at, lists)
-        if lid not in sub["lists"]:
-            c.fail(at, f"list {lid} is not among this subscriber's lists")
-        sub["listsChanged"][lid] = c.moment(when, at)
-    for key in ("created", "modified"):
-        if s.get(key) is not None:
-            sub[key] = c.moment(s[key], _join(item, key))
-    return sub
-
-
-def _list_key(c: _Checker, key, at: str, lists: set) -> int:
-    if isinstance(key, str) and key.strip().isdigit():
-        key = int(key)
-    lid = c.ident(key, at)
-    if lid not in lists:
-        c.fail(at, f"no list with id {lid}")
-    return lid
-
-
-def _field_values(c: _Checker, raw, path: str, known: dict) -> dict:
-    values: dict = {}
-    for name, value in c.any_mapping(raw, path).items():
-        at = _join(path, name)
-        canonical = known.get(str(name).lower())
-        if canonical is None:
-            c.fail(at, f"no such field (defined fields: {', '.join(known.values()) or 'none'})")
-        if canonical in values:
-            c.fail(at, f"field {canonical} is given twice")
-        values[canonical] = c.value(value, at)
-    return values
-
-
-def _confirmation(c: _Checker, r, path: str) -> dict:
-    c.mapping(r, path, CONFIRMATION_KEYS, required=("token", "kind", "mandatorId", "subscriberId"))
-    changes = c.any_mapping(r.get("changes"), _join(path, "changes"))
-    return {
-        "token": c.text(r["token"], _join(path, "token"), nonempty=True),
-        "kind": c.choice(r["kind"], _join(path, "kind"), CONFIRMATION_KINDS),
-        "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
-        "subscriberId": c.ident(r["subscriberId"], _join(path, "subscriberId")),
-        "listIds": [c.ident(v, f"{path}.listIds[{i}]")
-                    for i, v in enumerate(c.sequence(r.get("listIds"), _join(path, "listIds")))],
-        "changes": {name: c.value(v, _join(_join(path, "changes"), name))
-                    for name, v in changes.items()},
-        "sendWelcome": c.flag(r.get("sendWelcome"), _join(path, "sendWelcome")),
-        "sendLastNewsletter": c.flag(r.get("sendLastNewsletter"), _join(path, "sendLastNewsletter")),
-        "created": c.moment(r.get("created"), _join(path, "created")),
-        "confirmed": c.moment(r.get("confirmed"), _join(path, "confirmed")),
-    }
-
-
-def _channel(c: _Checker, r, path: str) -> dict:
-    c.mapping(r, path, CHANNEL_KEYS, required=("mandatorId",))
-    out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
-    out.update({
-        "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
-        "name": c.optional_text(r.get("name"), _join(path, "name")),
-        "description": c.text(r.get("description"), _join(path, "description")),
-        "created": c.moment(r.get("created"), _join(path, "created")),
-    })
-    return out
-
-
-def _personal_values(c: _Checker, raw, path: str) -> dict:
-    """A mapping of placeholder names to string values (recipient fields, personalisation)."""
-    return {str(name): c.value(v, _join(path, name))
-            for name, v in c.any_mapping(raw, path).items()}
-
-
-def _newsletter(c: _Checker, r, path: str) -> dict:
-    c.mapping(r, path, NEWSLETTER_KEYS, required=("mandatorId",))
-    out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
-    recipients = []
-    for i, item in enumerate(c.sequence(r.get("recipients"), _join(path, "recipients"))):
-        at = f"{path}.recipients[{i}]"
-        c.mapping(item, at, RECIPIENT_KEYS, required=("email",))
-        recipients.append({"email": c.text(item["email"], _join(at, "email")),
-                           "fields": _personal_values(c, item.get("fields"), _join(at, "fields"))})
-    kind = c.choice(r.get("kind"), _join(path, "kind"), NEWSLETTER_KINDS,
-                    "recipients" if recipients else "list")
-    if kind == "list" and recipients:
-        c.fail(_join(path, "recipients"), "only a newsletter of kind recipients has recipients")
-    if kind == "recipients" and r.get("listId") is not None:
-        c.fail(_join(path, "listId"), "a newsletter of kind recipients has no list")
-    out.update({
-        "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
-        "kind": kind,
-        "listId": c.optional_ident(r.get("listId"), _join(path, "listId")),
-        "filterIds": [c.ident(v, f"{path}.filterIds[{i}]") for i, v in
-                      enumerate(c.sequence(r.get("filterIds"), _join(path, "filterIds")))],
-        "recipients": recipients,
-        "templateId": c.optional_ident(r.get("templateId"), _join(path, "templateId")),
-        **{k: c.text(r.get(k), _join(path, k))
-           for k in ("subject", "html", "text", "adhockInformation", "senderName",
-                     "senderEmail", "baseUrl")},
-        **{k: c.moment(r.get(k), _join(path, k))
-           for k in ("created", "sendTime", "started", "finished")},
-        "state": c.choice(r.get("state"), _join(path, "state"), NEWSLETTER_STATES, "sent"),
-        **{k: c.count(r.get(k), _join(path, k)) for k in NEWSLETTER_COUNTS},
-    })
-    return out
-
-
-def _attachment(c: _Checker, r, path: str) -> dict:
-    c.mapping(r, path, ATTACHMENT_KEYS, required=("name", "data"))
-    return {"name": c.text(r["name"], _join(path, "name"), nonempty=True),
-            "contentType": c.text(r.get("contentType"), _join(path, "contentType"),
-                                  "application/octet-stream", nonempty=True),
-            "data": c.base64(r["data"], _join(path, "data"))}
-
-
-def _event(c: _Checker, r, path: str) -> dict:
-    c.mapping(r, path, EVENT_KEYS, required=("type",))
-    out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
-    out["type"] = c.choice(r["type"], _join(path, "type"), outbox.EVENT_TYPES)
-    out["detail"] = c.text(r.get("detail"), _join(path, "detail"))
-    if out["type"] == "bounce" and out["detail"] not in ("hard", "soft"):
-        c.fail(_join(path, "detail"), "a bounce is hard or soft")
-    out["at"] = c.moment(r.get("at"), _join(path, "at"))
-    return out
-
-
-def _mail(c: _Checker, r, path: str) -> dict:
-    c.mapping(r, path, MAIL_KEYS, required=("mandatorId", "kind", "to"))
-    out = {} if r.get("id") is None else {"id": c.ident(r["id"], _join(path, "id"))}
-    relay = c.mapping(r["relay"], _join(path, "relay"), RELAY_KEYS, required=("state",)) \
-        if r.get("relay") is not None else {}
-    out.update({
-        "mandatorId": c.ident(r["mandatorId"], _join(path, "mandatorId")),
-        "kind": c.choice(r["kind"], _join(path, "kind"), outbox.KINDS),
-        "to": c.text(r["to"], _join(path, "to"), nonempty=True),
-        **{k: c.text(r.get(k), _join(path, k))
-           for k in ("from", "fromName", "replyTo", "subject", "html", "text", "baseUrl")},
-        "created": c.moment(r.get("created"), _join(path, "created")),
-        **{k: c.optional_ident(r.get(k), _join(path, k))
-           for k in ("newsletterId", "listId", "subscriberId", "channelId", "campaignId")},
-        "token": None if r.get("token") is None
-        else c.text(r["token"], _join(path, "token"), nonempty=True),
-        "personalisation": _personal_values(c, r.get("personalisation"),
-                                            _join(path, "personalisation")),
-        "links": dict(c.any_mapping(r.get("links"), _join(path, "links"))),
-        "attachments": [_attachment(c, a, f"{path}.attachments[{i}]") for i, a in
-                        enumerate(c.sequence(r.get("attachments"), _join(path, "attachments")))],
-        "events": [_event(c, e, f"{path}.events[{i}]") for i, e in
-                   enumerate(c.sequence(r.get("events"), _join(path, "events")))],
-        "relay": {"state": c.choice(relay["state"], _join(path, "relay.state"), RELAY_STATES),
-                  "error": c.optional_text(relay.get("error"), _join(path, "relay.error"))}
-        if relay else None,
-    })
-    return out
-
-
-# -- merging several documents ------------------------------------------------
-
-
-def merge(parts: list[tuple[str, dict]]) -> dict:
-    """Merge validated documents (source, document): mandators concatenated, ids checked across."""
-    doc: dict = {"backclick": {"blockList": [], "mandators": []},
-                 "state": {key: [] for key in STATE_KEYS}}
-    origin: dict = {}
-    mandators: dict[int, dict] = {}
-    subscriber_ids: dict[int, tuple[str, str, int]] = {}
-    for source, part in parts:
-        c = _Checker(source)
-        for key in ("seed", "clock"):
-            if key in part:
-                if key in doc:
-                    c.fail(key, f"already set in {origin[key]}")
-                doc[key], origin[key] = part[key], source
-        if "tokensIssued" in part["state"]:
-            if "tokensIssued" in doc["state"]:
-                c.fail("state.tokensIssued", f"already set in {origin['tokensIssued']}")
-            doc["state"]["tokensIssued"] = part["state"]["tokensIssued"]
-            origin["tokensIssued"] = source
-        for pattern in part["backclick"]["blockList"]:
-            if pattern not in doc["backclick"]["blockList"]:
-                doc["backclick"]["blockList"].append(pattern)
-        for i, m in enumerate(part["backclick"]["mandators"]):
-            path = f"backclick.mandators[{i}]"
-            if m["id"] in mandators:
-                c.fail(_join(path, "id"), f"mandator {m['id']} is also defined in "
-                                          f"{origin[('mandator', m['id'])]}")
-            mandators[m["id"]], origin[("mandator", m["id"])] = m, source
-            for j, s in enumerate(m["subscribers"]):
-                if "id" in s:
-                    at = f"{path}.subscribers[{j}].id"
-                    if s["id"] in subscriber_ids:
-                        other_source, other_path, _ = subscriber_ids[s["id"]]
-                        where = other_path if other_source == source else f"{other_path} in {other_source}"
-                        c.fail(at, f"duplicate subscriber id {s['id']} (also {where})")
-                    subscriber_ids[s["id"]] = (source, at, m["id"])
-            doc["backclick"]["mandators"].append(m)
-    newsletter_ids: dict[int, str] = {}
-    channel_ids: dict[int, str] = {}
-    channel_owner: dict[int, int] = {}
-    for source, part in parts:
-        c = _Checker(source)
-        for i, ch in enumerate(part["state"]["channels"]):
-            path = f"state.channels[{i}]"
-            _check_owner(c, path, ch, mandators, None)
-            if "id" in ch:
-                c.unique(channel_ids, ch["id"], _join(path, "id"), f"channel id {ch['id']}",
-                         path if len(parts) == 1 else f"{path} in {source}")
-                channel_owner[ch["id"]] = ch["mandatorId"]
-            doc["state"]["channels"].append(ch)
-        for i, n in enumerate(part["state"]["newsletters"]):
-            path = f"state.newsletters[{i}]"
-            m = _check_owner(c, path, n, mandators, n["listId"])
-            filters = {f["id"] for f in m["profileFilters"]}
-            for j, fid in enumerate(n["filterIds"]):
-                if fid not in filters:
-                    c.fail(f"{path}.filterIds[{j}]", f"no profile filter with id {fid} in "
-                                                     f"mandator {m['id']}")
-            if n["templateId"] is not None and \
-                    n["templateId"] not in {t["id"] for t in m["templates"]}:
-                c.fail(_join(path, "templateId"), f"no template with id {n['templateId']} in "
-                                                  f"mandator {m['id']}")
-            if "id" in n:
-                c.unique(newsletter_ids, n["id"], _join(path, "id"), f"newsletter id {n['id']}",
-                         path if len(parts) == 1 else f"{path} in {source}")
-            doc["state"]["newsletters"].append(n)
-    confirmation_tokens: dict[str, str] = {}
-    mail_ids: dict[int, str] = {}
-    mail_tokens: dict[str, str] = {}
-    event_ids: dict[int, str] = {}
-    for source, part in parts:
-        c = _Checker(source)
-        for i, r in enumerate(part["state"]["confirmations"]):
-            path = f"state.confirmations[{i}]"
-            m = _check_owner(c, path, r, mandators, None)
-            owner = subscriber_ids.get(r["subscriberId"])
-            if owner is None or owner[2] != r["mandatorId"]:
-                c.fail(_join(path, "subscriberId"), f"no subscriber with id {r['subscriberId']} "
-                                                     f"in mandator {r['mandatorId']}")
-            lists = {li["id"] for li in m["lists"]}
-            for j, lid in enumerate(r["listIds"]):
-                if lid not in lists:
-                    c.fail(f"{path}.listIds[{j}]", f"no list with id {lid} in mandator {m['id']}")
-            known = {name.lower(): name for name in m["fields"]}
-            r = dict(r, changes=_field_values(c, r["changes"], _join(path, "changes"), known))
-            c.unique(confirmation_tokens, r["token"], _join(path, "token"), "confirmation token",
-                     path if len(parts) == 1 else f"{path} in {source}")
-            doc["state"]["confirmations"].append(r)
-        for i, r in enumerate(part["state"]["outbox"]):
-            path = f"state.outbox[{i}]"
-            _check_owner(c, path, r, mandators, r["listId"])
-            if r["newsletterId"] is not None and r["newsletterId"] not in newsletter_ids:
-                c.fail(_join(path, "newsletterId"), f"no newsletter with id {r['newsletterId']} "
-                                                     f"in state.newsletters")
-            if "id" in r:
-                c.unique(mail_ids, r["id"], _join(path, "id"), f"mail id {r['id']}",
-                         path if len(parts) == 1 else f"{path} in {source}")
-            if r["channelId"] is not None and channel_owner.get(r["channelId"]) != r["mandatorId"]:
-                c.fail(_join(path, "channelId"), f"no channel with id {r['channelId']} of "
-                                                 f"mandator {r['mandatorId']} in state.channels")
-            if r["subscriberId"] is not None:
-                owner = subscriber_ids.get(r["subscriberId"])
-                if owner is None or owner[2] != r["mandatorId"]:
-                    c.fail(_join(path, "subscriberId"), f"no subscriber with id "
-                                                        f"{r['subscriberId']} in mandator "
-                                                        f"{r['mandatorId']}")
-            if r["token"] is not None:
-                c.unique(mail_tokens, r["token"], _join(path, "token"), "mail token",
-                         path if len(parts) == 1 else f"{path} in {source}")
-            for j, e in enumerate(r["events"]):
-                if "id" in e:
-                    at = f"{path}.events[{j}]"
-                    c.unique(event_ids, e["id"], _join(at, "id"), f"event id {e['id']}",
-                             at if len(parts) == 1 else f"{at} in {source}")
-            doc["state"]["outbox"].append(r)
-    doc["copernica"] = _merge_copernica(parts)
+    found: list[str] = []
+    doc = _validated(document, _Report(source, found))
+    if found:
+        raise FixtureError(found)
     return doc
 
 
-def _check_owner(c: _Checker, path: str, row: dict, mandators: dict, list_id) -> dict:
-    m = mandators.get(row["mandatorId"])
+def _validated(document: object, report: _Report) -> dict | None:
+    """The document checked against the schema, then its references; problems to ``report``
+    (with problems: the valid part, for the checks across documents)."""
+    doc, problems = fixture_schema.check({} if document is None else document)
+    for path, problem in problems:
+        report.add(path, problem)
+    if doc is None:
+        return None
+    if doc["backclick"] is not None:
+        seen: dict = {}
+        for i, m in _valid(doc["backclick"]["mandators"]):
+            path = f"backclick.mandators[{i}]"
+            report.unique(seen, m["id"], f"{path}.id", f"mandator id {m['id']}", path)
+            _mandator(m, path, report)
+    if doc["state"] is not None:
+        for i, n in _valid(doc["state"]["newsletters"]):
+            _newsletter_kind(n, f"state.newsletters[{i}]", report)
+    if doc.get("copernica") is not None:
+        _copernica(doc["copernica"], report)
+    return doc
+
+
+def _mandator(m: dict, path: str, report: _Report) -> None:
+    """A mandator's unique names and ids, and its references to its own lists and fields."""
+    for key, what in (("apiKeys", "API key"), ("allowedIps", "network"),
+                      ("senderDomains", "domain"), ("fields", "field")):
+        seen: dict = {}
+        for i, value in _valid(m[key]):
+            report.unique(seen, value.lower(), f"{path}.{key}[{i}]", f"{what} {value!r}",
+                          f"{key}[{i}]")
+    known = None if None in m["fields"] else {name.lower(): name for name in m["fields"]}
+    for key, what in (("templates", "template"), ("lists", "list"),
+                      ("profileFilters", "profile filter"), ("voucherLists", "voucher list")):
+        seen = {}
+        for i, row in _valid(m[key]):
+            report.unique(seen, row["id"], f"{path}.{key}[{i}].id", f"{what} id {row['id']}",
+                          f"{key}[{i}]")
+    templates = _known(m["templates"])
+    for i, li in _valid(m["lists"]):
+        welcome = li["welcomeTemplateId"]
+        if welcome is not None and templates is not None and welcome not in templates:
+            report.add(f"{path}.lists[{i}].welcomeTemplateId", f"no template with id {welcome}")
+    for i, f in _valid(m["profileFilters"]):
+        for j, cond in _valid(f["conditions"]):
+            _condition_field(cond, f"{path}.profileFilters[{i}].conditions[{j}].field", known,
+                             report)
+    for i, v in _valid(m["voucherLists"]):
+        seen = {}
+        for j, code in _valid(v["codes"]):
+            value = code["code"] if isinstance(code, dict) else code
+            report.unique(seen, value, f"{path}.voucherLists[{i}].codes[{j}]",
+                          f"voucher code {value!r}", f"codes[{j}]")
+    lists, seen = _known(m["lists"]), {}
+    for i, s in _valid(m["subscribers"]):
+        item = f"{path}.subscribers[{i}]"
+        key = s["email"].lower()
+        report.unique(seen, key, f"{item}.email", f"address {key}", f"subscribers[{i}]")
+        _subscriber(s, item, known, lists, report)
+
+
+def _condition_field(cond: dict, at: str, known: dict | None, report: _Report) -> None:
+    """A filter condition's field: EMAIL or a field of the mandator, in its spelling."""
+    name = cond["field"]
+    if name.upper() == "EMAIL":
+        cond["field"] = "EMAIL"
+    elif known is not None and name.lower() in known:
+        cond["field"] = known[name.lower()]
+    elif known is not None:
+        report.add(at, f"no field named {name!r}")
+
+
+def _subscriber(s: dict, item: str, known: dict | None, lists: set | None,
+                report: _Report) -> None:
+    """A subscriber's fields (stored in the mandator's spelling) and lists exist."""
+    s["fields"] = _field_values(s["fields"], f"{item}.fields", known, report)
+    for lid in s["lists"]:
+        if lists is not None and lid not in lists:
+            report.add(f"{item}.lists.{lid}", f"no list with id {lid}")
+    for lid in s["listsChanged"]:
+        if lists is not None and lid not in lists:
+            report.add(f"{item}.listsChanged.{lid}", f"no list with id {lid}")
+        elif lid not in s["lists"]:
+            report.add(f"{item}.listsChanged.{lid}",
+                       f"list {lid} is not among this subscriber's lists")
+
+
+def _field_values(values: dict, path: str, known: dict | None, report: _Report) -> dict:
+    """Field values under the defined spelling of their names (``known``: lower → defined)."""
+    if known is None:
+        return values
+    out: dict = {}
+    for name, value in values.items():
+        canonical = known.get(str(name).lower())
+        if canonical is None:
+            report.add(f"{path}.{name}", f"no such field (defined fields: "
+                                         f"{', '.join(known.values()) or 'none'})")
+        elif canonical in out:
+            report.add(f"{path}.{name}", f"field {canonical} is given twice")
+        else:
+            out[canonical] = value
+    return out
+
+
+def _newsletter_kind(n: dict, path: str, report: _Report) -> None:
+    """A newsletter's kind (default: recipients when it has some) fits its audience."""
+    n["kind"] = n["kind"] or ("recipients" if n["recipients"] else "list")
+    if n["kind"] == "list" and n["recipients"]:
+        report.add(f"{path}.recipients", "only a newsletter of kind recipients has recipients")
+    if n["kind"] == "recipients" and n["listId"] is not None:
+        report.add(f"{path}.listId", "a newsletter of kind recipients has no list")
+
+
+def _copernica(cp: dict, report: _Report) -> None:
+    """The Copernica section's unique ids and names and its references within databases."""
+    seen: dict = {}
+    for i, a in _valid(cp["accounts"]):
+        path = f"copernica.accounts[{i}]"
+        report.unique(seen, a["id"], f"{path}.id", f"account id {a['id']}", path)
+        names: dict = {}
+        for j, db in _valid(a["databases"]):
+            at = f"{path}.databases[{j}]"
+            _cp_database(db, at, report)
+            report.unique(names, db["name"].lower(), f"{at}.name",
+                          f"database name {db['name']!r}", at)
+    seen = {}
+    for i, u in _valid(cp["users"]):
+        path = f"copernica.users[{i}]"
+        report.unique(seen, u["username"].lower(), f"{path}.username",
+                      f"user {u['username']!r}", path)
+
+
+def _cp_fields(fields: list, path: str, report: _Report) -> None:
+    """Field names unique ignoring case; at most one field of each ONE_PER_DATABASE type."""
+    from mockserver import databases
+
+    seen: dict = {}
+    for i, f in _valid(fields):
+        report.unique(seen, f["name"].lower(), f"{path}[{i}].name", f"field {f['name']!r}",
+                      f"{path}[{i}]")
+    for kind in databases.ONE_PER_DATABASE:
+        if sum(1 for _, f in _valid(fields) if f["type"] == kind) > 1:
+            report.add(path, f"more than one {kind} field")
+
+
+def _cp_values(values: dict, path: str, fields: list, report: _Report) -> dict:
+    """Values of named fields, each checked (and normalised) for its field's type."""
+    from mockserver import databases
+
+    if None in fields:
+        return values
+    by_name = {f["name"].lower(): f for f in fields}
+    out = {}
+    for name, value in values.items():
+        f = by_name.get(str(name).lower())
+        if f is None:
+            report.add(f"{path}.{name}", f"no field named {name!r}")
+            continue
+        checked = databases.check_value(f, value)
+        if checked is None:
+            report.add(f"{path}.{name}", f"{value!r} is not a valid {f['type']} value")
+        else:
+            out[f["name"]] = checked
+    return out
+
+
+def _cp_database(db: dict, path: str, report: _Report) -> None:
+    """A database: names of fields, interests and collections, and what its profiles,
+    subprofiles and callbacks name."""
+    _cp_fields(db["fields"], f"{path}.fields", report)
+    db["unsubscribeValues"] = _cp_values(db["unsubscribeValues"], f"{path}.unsubscribeValues",
+                                         db["fields"], report)
+    names = {f["name"].lower(): f"{path}.fields" for _, f in _valid(db["fields"])}
+    for key in ("interests", "collections"):
+        for i, r in _valid(db[key]):
+            item = f"{path}.{key}[{i}]"
+            report.unique(names, r["name"].lower(), f"{item}.name", f"name {r['name']!r}", item)
+    for i, co in _valid(db["collections"]):
+        _cp_fields(co["fields"], f"{path}.collections[{i}].fields", report)
+    collections = None if None in db["collections"] else \
+        {co["name"].lower(): co for co in db["collections"]}
+    interests = None if None in db["interests"] else \
+        {i["name"].lower(): i["name"] for i in db["interests"]}
+    for i, p in _valid(db["profiles"]):
+        item = f"{path}.profiles[{i}]"
+        p["fields"] = _cp_values(p["fields"], f"{item}.fields", db["fields"], report)
+        chosen = []
+        for j, name in _valid(p["interests"]):
+            known = None if interests is None else interests.get(name.strip().lower())
+            if known is None and interests is not None:
+                report.add(f"{item}.interests[{j}]", f"no interest named {name!r}")
+            chosen.append(known or name)
+        p["interests"] = chosen
+        for j, s in _valid(p["subprofiles"]):
+            at = f"{item}.subprofiles[{j}]"
+            co = _cp_collection(s, at, collections, report)
+            if co is not None:
+                s["fields"] = _cp_values(s["fields"], f"{at}.fields", co["fields"], report)
+    for i, cb in _valid(db["callbacks"]):
+        if cb["collection"] is not None:
+            _cp_collection(cb, f"{path}.callbacks[{i}]", collections, report)
+
+
+def _cp_collection(row: dict, path: str, collections: dict | None,
+                   report: _Report) -> dict | None:
+    """The collection a subprofile or callback names (its name set to the defined spelling)."""
+    if collections is None:
+        return None
+    co = collections.get(row["collection"].lower())
+    if co is None:
+        report.add(f"{path}.collection", f"no collection named {row['collection']!r}")
+        return None
+    row["collection"] = co["name"]
+    return co
+
+
+# -- references across documents ----------------------------------------------------
+
+
+def merge(parts: list[tuple[str, dict | None]], found: list[str] | None = None) -> dict:
+    """Merge validated documents (source, document): mandators concatenated, ids checked across.
+
+    Problems go to ``found`` when given (the caller raises), else raise FixtureError."""
+    problems: list[str] = [] if found is None else found
+    doc: dict = {"backclick": {"blockList": [], "mandators": []},
+                 "state": {key: [] for key in STATE_KEYS}}
+    parts = [(source, part) for source, part in parts if part is not None]
+    book = _Book(complete=all(part["backclick"] is not None for _, part in parts))
+    for source, part in parts:
+        _merge_settings(doc, part, book, _Report(source, problems))
+    for source, part in parts:
+        _merge_mandators(doc, part, book, _Report(source, problems))
+    single = len(parts) == 1
+    for key, check in (("channels", _merge_channel), ("newsletters", _merge_newsletter),
+                       ("confirmations", _merge_confirmation), ("outbox", _merge_mail)):
+        for source, part in parts:
+            report = _Report(source, problems)
+            rows = part["state"][key] if part["state"] is not None else [None]  # unknown
+            book.complete_rows[key] = book.complete_rows.get(key, True) and None not in rows
+            for i, row in _valid(rows):
+                path = f"state.{key}[{i}]"
+                check(row, path, path if single else f"{path} in {source}", book, report)
+                doc["state"][key].append(row)
+    doc["copernica"] = _merge_copernica(parts, problems)
+    if found is None and problems:
+        raise FixtureError(problems)
+    return doc
+
+
+class _Book:
+    """What the documents merged so far define, and where; ``complete`` (of mandators,
+    ``subscribers_complete`` of subscribers) is False when an invalid row or section (its
+    problem reported) may hide some of them."""
+
+    def __init__(self, complete: bool):
+        self.complete = self.subscribers_complete = complete
+        self.complete_rows: dict[str, bool] = {}
+        self.origin: dict = {}
+        self.mandators: dict[int, dict] = {}
+        self.subscribers: dict[int, tuple[str, str, int]] = {}  # id: source, path, mandator
+        self.seen: dict[str, dict] = {}  # kind of id or token: value → where first
+        self.channel_owner: dict[int, int] = {}
+
+    def unique(self, report: _Report, kind: str, key, path: str, what: str, where: str) -> None:
+        """A problem when ``key`` of this kind was seen before."""
+        report.unique(self.seen.setdefault(kind, {}), key, path, what, where)
+
+
+def _merge_settings(doc: dict, part: dict, book: _Book, report: _Report) -> None:
+    """``seed``, ``clock`` and ``state.tokensIssued``: set in one file only."""
+    settings = [(key, part[key]) for key in ("seed", "clock") if key in part]
+    if part["state"] is not None and "tokensIssued" in part["state"]:
+        settings.append(("state.tokensIssued", part["state"]["tokensIssued"]))
+    for key, value in settings:
+        if key in book.origin:
+            report.add(key, f"already set in {book.origin[key]}")
+            continue
+        book.origin[key] = report.source
+        if key == "state.tokensIssued":
+            doc["state"]["tokensIssued"] = value
+        else:
+            doc[key] = value
+
+
+def _merge_mandators(doc: dict, part: dict, book: _Book, report: _Report) -> None:
+    """Mandators (an id in two files is a problem) and subscriber ids (unique in the store)."""
+    bc = part["backclick"]
+    if bc is None:
+        return
+    for pattern in bc["blockList"]:
+        if pattern is not None and pattern not in doc["backclick"]["blockList"]:
+            doc["backclick"]["blockList"].append(pattern)
+    if None in bc["mandators"]:
+        book.complete = book.subscribers_complete = False
+    for i, m in _valid(bc["mandators"]):
+        path = f"backclick.mandators[{i}]"
+        other = book.origin.get(("mandator", m["id"]))
+        if other is not None and other != report.source:
+            report.add(f"{path}.id", f"mandator {m['id']} is also defined in {other}")
+        book.mandators.setdefault(m["id"], m)
+        book.origin.setdefault(("mandator", m["id"]), report.source)
+        book.subscribers_complete = book.subscribers_complete and None not in m["subscribers"]
+        for j, s in _valid(m["subscribers"]):
+            if "id" not in s:
+                continue
+            at = f"{path}.subscribers[{j}].id"
+            if s["id"] in book.subscribers:
+                other_source, other_path, _ = book.subscribers[s["id"]]
+                where = other_path if other_source == report.source else \
+                    f"{other_path} in {other_source}"
+                report.add(at, f"duplicate subscriber id {s['id']} (also {where})")
+            else:
+                book.subscribers[s["id"]] = (report.source, at, m["id"])
+        doc["backclick"]["mandators"].append(m)
+
+
+def _owner(row: dict, path: str, book: _Book, report: _Report, list_id=None) -> dict | None:
+    """The mandator a state row belongs to, and the list it names in it."""
+    m = book.mandators.get(row["mandatorId"])
     if m is None:
-        c.fail(_join(path, "mandatorId"), f"no mandator with id {row['mandatorId']}")
-    if list_id is not None and list_id not in {li["id"] for li in m["lists"]}:
-        c.fail(_join(path, "listId"), f"no list with id {list_id} in mandator {m['id']}")
+        if book.complete:
+            report.add(f"{path}.mandatorId", f"no mandator with id {row['mandatorId']}")
+        return None
+    lists = _known(m["lists"])
+    if list_id is not None and lists is not None and list_id not in lists:
+        report.add(f"{path}.listId", f"no list with id {list_id} in mandator {m['id']}")
     return m
+
+
+def _subscriber_of(row: dict, path: str, book: _Book, report: _Report) -> None:
+    """The subscriber a state row names is one of its mandator's."""
+    owner = book.subscribers.get(row["subscriberId"])
+    if (owner is None and book.subscribers_complete) or \
+            (owner is not None and owner[2] != row["mandatorId"]):
+        report.add(f"{path}.subscriberId", f"no subscriber with id {row['subscriberId']} in "
+                                           f"mandator {row['mandatorId']}")
+
+
+def _merge_channel(ch: dict, path: str, where: str, book: _Book, report: _Report) -> None:
+    """A transaction channel: its mandator exists, its id is unique."""
+    _owner(ch, path, book, report)
+    if "id" in ch:
+        book.unique(report, "channel", ch["id"], f"{path}.id", f"channel id {ch['id']}", where)
+        book.channel_owner.setdefault(ch["id"], ch["mandatorId"])
+
+
+def _merge_newsletter(n: dict, path: str, where: str, book: _Book, report: _Report) -> None:
+    """A newsletter: its mandator, list, filters and template exist, its id is unique."""
+    m = _owner(n, path, book, report, n["listId"])
+    if m is not None:
+        filters = _known(m["profileFilters"])
+        for j, fid in _valid(n["filterIds"]):
+            if filters is not None and fid not in filters:
+                report.add(f"{path}.filterIds[{j}]", f"no profile filter with id {fid} in "
+                                                     f"mandator {m['id']}")
+        templates = _known(m["templates"])
+        if n["templateId"] is not None and templates is not None and \
+                n["templateId"] not in templates:
+            report.add(f"{path}.templateId", f"no template with id {n['templateId']} in "
+                                             f"mandator {m['id']}")
+    if "id" in n:
+        book.unique(report, "newsletter", n["id"], f"{path}.id", f"newsletter id {n['id']}",
+                    where)
+
+
+def _merge_confirmation(r: dict, path: str, where: str, book: _Book, report: _Report) -> None:
+    """A confirmation: its mandator, subscriber, lists and fields exist, its token is unique."""
+    m = _owner(r, path, book, report)
+    _subscriber_of(r, path, book, report)
+    if m is not None:
+        lists = _known(m["lists"])
+        for j, lid in _valid(r["listIds"]):
+            if lists is not None and lid not in lists:
+                report.add(f"{path}.listIds[{j}]", f"no list with id {lid} in mandator {m['id']}")
+        known = None if None in m["fields"] else {name.lower(): name for name in m["fields"]}
+        r["changes"] = _field_values(r["changes"], f"{path}.changes", known, report)
+    book.unique(report, "confirmation token", r["token"], f"{path}.token", "confirmation token",
+                where)
+
+
+def _merge_mail(r: dict, path: str, where: str, book: _Book, report: _Report) -> None:
+    """An outbox mail: what it names exists, its id, token and event ids are unique."""
+    _owner(r, path, book, report, r["listId"])
+    newsletters = book.seen.get("newsletter", {})
+    if r["newsletterId"] is not None and r["newsletterId"] not in newsletters and \
+            book.complete_rows.get("newsletters", True):
+        report.add(f"{path}.newsletterId", f"no newsletter with id {r['newsletterId']} in "
+                                           f"state.newsletters")
+    if "id" in r:
+        book.unique(report, "mail", r["id"], f"{path}.id", f"mail id {r['id']}", where)
+    owner = book.channel_owner.get(r["channelId"])
+    if r["channelId"] is not None and owner != r["mandatorId"] and \
+            (owner is not None or book.complete_rows.get("channels", True)):
+        report.add(f"{path}.channelId", f"no channel with id {r['channelId']} of mandator "
+                                        f"{r['mandatorId']} in state.channels")
+    if r["subscriberId"] is not None:
+        _subscriber_of(r, path, book, report)
+    if r["token"] is not None:
+        book.unique(report, "mail token", r["token"], f"{path}.token", "mail token", where)
+    for j, e in _valid(r["events"]):
+        if "id" in e:
+            at = f"{path}.events[{j}]"
+            book.unique(report, "event", e["id"], f"{at}.id", f"event id {e['id']}",
+                        at if where == path else f"{at} in {report.source}")
+
+
+def _merge_copernica(parts: list[tuple[str, dict]], problems: list[str]) -> dict:
+    """The Copernica sections of several documents, concatenated; references checked."""
+    doc: dict = {"users": [], "accounts": [], "sessions": []}
+    sections = [(_Report(source, problems), part.get("copernica") or
+                 {"users": [], "accounts": [], "sessions": []}) for source, part in parts]
+    accounts: dict[int, str] = {}
+    complete = all(None not in cp["accounts"] for _, cp in sections)
+    for report, cp in sections:
+        for i, a in _valid(cp["accounts"]):
+            other = accounts.setdefault(a["id"], report.source)
+            if other != report.source:
+                report.add(f"copernica.accounts[{i}].id",
+                           f"account {a['id']} is also defined in {other}")
+            doc["accounts"].append(a)
+    users: dict = {}
+    for report, cp in sections:
+        for i, u in _valid(cp["users"]):
+            other = users.setdefault(u["username"].lower(), report.source)
+            if other != report.source:
+                report.add(f"copernica.users[{i}].username",
+                           f"user {u['username']!r} is also defined in {other}")
+            for k, account_id in _valid(u["accounts"]):
+                if complete and account_id not in accounts:
+                    report.add(f"copernica.users[{i}].accounts[{k}]",
+                               f"no account with id {account_id}")
+            doc["users"].append(u)
+        for i, s in _valid(cp["sessions"]):
+            if complete and s["accountId"] not in accounts:
+                report.add(f"copernica.sessions[{i}].accountId",
+                           f"no account with id {s['accountId']}")
+            doc["sessions"].append(s)
+    return doc
 
 
 # -- seeding --------------------------------------------------------------------
@@ -1065,288 +919,7 @@ def _subscriber_out(row: dict, memberships: list[dict]) -> dict:
     return out
 
 
-# -- Copernica ------------------------------------------------------------------------
-
-COPERNICA_KEYS = ("users", "accounts", "sessions")
-CP_USER_KEYS = ("username", "password", "accounts")
-CP_ACCOUNT_KEYS = ("id", "name", "tokens", "databases")
-CP_TOKEN_KEYS = ("token", "readOnly", "allowedIps")
-CP_DATABASE_KEYS = ("id", "name", "description", "archived", "unsubscribeBehavior",
-                    "unsubscribeValues", "created", "fields", "interests", "collections",
-                    "profiles", "callbacks")
-CP_FIELD_KEYS = ("id", "name", "type", "value", "displayed", "ordered", "length", "textlines",
-                 "hidden", "index", "pixelwidth", "weight")
-CP_INTEREST_KEYS = ("id", "name", "group")
-CP_COLLECTION_KEYS = ("id", "name", "unsubscribeBehavior", "created", "fields")
-CP_PROFILE_KEYS = ("id", "code", "fields", "interests", "created", "modified", "subprofiles")
-CP_SUBPROFILE_KEYS = ("id", "collection", "code", "fields", "created", "modified")
-CP_CALLBACK_KEYS = ("id", "collection", "url", "method", "expression", "actionfilter",
-                    "sources", "baseUrl", "created")
-CP_SESSION_KEYS = ("cookie", "accountId", "username", "created")
-CP_ID_TABLES = ("databases", "collections", "database_fields", "interests", "profiles",
-                "subprofiles", "callbacks")
-
-
-def _cp_flag(c: _Checker, raw: dict, key: str, path: str) -> bool:
-    return c.flag(raw.get(key), _join(path, key))
-
-
-def _cp_fields(c: _Checker, raw, path: str) -> list[dict]:
-    from mockserver import databases
-
-    out, seen = [], {}
-    for i, f in enumerate(c.sequence(raw, path)):
-        item = f"{path}[{i}]"
-        c.mapping(f, item, CP_FIELD_KEYS, required=("name",))
-        name = c.text(f["name"], _join(item, "name"), nonempty=True).strip()
-        if not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name):
-            c.fail(_join(item, "name"), "a field name is an identifier (letters, digits, _)")
-        c.unique(seen, name.lower(), _join(item, "name"), f"field {name!r}", item)
-        field = {"name": name,
-                 "type": c.choice(f.get("type"), _join(item, "type"), databases.FIELD_TYPES,
-                                  "text"),
-                 "value": c.value(f.get("value", ""), _join(item, "value")),
-                 "displayed": _cp_flag(c, f, "displayed", item),
-                 "ordered": _cp_flag(c, f, "ordered", item),
-                 "length": c.count(f.get("length", 50), _join(item, "length")),
-                 "textlines": c.count(f.get("textlines", 1), _join(item, "textlines")),
-                 "hidden": _cp_flag(c, f, "hidden", item),
-                 "index": _cp_flag(c, f, "index", item),
-                 "pixelwidth": c.count(f.get("pixelwidth", 0), _join(item, "pixelwidth")),
-                 "weight": c.count(f.get("weight", 0), _join(item, "weight"))}
-        if "id" in f:
-            field["id"] = c.ident(f["id"], _join(item, "id"))
-        out.append(field)
-    for kind in databases.ONE_PER_DATABASE:
-        if sum(1 for f in out if f["type"] == kind) > 1:
-            c.fail(path, f"more than one {kind} field")
-    return out
-
-
-def _cp_values(c: _Checker, raw, path: str, fields: list[dict]) -> dict:
-    from mockserver import databases
-
-    by_name = {f["name"].lower(): f for f in fields}
-    out = {}
-    for name, value in c.any_mapping(raw, path).items():
-        at = _join(path, name)
-        f = by_name.get(str(name).lower())
-        if f is None:
-            c.fail(at, f"no field named {name!r}")
-        checked = databases.check_value(f, c.value(value, at))
-        if checked is None:
-            c.fail(at, f"{value!r} is not a valid {f['type']} value")
-        out[f["name"]] = checked
-    return out
-
-
-def _cp_record(c: _Checker, raw: dict, item: str, keys: tuple, fields: list[dict]) -> dict:
-    c.mapping(raw, item, keys)
-    record = {"fields": _cp_values(c, raw.get("fields"), _join(item, "fields"), fields)}
-    if "id" in raw:
-        record["id"] = c.ident(raw["id"], _join(item, "id"))
-    if raw.get("code") is not None:
-        record["code"] = c.text(raw["code"], _join(item, "code"), nonempty=True)
-    record["created"] = c.moment(raw.get("created"), _join(item, "created"))
-    record["modified"] = c.moment(raw.get("modified"), _join(item, "modified"))
-    return record
-
-
-def _cp_database(c: _Checker, raw, path: str) -> dict:
-    from mockserver import databases
-
-    c.mapping(raw, path, CP_DATABASE_KEYS, required=("name",))
-    db = {"name": c.text(raw["name"], _join(path, "name"), nonempty=True).strip(),
-          "description": c.text(raw.get("description"), _join(path, "description")),
-          "archived": _cp_flag(c, raw, "archived", path),
-          "unsubscribeBehavior": c.choice(raw.get("unsubscribeBehavior"),
-                                          _join(path, "unsubscribeBehavior"),
-                                          databases.UNSUBSCRIBE_BEHAVIORS, "nothing"),
-          "created": c.moment(raw.get("created"), _join(path, "created")),
-          "fields": _cp_fields(c, raw.get("fields"), _join(path, "fields"))}
-    if "id" in raw:
-        db["id"] = c.ident(raw["id"], _join(path, "id"))
-    db["unsubscribeValues"] = _cp_values(c, raw.get("unsubscribeValues"),
-                                         _join(path, "unsubscribeValues"), db["fields"])
-    names = {f["name"].lower(): _join(path, "fields") for f in db["fields"]}
-    db["interests"] = []
-    for i, r in enumerate(c.sequence(raw.get("interests"), _join(path, "interests"))):
-        item = f"{path}.interests[{i}]"
-        c.mapping(r, item, CP_INTEREST_KEYS, required=("name",))
-        name = c.text(r["name"], _join(item, "name"), nonempty=True).strip()
-        c.unique(names, name.lower(), _join(item, "name"), f"name {name!r}", item)
-        interest = {"name": name, "group": c.text(r.get("group"), _join(item, "group"))}
-        if "id" in r:
-            interest["id"] = c.ident(r["id"], _join(item, "id"))
-        db["interests"].append(interest)
-    db["collections"] = []
-    for i, r in enumerate(c.sequence(raw.get("collections"), _join(path, "collections"))):
-        item = f"{path}.collections[{i}]"
-        c.mapping(r, item, CP_COLLECTION_KEYS, required=("name",))
-        name = c.text(r["name"], _join(item, "name"), nonempty=True).strip()
-        c.unique(names, name.lower(), _join(item, "name"), f"name {name!r}", item)
-        collection = {"name": name, "created": c.moment(r.get("created"), _join(item, "created")),
-                      "unsubscribeBehavior": c.choice(
-                          r.get("unsubscribeBehavior"), _join(item, "unsubscribeBehavior"),
-                          databases.UNSUBSCRIBE_BEHAVIORS, "nothing"),
-                      "fields": _cp_fields(c, r.get("fields"), _join(item, "fields"))}
-        if "id" in r:
-            collection["id"] = c.ident(r["id"], _join(item, "id"))
-        db["collections"].append(collection)
-    by_collection = {co["name"].lower(): co for co in db["collections"]}
-    interest_names = {i["name"].lower(): i["name"] for i in db["interests"]}
-    db["profiles"] = []
-    for i, r in enumerate(c.sequence(raw.get("profiles"), _join(path, "profiles"))):
-        item = f"{path}.profiles[{i}]"
-        profile = _cp_record(c, r, item, CP_PROFILE_KEYS, db["fields"])
-        flags = r.get("interests")
-        chosen = []
-        if isinstance(flags, dict):
-            flags = [k for k, v in flags.items() if str(v).strip().lower() in ("1", "true", "yes")]
-        for j, name in enumerate(c.sequence(flags, _join(item, "interests"))):
-            at = f"{item}.interests[{j}]"
-            known = interest_names.get(c.text(name, at).strip().lower())
-            if known is None:
-                c.fail(at, f"no interest named {name!r}")
-            chosen.append(known)
-        profile["interests"] = chosen
-        profile["subprofiles"] = []
-        for j, s in enumerate(c.sequence(r.get("subprofiles"), _join(item, "subprofiles"))):
-            at = f"{item}.subprofiles[{j}]"
-            c.mapping(s, at, CP_SUBPROFILE_KEYS, required=("collection",))
-            co = by_collection.get(c.text(s["collection"], _join(at, "collection")).lower())
-            if co is None:
-                c.fail(_join(at, "collection"), f"no collection named {s['collection']!r}")
-            sub = _cp_record(c, s, at, CP_SUBPROFILE_KEYS, co["fields"])
-            sub["collection"] = co["name"]
-            profile["subprofiles"].append(sub)
-        db["profiles"].append(profile)
-    db["callbacks"] = []
-    for i, r in enumerate(c.sequence(raw.get("callbacks"), _join(path, "callbacks"))):
-        item = f"{path}.callbacks[{i}]"
-        db["callbacks"].append(_cp_callback(c, r, item, by_collection))
-    return db
-
-
-def _cp_callback(c: _Checker, r, item: str, by_collection: dict) -> dict:
-    from mockserver import callbacks
-
-    c.mapping(r, item, CP_CALLBACK_KEYS, required=("url",))
-    cb = {"url": c.text(r["url"], _join(item, "url"), nonempty=True),
-          "method": c.choice(r.get("method"), _join(item, "method"), callbacks.METHODS, "json"),
-          "expression": c.text(r.get("expression"), _join(item, "expression")),
-          "actionfilter": c.choice(r.get("actionfilter"), _join(item, "actionfilter"),
-                                   callbacks.ACTION_FILTERS, "all"),
-          "created": c.optional_text(r.get("created"), _join(item, "created")),
-          "collection": None}
-    if cb["expression"]:
-        try:
-            callbacks.parse_expression(cb["expression"])
-        except Exception as error:  # noqa: BLE001 - the parser's own message names the fault
-            c.fail(_join(item, "expression"), str(error))
-    sources = r.get("sources")
-    if sources is not None:
-        cb["sources"] = [c.choice(s, f"{item}.sources[{k}]", callbacks.SOURCES)
-                         for k, s in enumerate(c.sequence(sources, _join(item, "sources")))]
-    if r.get("collection") is not None:
-        co = by_collection.get(c.text(r["collection"], _join(item, "collection")).lower())
-        if co is None:
-            c.fail(_join(item, "collection"), f"no collection named {r['collection']!r}")
-        cb["collection"] = co["name"]
-    if r.get("baseUrl") is not None:
-        cb["baseUrl"] = c.text(r["baseUrl"], _join(item, "baseUrl"))
-    if "id" in r:
-        cb["id"] = c.ident(r["id"], _join(item, "id"))
-    return cb
-
-
-def _copernica(c: _Checker, raw) -> dict:
-    """The ``copernica`` section, checked and normalised."""
-    raw = c.mapping(raw, "copernica", COPERNICA_KEYS)
-    out: dict = {"users": [], "accounts": [], "sessions": []}
-    seen: dict = {}
-    for i, a in enumerate(c.sequence(raw.get("accounts"), "copernica.accounts")):
-        path = f"copernica.accounts[{i}]"
-        c.mapping(a, path, CP_ACCOUNT_KEYS, required=("id",))
-        account = {"id": c.ident(a["id"], _join(path, "id")),
-                   "name": c.text(a.get("name"), _join(path, "name")), "tokens": [],
-                   "databases": []}
-        c.unique(seen, account["id"], _join(path, "id"), f"account id {account['id']}", path)
-        for j, tk in enumerate(c.sequence(a.get("tokens"), _join(path, "tokens"))):
-            at = f"{path}.tokens[{j}]"
-            c.mapping(tk, at, CP_TOKEN_KEYS, required=("token",))
-            ips = []
-            for k, cidr in enumerate(c.sequence(tk.get("allowedIps"), _join(at, "allowedIps"))):
-                try:
-                    ips.append(str(ipaddress.ip_network(c.text(cidr, f"{at}.allowedIps[{k}]"),
-                                                        strict=False)))
-                except ValueError as error:
-                    c.fail(f"{at}.allowedIps[{k}]", f"expected a CIDR network: {error}")
-            account["tokens"].append({
-                "token": c.text(tk["token"], _join(at, "token"), nonempty=True),
-                "readOnly": _cp_flag(c, tk, "readOnly", at), "allowedIps": ips})
-        names: dict = {}
-        for j, d in enumerate(c.sequence(a.get("databases"), _join(path, "databases"))):
-            db = _cp_database(c, d, f"{path}.databases[{j}]")
-            c.unique(names, db["name"].lower(), f"{path}.databases[{j}].name",
-                     f"database name {db['name']!r}", f"{path}.databases[{j}]")
-            account["databases"].append(db)
-        out["accounts"].append(account)
-    seen_users: dict = {}
-    for i, u in enumerate(c.sequence(raw.get("users"), "copernica.users")):
-        path = f"copernica.users[{i}]"
-        c.mapping(u, path, CP_USER_KEYS, required=("username", "password"))
-        name = c.text(u["username"], _join(path, "username"), nonempty=True).strip()
-        c.unique(seen_users, name.lower(), _join(path, "username"), f"user {name!r}", path)
-        ids = [c.ident(x, f"{path}.accounts[{k}]")
-               for k, x in enumerate(c.sequence(u.get("accounts"), _join(path, "accounts")))]
-        out["users"].append({"username": name,
-                             "password": c.text(u["password"], _join(path, "password")),
-                             "accounts": ids})
-    for i, s in enumerate(c.sequence(raw.get("sessions"), "copernica.sessions")):
-        path = f"copernica.sessions[{i}]"
-        c.mapping(s, path, CP_SESSION_KEYS, required=("cookie", "accountId", "username"))
-        out["sessions"].append({
-            "cookie": c.text(s["cookie"], _join(path, "cookie"), nonempty=True),
-            "accountId": c.ident(s["accountId"], _join(path, "accountId")),
-            "username": c.text(s["username"], _join(path, "username")),
-            "created": c.moment(s.get("created"), _join(path, "created"))})
-    return out
-
-
-def _merge_copernica(parts: list[tuple[str, dict]]) -> dict:
-    """The Copernica sections of several documents, concatenated; references checked."""
-    doc: dict = {"users": [], "accounts": [], "sessions": []}
-    accounts: dict[int, str] = {}
-    for source, part in parts:
-        c = _Checker(source)
-        cp = part.get("copernica") or {"users": [], "accounts": [], "sessions": []}
-        for i, a in enumerate(cp["accounts"]):
-            if a["id"] in accounts:
-                c.fail(f"copernica.accounts[{i}].id", f"account {a['id']} is also defined in "
-                                                      f"{accounts[a['id']]}")
-            accounts[a["id"]] = source
-            doc["accounts"].append(a)
-    users: dict = {}
-    for source, part in parts:
-        c = _Checker(source)
-        cp = part.get("copernica") or {"users": [], "accounts": [], "sessions": []}
-        for i, u in enumerate(cp["users"]):
-            if u["username"].lower() in users:
-                c.fail(f"copernica.users[{i}].username", f"user {u['username']!r} is also "
-                                                         f"defined in {users[u['username'].lower()]}")
-            users[u["username"].lower()] = source
-            for k, account_id in enumerate(u["accounts"]):
-                if account_id not in accounts:
-                    c.fail(f"copernica.users[{i}].accounts[{k}]", f"no account with id "
-                                                                   f"{account_id}")
-            doc["users"].append(u)
-        for i, s in enumerate(cp["sessions"]):
-            if s["accountId"] not in accounts:
-                c.fail(f"copernica.sessions[{i}].accountId", f"no account with id "
-                                                              f"{s['accountId']}")
-            doc["sessions"].append(s)
-    return doc
+# -- Copernica rows and export ------------------------------------------------------
 
 
 def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str, list[dict]]:
@@ -1579,3 +1152,4 @@ def dumps(document: dict, as_json: bool = False) -> str:
     if as_json:
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     return yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120)
+

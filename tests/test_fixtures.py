@@ -233,6 +233,8 @@ def test_check_accepts_the_shipped_fixtures():
     both = mockserver("check", "fixtures/demo.yaml", "tests/fixtures/basic.yaml")
     assert both.returncode == 1  # both define mandator 1
     assert both.stderr == ("tests/fixtures/basic.yaml: backclick.mandators[0].id: mandator 1 is "
+                           "also defined in fixtures/demo.yaml\n"
+                           "tests/fixtures/basic.yaml: backclick.mandators[1].id: mandator 2 is "
                            "also defined in fixtures/demo.yaml\n")
 
 
