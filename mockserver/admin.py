@@ -23,11 +23,12 @@ def json_response(value, status: int = 200) -> Response:
 
 
 class ApiError(Exception):
-    """A refused admin call: answered as ``{"error": message}`` with the status."""
+    """A refused admin call: answered as ``{"error": message}`` with the status, and the
+    ``problems`` of a refused fixture document one by one."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, problems: list[str] | None = None):
         super().__init__(message)
-        self.status = status
+        self.status, self.problems = status, problems
 
 
 MAX_ID = 2**63 - 1  # the largest integer SQLite stores
@@ -174,7 +175,10 @@ class AdminApi:
         try:
             return getattr(self, name)(request, **args)
         except ApiError as error:
-            return json_response({"error": str(error)}, error.status)
+            body = {"error": str(error)}
+            if error.problems is not None:
+                body["problems"] = error.problems
+            return json_response(body, error.status)
         except NotFound as error:
             return json_response({"error": str(error)}, 404)
         except VendorError as error:
@@ -311,7 +315,8 @@ class AdminApi:
                 store.wipe()
                 counts = fixtures.seed(store, document) if document else {}
         except fixtures.FixtureError as error:
-            raise ApiError(f"Cannot re-apply the fixtures; the store is unchanged: {error}", 500)
+            raise ApiError(f"Cannot re-apply the fixtures; the store is unchanged: {error}", 500,
+                           error.problems)
         return json_response({"status": "reset", "fixtures": paths, "seeded": counts})
 
     def seed(self, request: Request) -> Response:
@@ -340,7 +345,7 @@ class AdminApi:
         except fixtures.FixtureConflict as error:
             raise ApiError(str(error), 409)
         except fixtures.FixtureError as error:
-            raise ApiError(str(error), 400)
+            raise ApiError(str(error), 400, error.problems)
         return json_response({"status": "seeded", "replaced": replace, "seeded": counts})
 
     def export(self, request: Request) -> Response:

@@ -25,6 +25,22 @@ Every option of serve also reads from the environment as MOCKSERVER_<OPTION>,
 e.g. MOCKSERVER_PORT=9000, MOCKSERVER_DB=/tmp/mock.db, MOCKSERVER_DEMO=1.
 """
 
+SCHEMA_HELP = """\
+Print the JSON Schema (draft 2020-12) of fixture files: the format that check, seed and
+serve --fixtures read and export writes (docs/fixtures.md describes it).
+
+Editors complete and check fixture files with it. For the YAML language server (the YAML
+extension of VS Code, and other editors' YAML support), write it next to your fixtures and
+name it, relative to the fixture file, in a comment at the top of the file:
+
+  mockserver schema > fixtures/mockserver-fixtures.schema.json
+
+  # yaml-language-server: $schema=mockserver-fixtures.schema.json
+
+The schema checks keys, types and formats. mockserver check checks those too, and what
+refers to what: ids, list and field names, a value against its field's type.
+"""
+
 
 def _env(name: str, default=None):
     return os.environ.get(f"MOCKSERVER_{name.upper().replace('-', '_')}", default)
@@ -138,9 +154,13 @@ def parser() -> argparse.ArgumentParser:
     wsdl.add_argument("dir", metavar="DIR")
 
     check = sub.add_parser("check", help="validate fixture files",
-                           description="Validate fixture files; exit 1 naming file, path "
-                                       "and problem of the first error.")
+                           description="Validate fixture files: print every problem of every "
+                                       "file, one a line as FILE: PATH: PROBLEM, and exit 1; "
+                                       "print ok and exit 0 when there is none.")
     check.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+
+    sub.add_parser("schema", help="print the JSON Schema of fixture files",
+                   description=SCHEMA_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     return top
 
 
@@ -151,11 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         parser().print_help()
         return 2
     return {"serve": cmd_serve, "seed": cmd_seed, "export": cmd_export, "wsdl": cmd_wsdl,
-            "check": cmd_check}[args.command](args)
+            "check": cmd_check, "schema": cmd_schema}[args.command](args)
 
 
 def _fail(message: str) -> int:
-    print(f"mockserver: {message}", file=sys.stderr)
+    for line in message.splitlines() or [""]:  # e.g. every problem of the fixtures
+        print(f"mockserver: {line}", file=sys.stderr)
     return 1
 
 
@@ -264,7 +285,15 @@ def cmd_check(args) -> int:
     try:
         fixtures.load_paths(args.paths)
     except fixtures.FixtureError as error:
-        print(error, file=sys.stderr)  # the line at fault, as "file: path: problem"
+        print(error, file=sys.stderr)  # every problem, one a line: "file: path: problem"
         return 1
     print(f"ok: {', '.join(args.paths)}")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    """``mockserver schema``."""
+    from mockserver import fixture_schema
+
+    sys.stdout.write(fixture_schema.json_schema_text())
     return 0

@@ -132,7 +132,8 @@ def load_paths(paths: list[str]) -> dict:
         parts += [(str(f), _load_file(f, found)) for f in files]
     doc = merge(parts, found)
     if found:
-        raise FixtureError(found)
+        order = {source: i for i, (source, _) in enumerate(parts)}  # grouped by file
+        raise FixtureError(sorted(found, key=lambda line: order.get(line.split(": ")[0], -1)))
     return doc
 
 

@@ -151,6 +151,96 @@ def test_validation_messages(tmp_path, text, message):
     assert load_error(tmp_path, text) == message
 
 
+MANY_PROBLEMS = """\
+seed: "42"
+backclick:
+  mandators:
+    - id: 1
+      colour: blue
+      fields: [CITY]
+      lists: [{id: 1, name: News}, {id: 2}]
+      subscribers:
+        - {email: a@example.de, lists: {2: subscribed}}
+        - {email: b(at)example.de}
+        - {email: c@example.de, fields: {COLOUR: red}, lists: {1: pending}}
+        - {email: d@example.de, lists: {1: active}}
+    - {id: 1, name: Again}
+state:
+  channels: [{mandatorId: 7}]
+"""
+# Every problem of MANY_PROBLEMS, in this order: structure and types first, then what refers
+# to what. lists[1] is invalid, so "no list with id 2" is not claimed for subscribers[0].
+MANY_FOUND = [
+    "seed: expected an integer",
+    "backclick.mandators[0].lists[1].name: required key is missing",
+    "backclick.mandators[0].subscribers[1].email: not a valid e-mail address (RFC 5322 "
+    "addr-spec): 'b(at)example.de'",
+    "backclick.mandators[0].subscribers[3].lists.1: expected one of subscribed, unsubscribed, "
+    "pending",
+    "backclick.mandators[0].colour: unknown key (known keys: id, name, apiKeys, allowedIps, "
+    "senderDomains, fields, lists, templates, profileFilters, voucherLists, subscribers)",
+    "backclick.mandators[0].subscribers[2].fields.COLOUR: no such field (defined fields: CITY)",
+    "backclick.mandators[1].id: duplicate mandator id 1 (also backclick.mandators[0])",
+    "state.channels[0].mandatorId: no mandator with id 7",
+]
+
+
+def test_every_problem_of_a_file_is_reported(tmp_path):
+    path = tmp_path / "fx.yaml"
+    path.write_text(MANY_PROBLEMS, encoding="utf-8")
+    with pytest.raises(fixtures.FixtureError) as caught:
+        fixtures.load_paths([str(path)])
+    assert caught.value.problems == [f"{path}: {line}" for line in MANY_FOUND]
+    assert str(caught.value) == "\n".join(caught.value.problems)
+
+
+def test_a_reference_to_a_valid_row_is_checked_next_to_invalid_rows(tmp_path):
+    text = MANDATOR.replace("{id: 2, name: Offers}", "{id: 2, name: Offers}, {id: x, name: Y}")
+    text += "        - {email: ben@example.de, lists: {1: subscribed, 9: pending}}\n"
+    text += "        - {email: 5}\n"
+    text += "state:\n  confirmations: [{token: t, kind: doi, mandatorId: 1, subscriberId: 3}]\n"
+    assert load_error(tmp_path, text).splitlines() == [
+        "backclick.mandators[0].lists[2].id: expected an integer",
+        f"{tmp_path / 'fx.yaml'}: backclick.mandators[0].subscribers[2].email: expected a string",
+    ]  # list 9 may be lists[2], subscriber 3 may be subscribers[2]: neither is claimed
+    text = text.replace("{id: x, name: Y}", "{id: 3, name: Y}").replace("{email: 5}", "{}")
+    assert load_error(tmp_path, text).splitlines() == [
+        "backclick.mandators[0].subscribers[2].email: required key is missing",
+        f"{tmp_path / 'fx.yaml'}: backclick.mandators[0].subscribers[1].lists.9: no list with "
+        f"id 9",
+    ]
+
+
+def test_problems_of_several_files_are_grouped_by_file(tmp_path):
+    (tmp_path / "a.yaml").write_text(MANDATOR.replace("{id: 2,", "{id: '2',"), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        "backclick: {mandators: [{id: 1}, {id: 3, apiKeys: [k, K]}]}\n"
+        "state: {channels: [{mandatorId: 4}]}\n", encoding="utf-8")
+    (tmp_path / "c.json").write_text("{", encoding="utf-8")
+    with pytest.raises(fixtures.FixtureError) as caught:
+        fixtures.load_paths([str(tmp_path)])
+    a, b, c = (tmp_path / name for name in ("a.yaml", "b.yaml", "c.json"))
+    assert caught.value.problems == [
+        f"{a}: backclick.mandators[0].lists[1].id: expected an integer",
+        f"{b}: backclick.mandators[1].apiKeys[1]: duplicate API key 'K' (also apiKeys[0])",
+        f"{b}: backclick.mandators[0].id: mandator 1 is also defined in {a}",
+        f"{b}: state.channels[0].mandatorId: no mandator with id 4",
+        f"{c}: line 1, column 2: not valid JSON: Expecting property name enclosed in double "
+        f"quotes",
+    ]
+
+
+def test_null_means_not_given(tmp_path):
+    doc = fixtures.read_document(yaml.safe_load(
+        "seed: null\nbackclick:\n  mandators:\n    - {id: 1, name: null, fields: null,"
+        " lists: [{id: 1, name: L, description: null}]}\n"))
+    assert "seed" not in doc
+    m = doc["backclick"]["mandators"][0]
+    assert (m["name"], m["fields"], m["lists"][0]["description"]) == ("", [], "")
+    assert load_error(tmp_path, "backclick: {mandators: [{id: null}]}\n") == \
+        "backclick.mandators[0].id: required key is missing"
+
+
 def test_yaml_syntax_errors_name_line_and_column(tmp_path):
     assert load_error(tmp_path, "backclick:\n  mandators:\n    - id: 1\n   name: x\n") == (
         "line 4, column 4: not valid YAML: did not find expected key")
@@ -263,6 +353,22 @@ def test_seed_refuses_a_store_with_data_unless_replace(tmp_path):
     doc = yaml.safe_load(out.stdout)
     assert [m["id"] for m in doc["backclick"]["mandators"]] == [1, 2, 3]
     assert doc["backclick"]["mandators"][0]["subscribers"][0]["email"] == "Anna.Schmidt@example.de"
+
+
+def test_check_prints_every_problem_and_seed_and_serve_refuse_with_them(tmp_path):
+    (tmp_path / "bad.yaml").write_text(MANY_PROBLEMS, encoding="utf-8")
+    result = mockserver("check", "bad.yaml", cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"bad.yaml: {line}" for line in MANY_FOUND]
+    for command in (["seed", "bad.yaml", "--db", "s.db"],
+                    ["serve", "--port", "0", "--db", "s.db", "--fixtures", "bad.yaml"]):
+        result = mockserver(*command, cwd=tmp_path)
+        assert result.returncode == 1, result.stdout
+        assert result.stderr.splitlines() == [f"mockserver: bad.yaml: {line}"
+                                              for line in MANY_FOUND]
+        store = Store(str(tmp_path / "s.db"))
+        store.migrate()
+        assert store.is_empty()
 
 
 def test_seed_of_an_invalid_file_changes_nothing(tmp_path):
@@ -484,8 +590,12 @@ def test_admin_seed_adds_refuses_and_replaces(server):
     bad = "backclick:\n  mandators:\n    - {id: 10, lists: [{id: x, name: L}]}\n"
     status, answer = _post(server, "_mock/seed", bad, "application/yaml")
     assert status == 400
-    assert answer == {"error": "<request body>: backclick.mandators[0].lists[0].id: "
-                               "expected an integer"}
+    problem = "<request body>: backclick.mandators[0].lists[0].id: expected an integer"
+    assert answer == {"error": problem, "problems": [problem]}
+    status, answer = _post(server, "_mock/seed", MANY_PROBLEMS, "application/yaml")
+    assert status == 400
+    assert answer["problems"] == [f"<request body>: {line}" for line in MANY_FOUND]
+    assert answer["error"] == "\n".join(answer["problems"])
     status, answer = _post(server, "_mock/seed", "{not json", "application/json")
     assert status == 400
     assert answer["error"].startswith("<request body>: line 1, column 2: not valid JSON")
