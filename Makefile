@@ -2,6 +2,7 @@
 # make test:  install the test dependencies, run the whole suite
 # make test-fast: the fast part of the suite only (FAST_TESTS below)
 # make dist:  an sdist and a wheel in dist/ (the wheel built from the sdist)
+# make wsdl, make schema: rewrite wsdl/ and the fixtures' JSON Schema from what the code serves
 #
 # Another interpreter (Python 3.10 to 3.13) gets a venv of its own, named after its version:
 #   make test PYTHON=python3.13          # in .venv-3.13
@@ -29,7 +30,7 @@ FAST_TESTS := tests/test_python_versions.py tests/test_smoke.py \
 	tests/test_copernica_profiles.py tests/test_fixtures.py tests/test_snapshots.py \
 	tests/test_pytest_plugin.py
 
-.PHONY: serve test test-fast dist wsdl bench bench-scale clean
+.PHONY: serve test test-fast dist wsdl schema bench bench-scale clean
 
 $(BIN)/mockserver: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +68,11 @@ dist: $(BIN)/mockserver
 
 wsdl: $(BIN)/mockserver
 	$(BIN)/mockserver wsdl wsdl/
+
+# The fixture files' JSON Schema, next to the demo (its yaml-language-server comment names it);
+# mockserver/demo/ links to both.
+schema: $(BIN)/mockserver
+	$(BIN)/mockserver schema > fixtures/mockserver-fixtures.schema.json
 
 bench: $(BIN)/mockserver
 	$(BIN)/python bench/throughput.py

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import BASIC, ROOT, start_server
+from jsonschema import Draft202012Validator
 
-from mockserver import fixtures
+from mockserver import fixture_schema, fixtures
 from mockserver.store import Store
 
 DEMO = ROOT / "fixtures" / "demo.yaml"
@@ -491,6 +492,8 @@ def test_export_seed_export_is_exact(tmp_path):
 
     document = yaml.safe_load(text_a)
     assert json.loads(json.dumps(document)) == over_http  # the admin export is the same document
+    schema = Draft202012Validator(fixture_schema.json_schema())  # as editors check it
+    assert [error.message for error in schema.iter_errors(over_http)] == []
     assert document["seed"] == 42 and document["state"]["tokensIssued"] > 0  # the demo's seed
     state = document["state"]
     assert {c["kind"] for c in state["confirmations"]} == {"doi", "change"}

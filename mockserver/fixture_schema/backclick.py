@@ -17,6 +17,7 @@ from mockserver.subscribers import is_valid_address
 STATUS_NAMES = {"subscribed": 0, "unsubscribed": 1, "pending": 2}
 OPERATORS = ("=", "!=", "<", ">", "<=", ">=", "contains")
 _FIELD_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
+LIST_IDS = {"propertyNames": {"pattern": "^ *[0-9]+ *$"}}  # mapping keys: list ids
 
 
 def _blocked(entry: str) -> str:
@@ -133,10 +134,10 @@ class Subscriber(FixtureMapping):
         description="an RFC 5322 addr-spec; unique per mandator, ignoring case")
     fields: FieldValues = Field(default_factory=dict)
     lists: dict[IdentKey, Status] = Field(
-        default_factory=dict, description="{listId: status}; pending: double opt-in not yet "
-                                          "confirmed")
+        default_factory=dict, json_schema_extra=LIST_IDS,
+        description="{listId: status}; pending: double opt-in not yet confirmed")
     listsChanged: dict[IdentKey, Moment] = Field(
-        default_factory=dict,
+        default_factory=dict, json_schema_extra=LIST_IDS,
         description="{listId: date-time} the membership last changed; default: created")
     created: Moment | None = only_given(description="default: the time of seeding")
     modified: Moment | None = only_given(description="default: created")

@@ -66,6 +66,14 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _stripped(value: str) -> str:
+    """The text without surrounding spaces; it must not be empty."""
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("must not be empty")
+    return stripped
+
+
 def _moment(value: Any) -> Any:
     """A date and time as the store's stamp (UTC; no offset means UTC; a date is midnight)."""
     if isinstance(value, dt.datetime):
@@ -121,7 +129,7 @@ def domain_ok(domain: str) -> bool:
 
 
 NonEmpty = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
-Name = Annotated[NonEmpty, AfterValidator(str.strip)]  # stored without surrounding spaces
+Name = Annotated[str, Field(min_length=1), AfterValidator(_stripped)]
 Ident = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdentKey = Annotated[Ident, BeforeValidator(_digits)]
 Count = Annotated[int, Field(ge=0)]
