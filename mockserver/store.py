@@ -17,7 +17,7 @@ import threading
 from typing import Iterable, Iterator
 
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Each migration brings the store from version N-1 to N. Append, never edit.
 MIGRATIONS: list[str] = [
@@ -234,6 +234,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE database_fields ADD COLUMN pixelwidth INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE database_fields ADD COLUMN weight INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 6: Copernica profile `extra` (Profile_update), interest `weight` (Interest_update) and
+    #    the field values a subprofile's unsubscribe sets (SubProfile_unsubscribe).
+    """
+    ALTER TABLE profiles ADD COLUMN extra TEXT NOT NULL DEFAULT '';
+    ALTER TABLE interests ADD COLUMN weight INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE collections ADD COLUMN unsubscribe_values TEXT NOT NULL DEFAULT '{}';
     """,
 ]
 
@@ -1211,6 +1218,12 @@ class Store:
                     "user_accounts a ON a.username=u.username WHERE a.account_id=? AND "
                     "u.rowid=?", [account_id, user_id])
 
+    def interest(self, account_id: int, interest_id: int) -> dict | None:
+        """An interest of one of the account's databases, or None."""
+        return _one(self.conn, "SELECT i.* FROM interests i JOIN databases d ON "
+                    "d.id=i.database_id WHERE d.account_id=? AND i.id=?",
+                    [account_id, interest_id])
+
     def interests_of(self, database_id: int) -> list[dict]:
         """A database's interests, by id."""
         return list(_query(self.conn, "SELECT * FROM interests WHERE database_id=? ORDER BY id",
@@ -1248,6 +1261,14 @@ class Store:
             args.append(profile_id)
         return list(_query(self.conn, "SELECT * FROM subprofiles WHERE " + " AND ".join(where) +
                            " ORDER BY id", args))
+
+    def record_with_code(self, table: str, owner_id: int, code: str) -> int | None:
+        """The id of the profile of a database (``profiles``) or subprofile of a collection
+        (``subprofiles``) with this code, or None."""
+        owner = {"profiles": "database_id", "subprofiles": "collection_id"}[table]
+        row = self.conn.execute(f"SELECT id FROM {table} WHERE {owner}=? AND code=? LIMIT 1",
+                                [owner_id, code]).fetchone()
+        return None if row is None else row[0]
 
     def subprofile(self, account_id: int, subprofile_id: int) -> dict | None:
         """A subprofile in one of the account's databases (with ``database_id``), or None."""
