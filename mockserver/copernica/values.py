@@ -101,13 +101,13 @@ def field(row: dict, kind: str = "Field"):
 def interest(row: dict):
     """An interest row as the vendor's ``Interest``."""
     return t.model("Interest")(id=row["id"], name=row["name"], groupname=row["groupname"],
-                               weight=0)
+                               weight=row["weight"])
 
 
 def profile(p: dict, full: bool = True):
     """A profile as the vendor's ``Profile``; ``fields`` and ``interests`` only when ``full``."""
     return t.model("Profile")(
-        code=p["code"], extra="", removed="", lastbuilt="",
+        code=p["code"], extra=p["extra"], removed="", lastbuilt="",
         fields=pair_list(p["fields"]) if full else None,
         interests=pair_list(p["interests"]) if full else None,
         id=p["id"], created=p["created"], lastexport="")
