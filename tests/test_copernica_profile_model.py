@@ -164,7 +164,6 @@ def test_profile_field_and_interest(api, cop):
 def test_profile_sub_profile(api, cop):
     db, orders = shop(api)
     api("Database_createCollection", id=db, name="Returns")
-    returns = api("Database_collection", id=db, identifier="Returns").collection.id
     ann, bob = (api("Database_createProfile", id=db).profile.id for _ in range(2))
     mine = api("Profile_createSubProfile", id=ann, collection={"id": orders},
                fields=pairs({"Product": "Bike"})).subprofile.id
@@ -180,7 +179,6 @@ def test_profile_sub_profile(api, cop):
     assert api("Profile_subProfile", id=ann, identifier=UNKNOWN).value == "0"
     assert api.fault("Profile_subProfile", id=ann, collection="Wishes", identifier=mine) == \
         "Unknown collection 'Wishes'."
-    assert returns != orders
 
 
 def test_displayed_fields(api, cop):
@@ -518,7 +516,7 @@ def test_interest_update_rules(api, cop, name, fault):
 
 def test_interest_remove(api, cop):
     db, _ = shop(api)
-    [news, offers] = api("Database_interests", id=db).items.interest
+    news = api("Database_interests", id=db).items.interest[0]
     pid = api("Database_createProfile", id=db).profile.id
     api("Profile_updateInterests", id=pid, interests={"item": ["news", "offers"]})
     assert api("Interest_remove", id=news.id).value == "1"
@@ -526,7 +524,6 @@ def test_interest_remove(api, cop):
     assert row(cop, "profiles", pid)["interests"] == {"offers": 1}
     assert as_dict(api("Profile_interests", id=pid).map) == {"offers": "1"}
     assert api.fault("Interest_retrieve", id=news.id) == f"Unknown interest {news.id}."
-    assert offers.id != news.id
 
 
 # -- what every new method shares ------------------------------------------------------------

@@ -31,7 +31,8 @@ def field_remove(call: v.Call, p):
 
 def field_count_incompatible_profiles(call: v.Call, p):
     """How many profiles hold a value the field could not keep under type ``type`` (with
-    ``options`` as a select's choices)."""
+    ``options`` as a select's choices; ``length`` must be a whole number and counts for
+    nothing, as the mock limits no value's length)."""
     v.number(p.length, "length", 0)
     return v.value(databases.count_incompatible(call.store, call.account_id, p.id, False,
                                                 p.type, v.strings(p.options)))
@@ -56,8 +57,8 @@ def collection_field_remove(call: v.Call, p):
 
 
 def collection_field_count_incompatible_sub_profiles(call: v.Call, p):
-    """How many subprofiles hold a value the field could not keep under type ``type`` (with
-    ``options`` as a select's choices)."""
+    """How many subprofiles hold a value the field could not keep under type ``type`` (as
+    Field_countIncompatibleProfiles)."""
     v.number(p.length, "length", 0)
     return v.value(databases.count_incompatible(call.store, call.account_id, p.id, True,
                                                 p.type, v.strings(p.options)))
