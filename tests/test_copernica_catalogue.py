@@ -99,8 +99,8 @@ def test_a_client_generated_from_the_wsdl_gets_the_fault(cop):
     api = Api(cop)
     assert api.fault("Account_sendEmail", address="a@b.example", subject="Hi") == \
         "Account_sendEmail is not emulated by mockserver."
-    assert api.fault("Profile_createContact", id=1) == \
-        "Profile_createContact is not emulated by mockserver."
+    assert api.fault("Profile_createIndividualPdf", id=1) == \
+        "Profile_createIndividualPdf is not emulated by mockserver."
     before = cop.rows("SELECT COUNT(*) AS n FROM profiles")
     assert api.fault("View_updateProfiles", id=1, fields={"pair": []}, create=True) == \
         "View_updateProfiles is not emulated by mockserver."
