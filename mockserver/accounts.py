@@ -170,6 +170,4 @@ def remove_account(store: Store, account_id: int) -> None:
     """Delete the account with everything it holds (databases, callbacks, tokens, sessions);
     its users who belong to no other account go too."""
     with store.transaction():
-        for user in store.account_users(account_id):
-            store.leave_account(account_id, user["username"])
         store.delete_account(account_id)

@@ -1482,10 +1482,15 @@ class Store:
         conn.execute("DELETE FROM mandators WHERE id=?", [mandator_id])
 
     def delete_account(self, account_id: int, username: str | None = None) -> None:
-        """Delete a Copernica account with all its data, and its user (call inside a transaction)."""
+        """Delete a Copernica account with all its data, its users who belong to no other
+        account, and the user ``username`` (call inside a transaction)."""
         conn = self.conn
+        members = [r["username"] for r in self.account_users(account_id)]
         conn.execute("DELETE FROM callback_deliveries WHERE account_id=?", [account_id])
         conn.execute("DELETE FROM accounts WHERE id=?", [account_id])
+        for name in members:
+            if not self.user_account_ids(name):
+                conn.execute("DELETE FROM users WHERE username=?", [name])
         if username:
             conn.execute("DELETE FROM users WHERE username=?", [username])
 

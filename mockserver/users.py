@@ -8,6 +8,7 @@ Everything is looked up within the caller's account: a user of another account i
 """
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 
@@ -95,7 +96,8 @@ def find_user(store: Store, account_id: int, identifier: str,
     row = store.account_user_by_name(account_id, text) if text else None
     if row is None and text.isdigit():
         row = store.account_user(account_id, int(text))
-    if row is not None and password and password != row["password"]:
+    if row is not None and password and not hmac.compare_digest(password.encode(),
+                                                                row["password"].encode()):
         return None
     return row
 

@@ -147,6 +147,15 @@ def test_account_remove_deletes_everything_it_holds(cop, tenant):
     assert Api(cop)("Account_retrieve").account.name == "Shop"  # the others stay
 
 
+def test_deleting_a_tenant_takes_the_users_made_in_it(cop, tenant):
+    client, record = tenant
+    client("Account_createUser", name="temp@tenant.example", password="pw")
+    status, body, _ = http("DELETE", cop.base_url + f"_mock/tenants/{record['tenant']}")
+    assert status == 200, body
+    assert user_row(cop, "temp@tenant.example") is None
+    assert user_row(cop, USER) is not None
+
+
 # -- users ---------------------------------------------------------------------------------
 
 
