@@ -566,6 +566,18 @@ def check_value(field: dict, value) -> str | None:
     return text
 
 
+def moment(text, what: str) -> str:
+    """A point in time given by a client (``YYYY-MM-DD hh:mm:ss``; ``T`` and a bare date are
+    accepted) as ``YYYY-MM-DD hh:mm:ss``, or empty; InvalidRequest naming ``what`` otherwise."""
+    stripped = "" if text is None else str(text).strip()
+    if stripped in ("", EMPTY_DATE, EMPTY_DATETIME):
+        return ""
+    checked = check_value({"type": "datetime"}, stripped)
+    if checked is None:
+        raise InvalidRequest(f"Invalid {what} '{stripped}': expected YYYY-MM-DD hh:mm:ss.")
+    return checked
+
+
 def _is_moment(text: str, pattern: str) -> bool:
     try:
         return dt.datetime.strptime(text, pattern).strftime(pattern) == text

@@ -1068,27 +1068,117 @@ def _subscriber_out(row: dict, memberships: list[dict]) -> dict:
 # -- Copernica ------------------------------------------------------------------------
 
 COPERNICA_KEYS = ("users", "accounts", "sessions")
+# Besides these, a user and an account take the members of the vendor's User and Account
+# that are set (users.USER_PROPERTIES, accounts.ACCOUNT_PROPERTIES), by their names.
 CP_USER_KEYS = ("username", "password", "accounts")
 CP_ACCOUNT_KEYS = ("id", "name", "tokens", "databases")
 CP_TOKEN_KEYS = ("token", "readOnly", "allowedIps")
 CP_DATABASE_KEYS = ("id", "name", "description", "archived", "unsubscribeBehavior",
                     "unsubscribeValues", "created", "fields", "interests", "collections",
-                    "profiles", "callbacks")
+                    "profiles", "callbacks", "contactTypes")
+CP_CONTACT_TYPE_KEYS = ("id", "name", "description", "icon")
+CP_CONTACT_KEYS = ("id", "type", "user", "plannedtime", "executedtime", "remarks", "report",
+                   "important", "extra", "created")
+CP_CONTACT_DATA_KEYS = ("type", "source")
 CP_FIELD_KEYS = ("id", "name", "type", "value", "displayed", "ordered", "length", "textlines",
                  "hidden", "index", "pixelwidth", "weight")
 CP_INTEREST_KEYS = ("id", "name", "group")
 CP_COLLECTION_KEYS = ("id", "name", "unsubscribeBehavior", "created", "fields")
-CP_PROFILE_KEYS = ("id", "code", "fields", "interests", "created", "modified", "subprofiles")
+CP_PROFILE_KEYS = ("id", "code", "fields", "interests", "created", "modified", "subprofiles",
+                   "contacts")
 CP_SUBPROFILE_KEYS = ("id", "collection", "code", "fields", "created", "modified")
 CP_CALLBACK_KEYS = ("id", "collection", "url", "method", "expression", "actionfilter",
                     "sources", "baseUrl", "created")
 CP_SESSION_KEYS = ("cookie", "accountId", "username", "created")
 CP_ID_TABLES = ("databases", "collections", "database_fields", "interests", "profiles",
-                "subprofiles", "callbacks")
+                "subprofiles", "callbacks", "contact_types", "contacts")
 
 
 def _cp_flag(c: _Checker, raw: dict, key: str, path: str) -> bool:
     return c.flag(raw.get(key), _join(path, key))
+
+
+def _cp_vendor_moment(c: _Checker, value, path: str, what: str) -> str:
+    """A vendor time (``YYYY-MM-DD hh:mm:ss``, empty: none); YAML's own dates are taken too."""
+    from mockserver import databases
+    from mockserver.errors import InvalidRequest
+
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat() + " 00:00:00"
+    try:
+        return databases.moment(c.text(value, path), what)
+    except InvalidRequest as error:
+        c.fail(path, str(error))
+
+
+def _cp_properties(c: _Checker, raw: dict, path: str, defaults: dict) -> dict:
+    """The members of the vendor's User or Account a fixture sets, checked as a client's."""
+    from mockserver import users
+    from mockserver.errors import InvalidRequest
+
+    out = {}
+    for name, default in defaults.items():
+        if name not in raw:
+            continue
+        at = _join(path, name)
+        if isinstance(default, bool):
+            value = _cp_flag(c, raw, name, path)
+        elif isinstance(default, int):
+            value = c.count(raw[name], at)
+        elif name in ("end", "created"):
+            value = _cp_vendor_moment(c, raw[name], at, name)
+        else:
+            value = c.text(raw[name], at)
+        try:
+            out.update(users.checked_properties({name: value}, defaults))
+        except InvalidRequest as error:
+            c.fail(at, str(error))
+    return out
+
+
+def _cp_contact_types(c: _Checker, raw, path: str) -> list[dict]:
+    out, seen = [], {}
+    for i, r in enumerate(c.sequence(raw, path)):
+        item = f"{path}[{i}]"
+        c.mapping(r, item, CP_CONTACT_TYPE_KEYS, required=("name",))
+        name = c.text(r["name"], _join(item, "name"), nonempty=True).strip()
+        c.unique(seen, name.lower(), _join(item, "name"), f"contact type {name!r}", item)
+        kind = {"name": name, "description": c.text(r.get("description"),
+                                                    _join(item, "description")),
+                "icon": c.text(r.get("icon"), _join(item, "icon"))}
+        if "id" in r:
+            kind["id"] = c.ident(r["id"], _join(item, "id"))
+        out.append(kind)
+    return out
+
+
+def _cp_contacts(c: _Checker, raw, path: str, types: list[dict]) -> list[dict]:
+    by_name = {t["name"].lower(): t["name"] for t in types}
+    out = []
+    for i, r in enumerate(c.sequence(raw, path)):
+        item = f"{path}[{i}]"
+        c.mapping(r, item, CP_CONTACT_KEYS)
+        contact = {"type": None, "user": c.optional_text(r.get("user"), _join(item, "user")),
+                   "important": _cp_flag(c, r, "important", item),
+                   "extra": c.text(r.get("extra"), _join(item, "extra")),
+                   "created": c.moment(r.get("created"), _join(item, "created"))}
+        if r.get("type") is not None:
+            contact["type"] = by_name.get(c.text(r["type"], _join(item, "type")).lower())
+            if contact["type"] is None:
+                c.fail(_join(item, "type"), f"no contact type named {r['type']!r}")
+        for name in ("plannedtime", "executedtime"):
+            contact[name] = _cp_vendor_moment(c, r.get(name), _join(item, name), name) \
+                if r.get(name) is not None else None
+        for name in ("remarks", "report"):
+            at = _join(item, name)
+            data = c.mapping(r.get(name) or {}, at, CP_CONTACT_DATA_KEYS)
+            contact[name] = {k: c.text(data.get(k), _join(at, k)) for k in CP_CONTACT_DATA_KEYS}
+        if "id" in r:
+            contact["id"] = c.ident(r["id"], _join(item, "id"))
+        out.append(contact)
+    return out
 
 
 def _cp_fields(c: _Checker, raw, path: str) -> list[dict]:
@@ -1193,6 +1283,8 @@ def _cp_database(c: _Checker, raw, path: str) -> dict:
         if "id" in r:
             collection["id"] = c.ident(r["id"], _join(item, "id"))
         db["collections"].append(collection)
+    db["contactTypes"] = _cp_contact_types(c, raw.get("contactTypes"),
+                                           _join(path, "contactTypes"))
     by_collection = {co["name"].lower(): co for co in db["collections"]}
     interest_names = {i["name"].lower(): i["name"] for i in db["interests"]}
     db["profiles"] = []
@@ -1220,6 +1312,8 @@ def _cp_database(c: _Checker, raw, path: str) -> dict:
             sub = _cp_record(c, s, at, CP_SUBPROFILE_KEYS, co["fields"])
             sub["collection"] = co["name"]
             profile["subprofiles"].append(sub)
+        profile["contacts"] = _cp_contacts(c, r.get("contacts"), _join(item, "contacts"),
+                                           db["contactTypes"])
         db["profiles"].append(profile)
     db["callbacks"] = []
     for i, r in enumerate(c.sequence(raw.get("callbacks"), _join(path, "callbacks"))):
@@ -1262,15 +1356,17 @@ def _cp_callback(c: _Checker, r, item: str, by_collection: dict) -> dict:
 
 def _copernica(c: _Checker, raw) -> dict:
     """The ``copernica`` section, checked and normalised."""
+    from mockserver import accounts, users
+
     raw = c.mapping(raw, "copernica", COPERNICA_KEYS)
     out: dict = {"users": [], "accounts": [], "sessions": []}
     seen: dict = {}
     for i, a in enumerate(c.sequence(raw.get("accounts"), "copernica.accounts")):
         path = f"copernica.accounts[{i}]"
-        c.mapping(a, path, CP_ACCOUNT_KEYS, required=("id",))
+        c.mapping(a, path, CP_ACCOUNT_KEYS + tuple(accounts.ACCOUNT_PROPERTIES), required=("id",))
         account = {"id": c.ident(a["id"], _join(path, "id")),
                    "name": c.text(a.get("name"), _join(path, "name")), "tokens": [],
-                   "databases": []}
+                   "databases": [], **_cp_properties(c, a, path, accounts.ACCOUNT_PROPERTIES)}
         c.unique(seen, account["id"], _join(path, "id"), f"account id {account['id']}", path)
         for j, tk in enumerate(c.sequence(a.get("tokens"), _join(path, "tokens"))):
             at = f"{path}.tokens[{j}]"
@@ -1295,14 +1391,16 @@ def _copernica(c: _Checker, raw) -> dict:
     seen_users: dict = {}
     for i, u in enumerate(c.sequence(raw.get("users"), "copernica.users")):
         path = f"copernica.users[{i}]"
-        c.mapping(u, path, CP_USER_KEYS, required=("username", "password"))
+        c.mapping(u, path, CP_USER_KEYS + tuple(users.USER_PROPERTIES),
+                  required=("username", "password"))
         name = c.text(u["username"], _join(path, "username"), nonempty=True).strip()
         c.unique(seen_users, name.lower(), _join(path, "username"), f"user {name!r}", path)
         ids = [c.ident(x, f"{path}.accounts[{k}]")
                for k, x in enumerate(c.sequence(u.get("accounts"), _join(path, "accounts")))]
         out["users"].append({"username": name,
                              "password": c.text(u["password"], _join(path, "password")),
-                             "accounts": ids})
+                             "accounts": ids,
+                             **_cp_properties(c, u, path, users.USER_PROPERTIES)})
     for i, s in enumerate(c.sequence(raw.get("sessions"), "copernica.sessions")):
         path = f"copernica.sessions[{i}]"
         c.mapping(s, path, CP_SESSION_KEYS, required=("cookie", "accountId", "username"))
@@ -1346,7 +1444,23 @@ def _merge_copernica(parts: list[tuple[str, dict]]) -> dict:
                 c.fail(f"copernica.sessions[{i}].accountId", f"no account with id "
                                                               f"{s['accountId']}")
             doc["sessions"].append(s)
+    for source, part in parts:
+        c = _Checker(source)
+        cp = part.get("copernica") or {"users": [], "accounts": [], "sessions": []}
+        for at, contact in _cp_contacts_of(cp):
+            if contact["user"] is not None and contact["user"].lower() not in users:
+                c.fail(_join(at, "user"), f"no user named {contact['user']!r}")
     return doc
+
+
+def _cp_contacts_of(cp: dict):
+    """(path, contact) for every contact of a Copernica section."""
+    for i, a in enumerate(cp["accounts"]):
+        for j, d in enumerate(a["databases"]):
+            for k, p in enumerate(d["profiles"]):
+                for m, contact in enumerate(p["contacts"]):
+                    yield (f"copernica.accounts[{i}].databases[{j}].profiles[{k}]."
+                           f"contacts[{m}]"), contact
 
 
 def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str, list[dict]]:
@@ -1365,6 +1479,8 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
         "profiles": [p for d in dbs for p in d["profiles"]],
         "subprofiles": [s for d in dbs for p in d["profiles"] for s in p["subprofiles"]],
         "callbacks": [cb for d in dbs for cb in d["callbacks"]],
+        "contact_types": [t for d in dbs for t in d["contactTypes"]],
+        "contacts": [ct for d in dbs for p in d["profiles"] for ct in p["contacts"]],
     }
     copies = {table: [dict(r) for r in rows] for table, rows in nested.items()}
     codes = iter(tokens.new_tokens(store, sum(not r.get("code") for table in
@@ -1372,9 +1488,19 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
     for table, rows in copies.items():
         _next_ids(rows, max_ids.get(table, 0))
     ids = {table: iter(r["id"] for r in rows) for table, rows in copies.items()}
+    from mockserver import accounts, users
+
     moment = clock.parse_stamp(now)
+    seeded = databases.vendor_time(now)
+
+    def properties(given: dict, known: dict) -> str:
+        """The members a user or an account sets, as stored (``created``: now by default)."""
+        return json.dumps({"created": seeded, **{k: given[k] for k in known if k in given}},
+                          ensure_ascii=False)
+
     for a in cp["accounts"]:
-        tables["accounts"].append({"id": a["id"], "name": a["name"]})
+        tables["accounts"].append({"id": a["id"], "name": a["name"],
+                                   "properties": properties(a, accounts.ACCOUNT_PROPERTIES)})
         tables["access_tokens"] += [{"token": tk["token"], "account_id": a["id"],
                                      "read_only": int(tk["readOnly"]),
                                      "allowed_ips": json.dumps(tk["allowedIps"])}
@@ -1409,8 +1535,17 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
             for i in d["interests"]:
                 tables["interests"].append({"id": next(ids["interests"]), "database_id": db_id,
                                             "name": i["name"], "groupname": i["group"]})
+            type_ids = {}
+            for t in d["contactTypes"]:
+                type_ids[t["name"]] = next(ids["contact_types"])
+                tables["contact_types"].append({"id": type_ids[t["name"]], "database_id": db_id,
+                                                "name": t["name"],
+                                                "description": t["description"],
+                                                "icon": t["icon"]})
             for p in d["profiles"]:
                 p_id = next(ids["profiles"])
+                tables["contacts"] += [_cp_contact_row(ct, next(ids["contacts"]), p_id,
+                                                       type_ids, now) for ct in p["contacts"]]
                 created = p["created"] or now
                 full = {f["name"]: p["fields"].get(f["name"], databases.default_value(f, moment))
                         for f in d["fields"]}
@@ -1443,13 +1578,30 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
                     row["base_url"] = cb["baseUrl"]
                 tables["callbacks"].append(row)
     for u in cp["users"]:
-        tables["users"].append({"username": u["username"], "password": u["password"]})
+        tables["users"].append({"username": u["username"], "password": u["password"],
+                                "properties": properties(u, users.USER_PROPERTIES)})
         tables["user_accounts"] += [{"username": u["username"], "account_id": a, "position": k}
                                     for k, a in enumerate(u["accounts"])]
     tables["sessions"] = [{"cookie": s["cookie"], "account_id": s["accountId"],
                            "username": s["username"], "created": s["created"] or now}
                           for s in cp["sessions"]]
     return tables
+
+
+def _cp_contact_row(ct: dict, contact_id: int, profile_id: int, type_ids: dict,
+                    now: str) -> dict:
+    """A contact of the fixture format as a ``contacts`` row (planned when it was made)."""
+    from mockserver.databases import vendor_time
+
+    created = ct["created"] or now
+    return {"id": contact_id, "profile_id": profile_id,
+            "contact_type_id": type_ids[ct["type"]] if ct["type"] else None,
+            "username": ct["user"],
+            "plannedtime": vendor_time(created) if ct["plannedtime"] is None
+            else ct["plannedtime"], "executedtime": ct["executedtime"] or "",
+            "remarks_type": ct["remarks"]["type"], "remarks_source": ct["remarks"]["source"],
+            "report_type": ct["report"]["type"], "report_source": ct["report"]["source"],
+            "important": int(ct["important"]), "extra": ct["extra"], "created": created}
 
 
 def _cp_field_row(f: dict) -> dict:
@@ -1478,6 +1630,21 @@ def _copernica_out(tables: dict) -> dict | None:
                           for cb in tables["callbacks"]], "owner")
     tokens_of = _grouped(tables["access_tokens"], "account_id")
     databases_of = _grouped(tables["databases"], "account_id")
+    contact_types = _grouped(tables["contact_types"], "database_id")
+    type_names = {t["id"]: t["name"] for t in tables["contact_types"]}
+    contacts = _grouped(tables["contacts"], "profile_id")
+
+    def contact_out(ct: dict) -> dict:
+        out = {"id": ct["id"]}
+        if ct["contact_type_id"] is not None:
+            out["type"] = type_names[ct["contact_type_id"]]
+        if ct["username"] is not None:
+            out["user"] = ct["username"]
+        return {**out, "plannedtime": ct["plannedtime"], "executedtime": ct["executedtime"],
+                "remarks": {"type": ct["remarks_type"], "source": ct["remarks_source"]},
+                "report": {"type": ct["report_type"], "source": ct["report_source"]},
+                "important": bool(ct["important"]), "extra": ct["extra"],
+                "created": ct["created"]}
 
     def field_out(f: dict) -> dict:
         return {"id": f["id"], "name": f["name"], "type": f["type"], "value": f["value"],
@@ -1516,18 +1683,22 @@ def _copernica_out(tables: dict) -> dict | None:
                           "interests": [n for n, v in json.loads(p["interests"]).items() if v],
                           "subprofiles": [{**record_out(s),
                                            "collection": collection_names[s["collection_id"]]}
-                                          for s in subprofiles.get(p["id"], [])]}
+                                          for s in subprofiles.get(p["id"], [])],
+                          "contacts": [contact_out(ct) for ct in contacts.get(p["id"], [])]}
                          for p in profiles.get(d["id"], [])],
             "callbacks": [callback_out(cb) for cb in callbacks.get(d["id"], [])],
+            "contactTypes": [{"id": t["id"], "name": t["name"], "description": t["description"],
+                              "icon": t["icon"]} for t in contact_types.get(d["id"], [])],
         }
 
     user_accounts = _grouped(tables["user_accounts"], "username")
     return {
         "users": [{"username": u["username"], "password": u["password"],
                    "accounts": [r["account_id"] for r in sorted(
-                       user_accounts.get(u["username"], []), key=lambda r: r["position"])]}
+                       user_accounts.get(u["username"], []), key=lambda r: r["position"])],
+                   **json.loads(u["properties"])}
                   for u in tables["users"]],
-        "accounts": [{"id": a["id"], "name": a["name"],
+        "accounts": [{"id": a["id"], "name": a["name"], **json.loads(a["properties"]),
                       "tokens": [{"token": tk["token"], "readOnly": bool(tk["read_only"]),
                                   "allowedIps": json.loads(tk["allowed_ips"])}
                                  for tk in tokens_of.get(a["id"], [])],

@@ -413,9 +413,9 @@ def move_profile(store: Store, account_id: int, profile_id: int, target_id: int,
     ``options`` (name -> 0/1, ``MOVE_OPTIONS``): ``fields`` copies the values (``ignoreempty``:
     not the empty ones; ``onlyempty``: only into the target's empty ones), ``interests`` adds
     the profile's interests to the target's, ``code`` and ``extra`` give the target the
-    profile's code and extra data, ``subprofiles`` gives the target its subprofiles (else they
-    go with it). The rest the mock has no data for. The target's change and the profile's
-    removal reach the callbacks.
+    profile's code and extra data, ``subprofiles`` gives the target its subprofiles and
+    ``contacts`` its contacts (else they go with it). The rest the mock has no data for. The
+    target's change and the profile's removal reach the callbacks.
     """
     chosen = dict(MOVE_OPTIONS)
     for name, value in (options or {}).items():
@@ -449,6 +449,8 @@ def move_profile(store: Store, account_id: int, profile_id: int, target_id: int,
                 record_subprofile(store, account_id, profile["database_id"],
                                   get_subprofile(store, account_id, row["id"]), "update", {},
                                   source)
+        if chosen["contacts"]:
+            store.move_contacts(profile_id, target_id)
         remove_profiles(store, account_id, [profile_id], source)
         return require_profile(store, account_id, target_id)
 

@@ -20,6 +20,7 @@ from mockserver.copernica import account_service as account
 from mockserver.copernica import callback_service as callback
 from mockserver.copernica import catalogue
 from mockserver.copernica import collection_service as collection
+from mockserver.copernica import contact_service as contact
 from mockserver.copernica import database_service as database
 from mockserver.copernica import field_service as field
 from mockserver.copernica import profile_service as profile
@@ -45,7 +46,18 @@ TABLE = [
     ("Account_databases", R, account.account_databases),
     ("Account_createDatabase", W, account.account_create_database, "name"),
     ("Account_callback", R, callback.account_callback, "identifier"),
+    ("Account_retrieve", R, account.account_retrieve),
+    ("Account_update", W, account.account_update),
+    ("Account_remove", W, account.account_remove),
+    ("Account_user", R, account.account_user, "identifier"),
+    ("Account_createUser", W, account.account_create_user, "name password"),
+    ("Account_views", R, account.account_views),
     ("User_retrieve", R, account.user_retrieve),
+    ("User_account", R, account.user_account),
+    ("User_update", W, account.user_update),
+    ("User_setPassword", W, account.user_set_password, "password"),
+    ("User_remove", W, account.user_remove),
+    ("User_contacts", R, contact.user_contacts),
     ("Database_retrieve", R, database.database_retrieve),
     ("Database_update", W, database.database_update),
     ("Database_remove", W, database.database_remove),
@@ -75,7 +87,11 @@ TABLE = [
     ("Database_removeProfiles", W, database.database_remove_profiles),
     ("Database_unsubscribeValues", R, database.database_unsubscribe_values),
     ("Database_setUnsubscribeValues", W, database.database_set_unsubscribe_values),
-    ("Database_contactTypes", R, database.database_contact_types),
+    ("Database_contactTypes", R, contact.database_contact_types),
+    ("Database_createContactType", W, contact.database_create_contact_type, "name"),
+    ("Database_contactType", R, contact.database_contact_type, "identifier"),
+    ("Database_contacts", R, contact.database_contacts),
+    ("Database_searchContacts", R, contact.database_search_contacts),
     ("Database_views", R, database.database_views),
     ("Database_createCallback", W, callback.database_create_callback, "url"),
     ("Database_callback", R, callback.database_callback, "identifier"),
@@ -133,6 +149,9 @@ TABLE = [
     ("SubProfile_miniViews", R, profile.subprofile_mini_views),
     ("SubProfile_checkEmailAddress", W, profile.subprofile_check_email_address),
     ("SubProfile_emailAddressValid", R, profile.subprofile_email_address_valid),
+    ("Profile_createContact", W, contact.profile_create_contact),
+    ("Profile_contacts", R, contact.profile_contacts),
+    ("Profile_searchContacts", R, contact.profile_search_contacts),
     ("SubProfile_updateFields", W, profile.subprofile_update_fields),
     ("SubProfile_remove", W, profile.subprofile_remove),
     ("SubProfile_moveToProfile", W, profile.subprofile_move_to_profile, "profile"),
@@ -140,6 +159,17 @@ TABLE = [
     ("Callback_update", W, callback.callback_update),
     ("Callback_source", R, callback.callback_source),
     ("Callback_remove", W, callback.callback_remove),
+    ("ContactType_retrieve", R, contact.contact_type_retrieve),
+    ("ContactType_update", W, contact.contact_type_update),
+    ("ContactType_remove", W, contact.contact_type_remove),
+    ("Contact_retrieve", R, contact.contact_retrieve),
+    ("Contact_update", W, contact.contact_update),
+    ("Contact_remove", W, contact.contact_remove),
+    ("Contact_profile", R, contact.contact_profile),
+    ("Contact_type", R, contact.contact_type),
+    ("Contact_setType", W, contact.contact_set_type, "contacttype"),
+    ("Contact_user", R, contact.contact_user),
+    ("Contact_setUser", W, contact.contact_set_user, "user"),
 ]
 
 
