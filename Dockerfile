@@ -27,6 +27,8 @@ RUN /opt/mockserver/bin/pip install --no-cache-dir --disable-pip-version-check \
  && /opt/mockserver/bin/pip uninstall --yes --quiet setuptools pip
 
 FROM base
+LABEL org.opencontainers.image.title="mockserver" \
+      org.opencontainers.image.description="A local, stateful mock of email-marketing SOAP APIs"
 RUN groupadd --system --gid 10001 mockserver \
  && useradd --system --uid 10001 --gid mockserver --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin mockserver \
@@ -45,7 +47,7 @@ WORKDIR /data
 VOLUME /data
 EXPOSE 8080
 # Ready once /_mock/health answers, asked on loopback with the admin token.
-HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["python3", "-c", "\
+HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 CMD ["python3", "-c", "\
 import os, urllib.request as r; e = os.environ.get; h = e('MOCKSERVER_HOST') or '0.0.0.0'; \
 h = {'0.0.0.0': '127.0.0.1', '::': '[::1]'}.get(h, '[%s]' % h if ':' in h else h); \
 t = e('MOCKSERVER_ADMIN_TOKEN'); \
