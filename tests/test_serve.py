@@ -118,7 +118,8 @@ def test_non_loopback_bind_needs_an_admin_token(tmp_path):
     status, out = run_cli("serve", "--host", "0.0.0.0", "--port", "0", "--db",
                           str(tmp_path / "x.db"))
     assert status == 1
-    assert "binding to 0.0.0.0 exposes the admin API; pass --admin-token TOKEN" in out
+    assert ("binding to 0.0.0.0 exposes the admin API; pass --admin-token TOKEN "
+            "(or set MOCKSERVER_ADMIN_TOKEN)") in out
 
 
 def test_admin_token_protects_the_admin_api(tmp_path):
