@@ -2,6 +2,8 @@
 # make test:  install the test dependencies, run the whole suite
 # make test-fast: the fast part of the suite only (FAST_TESTS below)
 # make dist:  an sdist and a wheel in dist/ (the wheel built from the sdist)
+# make image: the container image mockserver:latest with podman (docs/container.md); where no
+#             registry is reachable, on a base image `make image-base` builds with mmdebstrap
 # make wsdl, make schema: rewrite wsdl/ and the fixtures' JSON Schema from what the code serves
 #
 # Another interpreter (Python 3.10 to 3.13) gets a venv of its own, named after its version:
@@ -30,7 +32,7 @@ FAST_TESTS := tests/test_python_versions.py tests/test_smoke.py \
 	tests/test_copernica_profiles.py tests/test_fixtures.py tests/test_snapshots.py \
 	tests/test_pytest_plugin.py
 
-.PHONY: serve test test-fast dist wsdl schema bench bench-scale clean
+.PHONY: serve test test-fast dist image image-base wsdl schema bench bench-scale clean
 
 $(BIN)/mockserver: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +67,38 @@ dist: $(BIN)/mockserver
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 	@ls -l dist
+
+# The container image. Docker users run `docker build -t mockserver:latest .` (FROM the
+# official python:3.13-slim). These targets use podman: with BASE_IMAGE present (make
+# image-base) it stands in for that FROM, so no registry is needed.
+IMAGE      ?= mockserver:latest
+BASE_IMAGE ?= localhost/mockserver-base:bookworm
+PODMAN_BUILD := podman build --runtime runc --network host --format docker \
+	--ulimit nofile=1024:1024 --ulimit nproc=4096:4096
+# The CAs this machine adds to Debian's (a network that inspects TLS needs its own).
+LOCAL_CAS := $(wildcard /usr/local/share/ca-certificates/*.crt)
+
+image:
+	if podman image exists $(BASE_IMAGE); then \
+		$(PODMAN_BUILD) --from $(BASE_IMAGE) -t $(IMAGE) .; \
+	else $(PODMAN_BUILD) -t $(IMAGE) .; fi
+
+# Debian bookworm's Python 3.11 (python3, python3-venv) as a base image, from the Debian
+# mirror alone; pip in it trusts the system CAs (PIP_CERT), this machine's added ones too.
+image-base:
+	podman image exists $(BASE_IMAGE) || { \
+		mmdebstrap --variant=essential --include=python3,python3-venv,ca-certificates,passwd \
+			--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+			--dpkgopt='path-exclude=/usr/share/doc/*' \
+			--dpkgopt='path-exclude=/usr/share/man/*' \
+			--dpkgopt='path-exclude=/usr/share/locale/*' \
+			$(if $(LOCAL_CAS),--customize-hook='copy-in $(LOCAL_CAS) \
+				/usr/local/share/ca-certificates' \
+				--customize-hook='chroot "$$1" update-ca-certificates') \
+			--customize-hook='rm -rf "$$1"/var/lib/apt/lists/* "$$1"/var/cache/apt/*' \
+			bookworm - \
+		| podman import --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' \
+			--change 'CMD ["python3"]' - $(BASE_IMAGE); }
 
 wsdl: $(BIN)/mockserver
 	$(BIN)/mockserver wsdl wsdl/

@@ -8,11 +8,12 @@ Every account is a tenant of its own: everything else is looked up within it.
 from __future__ import annotations
 
 import hmac
+import json
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 
-from mockserver import auth, clock, tokens
-from mockserver.errors import AccessDenied
+from mockserver import auth, clock, tokens, users
+from mockserver.errors import AccessDenied, InvalidRequest
 from mockserver.store import Store
 
 COOKIE_NAME = "soap_session"
@@ -39,6 +40,8 @@ def check_credentials(store: Store, username: str, password: str,
     user = store.user(username or "")
     if user is None or not hmac.compare_digest(user["password"].encode(),
                                                (password or "").encode()):
+        raise AccessDenied(INVALID_LOGIN)
+    if users.properties(user)["disabled"]:
         raise AccessDenied(INVALID_LOGIN)
     chosen = _choose_account(store, store.user_account_ids(user["username"]), account)
     if chosen is None:
@@ -127,3 +130,44 @@ def resolve(store: Store, *, authorization: str | None, access_token: str | None
     if session is None:
         raise AccessDenied(NOT_LOGGED_ON)
     return Access(session["account_id"], "session")
+
+
+# -- the account itself ----------------------------------------------------------------
+
+# The members of the vendor's Account besides ``name`` that a client or a fixture sets, with
+# their defaults; ``active`` is derived (not ended).
+ACCOUNT_PROPERTIES = {"created": "", "description": "", "showpoweredby": False,
+                      "showpartnerprogram": False, "keephistory": 0, "end": "", "main": False,
+                      "unsecure": False, "mailip": ""}
+
+
+def account_record(store: Store, account_id: int) -> dict:
+    """The account as the vendor's ``Account`` members: name, the ones set, the defaults
+    for the rest, and ``active``."""
+    row = store.account(account_id)
+    members = {**ACCOUNT_PROPERTIES, **json.loads(row["properties"])}
+    return {"name": row["name"], **members, "active": users.is_active(members["end"], store)}
+
+
+def update_account(store: Store, account_id: int, name: str | None, changes: dict) -> dict:
+    """Change the account's name (unique in the store, compared without case) and members
+    (``changes``: member -> value, None: kept); the account after."""
+    with store.transaction():
+        row = store.account(account_id)
+        members = users.checked_properties(changes, ACCOUNT_PROPERTIES)
+        new_name = row["name"] if name is None else name.strip()
+        if not new_name:
+            raise InvalidRequest("An account needs a name.")
+        other = store.account_by_name(new_name)
+        if other is not None and other["id"] != account_id:
+            raise InvalidRequest(f"An account named '{new_name}' already exists.")
+        store.set_account(account_id, new_name, users.in_order(
+            {**json.loads(row["properties"]), **members}, ACCOUNT_PROPERTIES))
+        return account_record(store, account_id)
+
+
+def remove_account(store: Store, account_id: int) -> None:
+    """Delete the account with everything it holds (databases, callbacks, tokens, sessions);
+    its users who belong to no other account go too."""
+    with store.transaction():
+        store.delete_account(account_id)

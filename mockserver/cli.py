@@ -189,7 +189,8 @@ def cmd_serve(args) -> int:
         return _fail(f"--read-timeout takes a positive number of seconds, "
                      f"got {args.read_timeout:g}")
     if not server.is_loopback(args.host) and not args.admin_token:
-        return _fail(f"binding to {args.host} exposes the admin API; pass --admin-token TOKEN")
+        return _fail(f"binding to {args.host} exposes the admin API; pass --admin-token TOKEN "
+                     f"(or set MOCKSERVER_ADMIN_TOKEN)")
     paths = list(args.fixtures) + ([str(DEMO_FIXTURES)] if args.demo else [])
     settings = Settings(host=args.host, port=args.port, db=args.db, fixtures=paths,
                         demo=args.demo, trusted_proxies=args.trusted_proxies,

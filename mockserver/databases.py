@@ -198,14 +198,20 @@ def _check_identifier(name: str) -> str:
     return name
 
 
+def _field_type(kind: str | None) -> str:
+    """A field type as stored (lower case); InvalidRequest when it is none of FIELD_TYPES."""
+    text = (kind or "").strip().lower()
+    if text not in FIELD_TYPES:
+        raise InvalidRequest(f"Unknown field type '{kind}': expected one of "
+                             f"{', '.join(FIELD_TYPES)}.")
+    return text
+
+
 def create_field(store: Store, account_id: int, database_id: int, collection_id: int | None,
                  spec: FieldSpec) -> dict:
     """Add a field to a database (collection None) or to one of its collections."""
     name = _check_identifier(spec.name)
-    kind = (spec.type or "text").strip().lower()
-    if kind not in FIELD_TYPES:
-        raise InvalidRequest(f"Unknown field type '{spec.type}': expected one of "
-                             f"{', '.join(FIELD_TYPES)}.")
+    kind = _field_type(spec.type or "text")
     with store.transaction():
         require_database(store, account_id, database_id)
         existing = store.fields_of(database_id, collection_id)
@@ -262,10 +268,7 @@ def update_field(store: Store, account_id: int, field_id: int, in_collection: bo
             row["name"] = name
         kind = changes.get("type")
         if kind is not None and kind.strip().lower() != field["type"]:
-            kind = kind.strip().lower()
-            if kind not in FIELD_TYPES:
-                raise InvalidRequest(f"Unknown field type '{changes['type']}': expected one of "
-                                     f"{', '.join(FIELD_TYPES)}.")
+            kind = _field_type(kind)
             if kind in ONE_PER_DATABASE:
                 for f in others:
                     if f["type"] == kind:
@@ -300,13 +303,67 @@ def _convert_records(store: Store, account_id: int, before: dict, after: dict) -
         checked = None if value is None else check_value(after, value)
         values[after["name"]] = default_value(after, now) if checked is None else checked
         store.update_row(table, record["id"], {"fields": values})
-    if collection_id is None and before["name"] != after["name"]:
-        row = store.database(account_id, database_id)
-        kept = json.loads(row["unsubscribe_values"])
-        if before["name"] in kept:
-            kept = {after["name"] if k == before["name"] else k: v for k, v in kept.items()}
-            store.update_row("databases", database_id,
-                             {"unsubscribe_values": json.dumps(kept, ensure_ascii=False)})
+    if before["name"] != after["name"]:
+        _rename_unsubscribe_value(store, account_id, before, after["name"])
+
+
+def _owner(store: Store, account_id: int, field: dict) -> tuple[str, dict]:
+    """The table and row of what a field belongs to: its database, or its collection."""
+    if field["collection_id"] is None:
+        return "databases", store.database(account_id, field["database_id"])
+    return "collections", store.collection(account_id, field["collection_id"])
+
+
+def _rename_unsubscribe_value(store: Store, account_id: int, field: dict,
+                              name: str | None) -> None:
+    """Carry a field's unsubscribe value to its new ``name`` (None: drop it)."""
+    table, owner = _owner(store, account_id, field)
+    kept = json.loads(owner["unsubscribe_values"])
+    if field["name"] not in kept:
+        return
+    kept = {name if k == field["name"] else k: v for k, v in kept.items()
+            if k != field["name"] or name is not None}
+    store.update_row(table, owner["id"],
+                     {"unsubscribe_values": json.dumps(kept, ensure_ascii=False)})
+
+
+def _records_of(store: Store, field: dict) -> tuple[list[dict], str]:
+    """The rows holding a value of the field (profiles or subprofiles) and their table."""
+    if field["collection_id"] is None:
+        return store.profiles_of(field["database_id"]), "profiles"
+    return store.subprofiles_of(collection_id=field["collection_id"]), "subprofiles"
+
+
+def remove_field(store: Store, account_id: int, field_id: int, in_collection: bool) -> None:
+    """Delete a field: its value goes from every record and from the unsubscribe values.
+
+    Not a change of the records: ``modified`` stays and no callback fires.
+    """
+    with store.transaction():
+        field = require_field(store, account_id, field_id, in_collection)
+        rows, table = _records_of(store, field)
+        for record in rows:
+            values = json.loads(record["fields"])
+            if values.pop(field["name"], None) is not None:
+                store.update_row(table, record["id"], {"fields": values})
+        _rename_unsubscribe_value(store, account_id, field, None)
+        store.delete_rows("database_fields", [field_id])
+
+
+def count_incompatible(store: Store, account_id: int, field_id: int, in_collection: bool,
+                       kind: str, options: list[str]) -> int:
+    """How many records hold a value of the field that type ``kind`` would not allow (the
+    values ``update_field`` would set to the default); a select's choices are ``options``,
+    else the lines of the field's ``value``."""
+    field = require_field(store, account_id, field_id, in_collection)
+    kind = _field_type(kind)
+    trial = {**field, "type": kind}
+    if options:
+        trial["value"] = "\n".join(options)
+    rows, _ = _records_of(store, field)
+    return sum(1 for record in rows
+               if check_value(trial, json.loads(record["fields"]).get(field["name"], ""))
+               is None)
 
 
 def _add_to_records(store: Store, database_id: int, collection_id: int | None,
@@ -339,6 +396,63 @@ def create_interest(store: Store, account_id: int, database_id: int, name: str,
         interest_id = store.insert_row("interests", {"database_id": database_id, "name": name,
                                                      "groupname": groupname or ""})
         return next(i for i in store.interests_of(database_id) if i["id"] == interest_id)
+
+
+def require_interest(store: Store, account_id: int, interest_id: int) -> dict:
+    """The account's interest with this id; NotFound otherwise."""
+    row = store.interest(account_id, interest_id)
+    if row is None:
+        raise NotFound(f"Unknown interest {interest_id}.")
+    return row
+
+
+def update_interest(store: Store, account_id: int, interest_id: int, name: str | None = None,
+                    groupname: str | None = None, weight: int | None = None) -> dict:
+    """Change an interest's name, group or weight (None: keep); the interest after.
+
+    A new name follows the rules of a new interest and is carried into every profile (not a
+    change of the profiles: ``modified`` stays, no callback fires).
+    """
+    with store.transaction():
+        interest = require_interest(store, account_id, interest_id)
+        database_id = interest["database_id"]
+        row: dict = {}
+        if name is not None and name.strip() != interest["name"]:
+            name = _check_identifier(name)
+            if name.lower() in _taken_names(store, database_id) - {interest["name"].lower()}:
+                raise InvalidRequest(f"There is already a field, interest or collection named "
+                                     f"'{name}'.")
+            row["name"] = name
+        if groupname is not None:
+            row["groupname"] = groupname
+        if weight is not None:
+            row["weight"] = weight
+        if row:
+            store.update_row("interests", interest_id, row)
+        if "name" in row:
+            _carry_interest(store, database_id, interest["name"], name)
+        return store.interest(account_id, interest_id)
+
+
+def remove_interest(store: Store, account_id: int, interest_id: int) -> None:
+    """Delete an interest: it goes from every profile (not a change of the profiles:
+    ``modified`` stays, no callback fires)."""
+    with store.transaction():
+        interest = require_interest(store, account_id, interest_id)
+        _carry_interest(store, interest["database_id"], interest["name"], None)
+        store.delete_rows("interests", [interest_id])
+
+
+def _carry_interest(store: Store, database_id: int, name: str, new_name: str | None) -> None:
+    """Rename an interest in every profile's flags (``new_name`` None: drop it)."""
+    for record in store.profiles_of(database_id):
+        flags = json.loads(record["interests"])
+        if name not in flags:
+            continue
+        value = flags.pop(name)
+        if new_name is not None:
+            flags[new_name] = value
+        store.update_row("profiles", record["id"], {"interests": flags})
 
 
 def collections(store: Store, database_id: int) -> list[dict]:
@@ -450,6 +564,18 @@ def check_value(field: dict, value) -> str | None:
                 return option
         return None
     return text
+
+
+def moment(text, what: str) -> str:
+    """A point in time given by a client (``YYYY-MM-DD hh:mm:ss``; ``T`` and a bare date are
+    accepted) as ``YYYY-MM-DD hh:mm:ss``, or empty; InvalidRequest naming ``what`` otherwise."""
+    stripped = "" if text is None else str(text).strip()
+    if stripped in ("", EMPTY_DATE, EMPTY_DATETIME):
+        return ""
+    checked = check_value({"type": "datetime"}, stripped)
+    if checked is None:
+        raise InvalidRequest(f"Invalid {what} '{stripped}': expected YYYY-MM-DD hh:mm:ss.")
+    return checked
 
 
 def _is_moment(text: str, pattern: str) -> bool:

@@ -33,7 +33,7 @@ NEWSLETTER_COUNTS = {"numRecipientsUnadjusted": "num_unadjusted",
                      "numExcludedDuplicate": "excluded_duplicate",
                      "numRecipientsAdjusted": "num_adjusted"}
 CP_ID_TABLES = ("databases", "collections", "database_fields", "interests", "profiles",
-                "subprofiles", "callbacks")
+                "subprofiles", "callbacks", "contact_types", "contacts")
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -390,6 +390,27 @@ def _cp_database(db: dict, path: str, report: _Report) -> None:
     for i, cb in _valid(db["callbacks"]):
         if cb["collection"] is not None:
             _cp_collection(cb, f"{path}.callbacks[{i}]", collections, report)
+    _cp_contacts(db, path, report)
+
+
+def _cp_contacts(db: dict, path: str, report: _Report) -> None:
+    """Contact type names unique ignoring case; a contact's type one of them (its spelling)."""
+    seen: dict = {}
+    for i, kind in _valid(db["contactTypes"]):
+        item = f"{path}.contactTypes[{i}]"
+        report.unique(seen, kind["name"].lower(), f"{item}.name",
+                      f"contact type {kind['name']!r}", item)
+    types = None if None in db["contactTypes"] else \
+        {kind["name"].lower(): kind["name"] for kind in db["contactTypes"]}
+    for i, p in _valid(db["profiles"]):
+        for j, contact in _valid(p["contacts"]):
+            if contact["type"] is None or types is None:
+                continue
+            name = types.get(contact["type"].lower())
+            if name is None:
+                report.add(f"{path}.profiles[{i}].contacts[{j}].type",
+                           f"no contact type named {contact['type']!r}")
+            contact["type"] = name
 
 
 def _cp_collection(row: dict, path: str, collections: dict | None,
@@ -626,7 +647,22 @@ def _merge_copernica(parts: list[tuple[str, dict]], problems: list[str]) -> dict
                 report.add(f"copernica.sessions[{i}].accountId",
                            f"no account with id {s['accountId']}")
             doc["sessions"].append(s)
+    complete = all(None not in cp["users"] for _, cp in sections)
+    for report, cp in sections:
+        for at, contact in _cp_contacts_of(cp):
+            if complete and contact["user"] is not None and contact["user"].lower() not in users:
+                report.add(f"{at}.user", f"no user named {contact['user']!r}")
     return doc
+
+
+def _cp_contacts_of(cp: dict):
+    """(path, contact) for every valid contact of a Copernica section."""
+    for i, a in _valid(cp["accounts"]):
+        for j, d in _valid(a["databases"]):
+            for k, p in _valid(d["profiles"]):
+                for m, contact in _valid(p["contacts"]):
+                    yield (f"copernica.accounts[{i}].databases[{j}].profiles[{k}]."
+                           f"contacts[{m}]"), contact
 
 
 # -- seeding --------------------------------------------------------------------
@@ -939,6 +975,8 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
         "profiles": [p for d in dbs for p in d["profiles"]],
         "subprofiles": [s for d in dbs for p in d["profiles"] for s in p["subprofiles"]],
         "callbacks": [cb for d in dbs for cb in d["callbacks"]],
+        "contact_types": [t for d in dbs for t in d["contactTypes"]],
+        "contacts": [ct for d in dbs for p in d["profiles"] for ct in p["contacts"]],
     }
     copies = {table: [dict(r) for r in rows] for table, rows in nested.items()}
     codes = iter(tokens.new_tokens(store, sum(not r.get("code") for table in
@@ -946,9 +984,19 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
     for table, rows in copies.items():
         _next_ids(rows, max_ids.get(table, 0))
     ids = {table: iter(r["id"] for r in rows) for table, rows in copies.items()}
+    from mockserver import accounts, users
+
     moment = clock.parse_stamp(now)
+    seeded = databases.vendor_time(now)
+
+    def properties(given: dict, known: dict) -> str:
+        """The members a user or an account sets, as stored (``created``: now by default)."""
+        return json.dumps({"created": seeded, **{k: given[k] for k in known if k in given}},
+                          ensure_ascii=False)
+
     for a in cp["accounts"]:
-        tables["accounts"].append({"id": a["id"], "name": a["name"]})
+        tables["accounts"].append({"id": a["id"], "name": a["name"],
+                                   "properties": properties(a, accounts.ACCOUNT_PROPERTIES)})
         tables["access_tokens"] += [{"token": tk["token"], "account_id": a["id"],
                                      "read_only": int(tk["readOnly"]),
                                      "allowed_ips": json.dumps(tk["allowedIps"])}
@@ -983,8 +1031,17 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
             for i in d["interests"]:
                 tables["interests"].append({"id": next(ids["interests"]), "database_id": db_id,
                                             "name": i["name"], "groupname": i["group"]})
+            type_ids = {}
+            for t in d["contactTypes"]:
+                type_ids[t["name"]] = next(ids["contact_types"])
+                tables["contact_types"].append({"id": type_ids[t["name"]], "database_id": db_id,
+                                                "name": t["name"],
+                                                "description": t["description"],
+                                                "icon": t["icon"]})
             for p in d["profiles"]:
                 p_id = next(ids["profiles"])
+                tables["contacts"] += [_cp_contact_row(ct, next(ids["contacts"]), p_id,
+                                                       type_ids, now) for ct in p["contacts"]]
                 created = p["created"] or now
                 full = {f["name"]: p["fields"].get(f["name"], databases.default_value(f, moment))
                         for f in d["fields"]}
@@ -1017,13 +1074,30 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
                     row["base_url"] = cb["baseUrl"]
                 tables["callbacks"].append(row)
     for u in cp["users"]:
-        tables["users"].append({"username": u["username"], "password": u["password"]})
+        tables["users"].append({"username": u["username"], "password": u["password"],
+                                "properties": properties(u, users.USER_PROPERTIES)})
         tables["user_accounts"] += [{"username": u["username"], "account_id": a, "position": k}
                                     for k, a in enumerate(u["accounts"])]
     tables["sessions"] = [{"cookie": s["cookie"], "account_id": s["accountId"],
                            "username": s["username"], "created": s["created"] or now}
                           for s in cp["sessions"]]
     return tables
+
+
+def _cp_contact_row(ct: dict, contact_id: int, profile_id: int, type_ids: dict,
+                    now: str) -> dict:
+    """A contact of the fixture format as a ``contacts`` row (planned when it was made)."""
+    from mockserver.databases import vendor_time
+
+    created = ct["created"] or now
+    return {"id": contact_id, "profile_id": profile_id,
+            "contact_type_id": type_ids[ct["type"]] if ct["type"] else None,
+            "username": ct["user"],
+            "plannedtime": vendor_time(created) if ct["plannedtime"] is None
+            else ct["plannedtime"], "executedtime": ct["executedtime"] or "",
+            "remarks_type": ct["remarks"]["type"], "remarks_source": ct["remarks"]["source"],
+            "report_type": ct["report"]["type"], "report_source": ct["report"]["source"],
+            "important": int(ct["important"]), "extra": ct["extra"], "created": created}
 
 
 def _cp_field_row(f: dict) -> dict:
@@ -1052,6 +1126,21 @@ def _copernica_out(tables: dict) -> dict | None:
                           for cb in tables["callbacks"]], "owner")
     tokens_of = _grouped(tables["access_tokens"], "account_id")
     databases_of = _grouped(tables["databases"], "account_id")
+    contact_types = _grouped(tables["contact_types"], "database_id")
+    type_names = {t["id"]: t["name"] for t in tables["contact_types"]}
+    contacts = _grouped(tables["contacts"], "profile_id")
+
+    def contact_out(ct: dict) -> dict:
+        out = {"id": ct["id"]}
+        if ct["contact_type_id"] is not None:
+            out["type"] = type_names[ct["contact_type_id"]]
+        if ct["username"] is not None:
+            out["user"] = ct["username"]
+        return {**out, "plannedtime": ct["plannedtime"], "executedtime": ct["executedtime"],
+                "remarks": {"type": ct["remarks_type"], "source": ct["remarks_source"]},
+                "report": {"type": ct["report_type"], "source": ct["report_source"]},
+                "important": bool(ct["important"]), "extra": ct["extra"],
+                "created": ct["created"]}
 
     def field_out(f: dict) -> dict:
         return {"id": f["id"], "name": f["name"], "type": f["type"], "value": f["value"],
@@ -1090,18 +1179,22 @@ def _copernica_out(tables: dict) -> dict | None:
                           "interests": [n for n, v in json.loads(p["interests"]).items() if v],
                           "subprofiles": [{**record_out(s),
                                            "collection": collection_names[s["collection_id"]]}
-                                          for s in subprofiles.get(p["id"], [])]}
+                                          for s in subprofiles.get(p["id"], [])],
+                          "contacts": [contact_out(ct) for ct in contacts.get(p["id"], [])]}
                          for p in profiles.get(d["id"], [])],
             "callbacks": [callback_out(cb) for cb in callbacks.get(d["id"], [])],
+            "contactTypes": [{"id": t["id"], "name": t["name"], "description": t["description"],
+                              "icon": t["icon"]} for t in contact_types.get(d["id"], [])],
         }
 
     user_accounts = _grouped(tables["user_accounts"], "username")
     return {
         "users": [{"username": u["username"], "password": u["password"],
                    "accounts": [r["account_id"] for r in sorted(
-                       user_accounts.get(u["username"], []), key=lambda r: r["position"])]}
+                       user_accounts.get(u["username"], []), key=lambda r: r["position"])],
+                   **json.loads(u["properties"])}
                   for u in tables["users"]],
-        "accounts": [{"id": a["id"], "name": a["name"],
+        "accounts": [{"id": a["id"], "name": a["name"], **json.loads(a["properties"]),
                       "tokens": [{"token": tk["token"], "readOnly": bool(tk["read_only"]),
                                   "allowedIps": json.loads(tk["allowed_ips"])}
                                  for tk in tokens_of.get(a["id"], [])],
@@ -1153,4 +1246,3 @@ def dumps(document: dict, as_json: bool = False) -> str:
     if as_json:
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     return yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120)
-

@@ -16,6 +16,7 @@ from mockserver import clock, databases, tokens
 from mockserver.databases import vendor_time
 from mockserver.errors import InvalidRequest, NotFound
 from mockserver.store import Store
+from mockserver.subscribers import is_valid_address
 
 OPERATORS = ("=", "==", "!=", "<>", "<", ">", "<=", ">=", "=~", "!~")
 PSEUDO_FIELDS = ("id", "code", "created", "modified")
@@ -66,6 +67,7 @@ def _filled(fields: dict, defined: list[dict]) -> dict:
 def _profile(row: dict, defined: list[dict], interest_names: list[str]) -> dict:
     stored = json.loads(row["interests"])
     return {"id": row["id"], "database_id": row["database_id"], "code": row["code"],
+            "extra": row["extra"],
             "created": vendor_time(row["created"]), "modified": vendor_time(row["modified"]),
             "fields": _filled(json.loads(row["fields"]), defined),
             "interests": {n: int(stored.get(n, 0)) for n in interest_names}}
@@ -410,9 +412,10 @@ def move_profile(store: Store, account_id: int, profile_id: int, target_id: int,
 
     ``options`` (name -> 0/1, ``MOVE_OPTIONS``): ``fields`` copies the values (``ignoreempty``:
     not the empty ones; ``onlyempty``: only into the target's empty ones), ``interests`` adds
-    the profile's interests to the target's, ``code`` gives the target the profile's code,
-    ``subprofiles`` gives the target its subprofiles (else they go with it). The rest the mock
-    has no data for. The target's change and the profile's removal reach the callbacks.
+    the profile's interests to the target's, ``code`` and ``extra`` give the target the
+    profile's code and extra data, ``subprofiles`` gives the target its subprofiles and
+    ``contacts`` its contacts (else they go with it). The rest the mock has no data for. The
+    target's change and the profile's removal reach the callbacks.
     """
     chosen = dict(MOVE_OPTIONS)
     for name, value in (options or {}).items():
@@ -436,14 +439,18 @@ def move_profile(store: Store, account_id: int, profile_id: int, target_id: int,
                 values[name] = value
         flags = {n: 1 for n, v in profile["interests"].items() if v} if chosen["interests"] else {}
         _write_profile(store, account_id, target, values, flags, source)
-        if chosen["code"] and target["code"] != profile["code"]:
-            store.update_row("profiles", target_id, {"code": profile["code"]})
+        taken = {key: profile[key] for key in ("code", "extra")
+                 if chosen[key] and target[key] != profile[key]}
+        if taken:
+            store.update_row("profiles", target_id, taken)
         if chosen["subprofiles"]:
             for row in store.subprofiles_of(profile_id=profile_id):
                 store.update_row("subprofiles", row["id"], {"profile_id": target_id})
                 record_subprofile(store, account_id, profile["database_id"],
                                   get_subprofile(store, account_id, row["id"]), "update", {},
                                   source)
+        if chosen["contacts"]:
+            store.move_contacts(profile_id, target_id)
         remove_profiles(store, account_id, [profile_id], source)
         return require_profile(store, account_id, target_id)
 
@@ -459,3 +466,94 @@ def set_interest(store: Store, account_id: int, profile_id: int, interest: str, 
             return False
         _write_profile(store, account_id, profile, {}, flags, source)
         return True
+
+
+# -- one profile's properties -----------------------------------------------------------
+
+_CODE = re.compile(r"\S{1,255}\Z")
+
+
+def checked_code(code: str) -> str:
+    """A new code of a (sub)profile: 1 to 255 characters without spaces; InvalidRequest
+    otherwise."""
+    if not _CODE.match(code or ""):
+        raise InvalidRequest(f"Invalid code '{code}': a code is 1 to 255 characters without "
+                             f"spaces.")
+    return code
+
+
+def update_profile(store: Store, account_id: int, profile_id: int, code: str | None = None,
+                   extra: str | None = None, source: str = "soap") -> dict:
+    """Change a profile's code (unique in its database) or extra data (None: keep); the
+    profile after. A change sets ``modified`` and reaches the callbacks as an update."""
+    with store.transaction():
+        profile = require_profile(store, account_id, profile_id)
+        row = {}
+        if code is not None and code != profile["code"]:
+            other = store.record_with_code("profiles", profile["database_id"], checked_code(code))
+            if other is not None:
+                raise InvalidRequest(f"Code '{code}' is already the code of profile {other}.")
+            row["code"] = code
+        if extra is not None and extra != profile["extra"]:
+            row["extra"] = extra
+        if not row:
+            return profile
+        store.update_row("profiles", profile_id, {**row, "modified": clock.now_stamp(store)})
+        after = require_profile(store, account_id, profile_id)
+        _record_profile(store, account_id, after, "update", {}, source)
+        return after
+
+
+def field_value(store: Store, record: dict, database_id: int, collection_id: int | None,
+                identifier: str) -> str:
+    """A (sub)profile's value of the field named ``identifier`` (or with it as id);
+    NotFound when there is no such field."""
+    field = databases.find_field(store, database_id, collection_id, identifier)
+    if field is None:
+        raise NotFound(f"Unknown field '{identifier}'.")
+    return record["fields"][field["name"]]
+
+
+def interest_value(store: Store, profile: dict, identifier: str) -> int:
+    """A profile's 0/1 of the interest named ``identifier`` (or with it as id); NotFound
+    when the database has no such interest."""
+    text = (identifier or "").strip()
+    for interest in store.interests_of(profile["database_id"]):
+        if interest["name"].lower() == text.lower() or str(interest["id"]) == text:
+            return profile["interests"][interest["name"]]
+    raise NotFound(f"Unknown interest '{identifier}'.")
+
+
+def displayed_values(store: Store, record: dict, database_id: int,
+                     collection_id: int | None) -> dict:
+    """A (sub)profile's values of the fields marked ``displayed``, in field order."""
+    return {f["name"]: record["fields"][f["name"]]
+            for f in store.fields_of(database_id, collection_id) if f["displayed"]}
+
+
+def email_address_state(store: Store, record: dict, database_id: int,
+                        collection_id: int | None) -> str:
+    """Whether the (sub)profile's e-mail field holds a valid address: ``yes`` or ``no``;
+    ``invalid_type`` when its database (collection) has no field of type ``email``. The mock
+    checks at once, so it never answers ``busy`` or ``unknown``."""
+    for f in store.fields_of(database_id, collection_id):
+        if f["type"] == "email":
+            value = record["fields"][f["name"]].strip()
+            return "yes" if value and is_valid_address(value) else "no"
+    return "invalid_type"
+
+
+def unsubscribe_profile(store: Store, account_id: int, profile_id: int,
+                        source: str = "soap") -> None:
+    """Apply the database's unsubscribe behaviour to a profile: ``nothing``; ``remove`` (it
+    and its subprofiles are deleted); ``update`` (it gets the unsubscribe values)."""
+    with store.transaction():
+        profile = require_profile(store, account_id, profile_id)
+        database = databases.require_database(store, account_id, profile["database_id"])
+        behaviour = database["unsubscribebehavior"]
+        if behaviour == "remove":
+            remove_profiles(store, account_id, [profile_id], source)
+        elif behaviour == "update":
+            values = checked_or_fault(json.loads(database["unsubscribe_values"]),
+                                      store.fields_of(profile["database_id"], None))
+            _write_profile(store, account_id, profile, values, None, source)

@@ -17,7 +17,7 @@ import threading
 from typing import Iterable, Iterator
 
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 
 # Each migration brings the store from version N-1 to N. Append, never edit.
 MIGRATIONS: list[str] = [
@@ -235,6 +235,39 @@ MIGRATIONS: list[str] = [
     ALTER TABLE database_fields ADD COLUMN pixelwidth INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE database_fields ADD COLUMN weight INTEGER NOT NULL DEFAULT 0;
     """,
+    # 6: Copernica profile `extra` (Profile_update), interest `weight` (Interest_update) and
+    #    the field values a subprofile's unsubscribe sets (SubProfile_unsubscribe).
+    """
+    ALTER TABLE profiles ADD COLUMN extra TEXT NOT NULL DEFAULT '';
+    ALTER TABLE interests ADD COLUMN weight INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE collections ADD COLUMN unsubscribe_values TEXT NOT NULL DEFAULT '{}';
+    """,
+    # 7: Copernica account and user properties (the members of Account and User that are
+    #    set, as JSON), contact types of a database and contacts of a profile.
+    """
+    ALTER TABLE accounts ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE users ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE contact_types (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        database_id INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+        icon TEXT NOT NULL DEFAULT '');
+    CREATE INDEX contact_types_by_database ON contact_types (database_id, id);
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+        contact_type_id INTEGER REFERENCES contact_types(id) ON DELETE SET NULL,
+        username TEXT COLLATE NOCASE REFERENCES users(username)
+            ON UPDATE CASCADE ON DELETE SET NULL,
+        plannedtime TEXT NOT NULL DEFAULT '', executedtime TEXT NOT NULL DEFAULT '',
+        remarks_type TEXT NOT NULL DEFAULT '', remarks_source TEXT NOT NULL DEFAULT '',
+        report_type TEXT NOT NULL DEFAULT '', report_source TEXT NOT NULL DEFAULT '',
+        important INTEGER NOT NULL DEFAULT 0, extra TEXT NOT NULL DEFAULT '',
+        created TEXT NOT NULL);
+    CREATE INDEX contacts_by_profile ON contacts (profile_id, id);
+    CREATE INDEX contacts_by_type ON contacts (contact_type_id);
+    CREATE INDEX contacts_by_user ON contacts (username);
+    """,
 ]
 
 # The columns of a compact newsletter mail (see ``Store.insert_newsletter_mails``).
@@ -251,7 +284,7 @@ TABLES = [
     "channels", "outbox", "attachments", "mail_events",
     "accounts", "users", "user_accounts", "access_tokens", "sessions", "databases",
     "collections", "database_fields", "interests", "profiles", "subprofiles", "callbacks",
-    "callback_deliveries", "callback_attempts",
+    "callback_deliveries", "callback_attempts", "contact_types", "contacts",
 ]
 
 
@@ -260,7 +293,7 @@ KEPT_META = ("smtp_relay", "callback_signing_key")
 
 # Copernica tables whose rows ``update_row``/``delete_rows`` change by id.
 COPERNICA_TABLES = ("databases", "collections", "database_fields", "interests", "profiles",
-                    "subprofiles")
+                    "subprofiles", "contact_types", "contacts")
 
 
 class Store:
@@ -1207,9 +1240,114 @@ class Store:
 
     def account_user(self, account_id: int, user_id: int) -> dict | None:
         """A user of the account by its number (the row's position in ``users``), or None."""
-        return _one(self.conn, "SELECT u.rowid AS id, u.username FROM users u JOIN "
+        return _one(self.conn, "SELECT u.rowid AS id, u.* FROM users u JOIN "
                     "user_accounts a ON a.username=u.username WHERE a.account_id=? AND "
                     "u.rowid=?", [account_id, user_id])
+
+    def interest(self, account_id: int, interest_id: int) -> dict | None:
+        """An interest of one of the account's databases, or None."""
+        return _one(self.conn, "SELECT i.* FROM interests i JOIN databases d ON "
+                    "d.id=i.database_id WHERE d.account_id=? AND i.id=?",
+                    [account_id, interest_id])
+
+    def account_user_by_name(self, account_id: int, username: str) -> dict | None:
+        """A user of the account by name (case-insensitive), or None."""
+        return _one(self.conn, "SELECT u.rowid AS id, u.* FROM users u JOIN "
+                    "user_accounts a ON a.username=u.username WHERE a.account_id=? AND "
+                    "u.username=?", [account_id, username])
+
+    def account_users(self, account_id: int) -> list[dict]:
+        """The users of an account (with their number as ``id``), in the account's order."""
+        return list(_query(self.conn, "SELECT u.rowid AS id, u.* FROM users u JOIN "
+                           "user_accounts a ON a.username=u.username WHERE a.account_id=? "
+                           "ORDER BY a.position", [account_id]))
+
+    def account_by_name(self, name: str) -> dict | None:
+        """An account by name (case-insensitive), or None."""
+        return _one(self.conn, "SELECT * FROM accounts WHERE name=? COLLATE NOCASE", [name])
+
+    def set_account(self, account_id: int, name: str, properties: dict) -> None:
+        """Set an account's name and properties (the members of ``Account`` that are set)."""
+        self.conn.execute("UPDATE accounts SET name=?, properties=? WHERE id=?",
+                          [name, json.dumps(properties, ensure_ascii=False), account_id])
+
+    def add_user(self, account_id: int, username: str, password: str, properties: dict) -> int:
+        """Create a user of the account (its last); the user's number."""
+        user_id = self.insert_row("users", {"username": username, "password": password,
+                                            "properties": properties})
+        position = self.conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM "
+                                     "user_accounts WHERE account_id=?", [account_id]).fetchone()
+        self.insert_row("user_accounts", {"username": username, "account_id": account_id,
+                                          "position": position[0]})
+        return user_id
+
+    def set_user(self, username: str, changes: dict) -> None:
+        """Set a user's ``password`` and/or ``properties`` (the members of ``User`` set)."""
+        names = list(changes)
+        self.conn.execute("UPDATE users SET " + ", ".join(f"{n}=?" for n in names) +
+                          " WHERE username=?", [*(_sql_value(changes[n]) for n in names),
+                                                username])
+
+    def rename_user(self, old: str, new: str) -> None:
+        """Give a user another name; its accounts, sessions and contacts follow (call inside
+        a transaction: the foreign keys are checked when it commits)."""
+        conn = self.conn
+        conn.execute("PRAGMA defer_foreign_keys=ON")
+        conn.execute("UPDATE users SET username=? WHERE username=?", [new, old])
+        for table in ("user_accounts", "sessions"):
+            conn.execute(f"UPDATE {table} SET username=? WHERE username=?", [new, old])
+
+    def leave_account(self, account_id: int, username: str) -> None:
+        """Take a user out of an account (its sessions there end); a user left without an
+        account is deleted (its contacts keep no user)."""
+        conn = self.conn
+        conn.execute("DELETE FROM user_accounts WHERE account_id=? AND username=?",
+                     [account_id, username])
+        conn.execute("DELETE FROM sessions WHERE account_id=? AND username=?",
+                     [account_id, username])
+        if not self.user_account_ids(username):
+            conn.execute("DELETE FROM users WHERE username=?", [username])
+
+    def contact_types_of(self, database_id: int) -> list[dict]:
+        """A database's contact types, by id."""
+        return list(_query(self.conn, "SELECT * FROM contact_types WHERE database_id=? "
+                           "ORDER BY id", [database_id]))
+
+    def contact_type(self, account_id: int, type_id: int) -> dict | None:
+        """A contact type of one of the account's databases, or None."""
+        return _one(self.conn, "SELECT t.* FROM contact_types t JOIN databases d ON "
+                    "d.id=t.database_id WHERE d.account_id=? AND t.id=?", [account_id, type_id])
+
+    def contact_type_by_name(self, database_id: int, name: str) -> dict | None:
+        """A contact type of the database by name (case-insensitive), or None."""
+        return _one(self.conn, "SELECT * FROM contact_types WHERE database_id=? AND "
+                    "name=? COLLATE NOCASE", [database_id, name])
+
+    def contact(self, account_id: int, contact_id: int) -> dict | None:
+        """A contact of a profile of the account (with ``database_id``), or None."""
+        return _one(self.conn, "SELECT c.*, p.database_id FROM contacts c JOIN profiles p ON "
+                    "p.id=c.profile_id JOIN databases d ON d.id=p.database_id "
+                    "WHERE d.account_id=? AND c.id=?", [account_id, contact_id])
+
+    def contacts_of(self, account_id: int, database_id: int | None = None,
+                    profile_id: int | None = None, username: str | None = None) -> list[dict]:
+        """The contacts of the account's profiles (with ``database_id``), of one database,
+        profile and/or user, by id."""
+        where, args = ["d.account_id=?"], [account_id]
+        for column, value in (("p.database_id", database_id), ("c.profile_id", profile_id),
+                              ("c.username", username)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        return list(_query(self.conn, "SELECT c.*, p.database_id FROM contacts c JOIN "
+                           "profiles p ON p.id=c.profile_id JOIN databases d ON "
+                           "d.id=p.database_id WHERE " + " AND ".join(where) +
+                           " ORDER BY c.id", args))
+
+    def move_contacts(self, profile_id: int, target_id: int) -> None:
+        """Give a profile's contacts to another profile."""
+        self.conn.execute("UPDATE contacts SET profile_id=? WHERE profile_id=?",
+                          [target_id, profile_id])
 
     def interests_of(self, database_id: int) -> list[dict]:
         """A database's interests, by id."""
@@ -1248,6 +1386,14 @@ class Store:
             args.append(profile_id)
         return list(_query(self.conn, "SELECT * FROM subprofiles WHERE " + " AND ".join(where) +
                            " ORDER BY id", args))
+
+    def record_with_code(self, table: str, owner_id: int, code: str) -> int | None:
+        """The id of the profile of a database (``profiles``) or subprofile of a collection
+        (``subprofiles``) with this code, or None."""
+        owner = {"profiles": "database_id", "subprofiles": "collection_id"}[table]
+        row = self.conn.execute(f"SELECT id FROM {table} WHERE {owner}=? AND code=? LIMIT 1",
+                                [owner_id, code]).fetchone()
+        return None if row is None else row[0]
 
     def subprofile(self, account_id: int, subprofile_id: int) -> dict | None:
         """A subprofile in one of the account's databases (with ``database_id``), or None."""
@@ -1357,10 +1503,15 @@ class Store:
         conn.execute("DELETE FROM mandators WHERE id=?", [mandator_id])
 
     def delete_account(self, account_id: int, username: str | None = None) -> None:
-        """Delete a Copernica account with all its data, and its user (call inside a transaction)."""
+        """Delete a Copernica account with all its data, its users who belong to no other
+        account, and the user ``username`` (call inside a transaction)."""
         conn = self.conn
+        members = [r["username"] for r in self.account_users(account_id)]
         conn.execute("DELETE FROM callback_deliveries WHERE account_id=?", [account_id])
         conn.execute("DELETE FROM accounts WHERE id=?", [account_id])
+        for name in members:
+            if not self.user_account_ids(name):
+                conn.execute("DELETE FROM users WHERE username=?", [name])
         if username:
             conn.execute("DELETE FROM users WHERE username=?", [username])
 
@@ -1584,6 +1735,7 @@ def _order(table: str) -> str:
         "access_tokens": "token", "sessions": "cookie", "databases": "id", "collections": "id",
         "database_fields": "id", "interests": "id", "profiles": "id", "subprofiles": "id",
         "callbacks": "id", "callback_deliveries": "id", "callback_attempts": "id",
+        "contact_types": "id", "contacts": "id",
     }[table]
 
 

@@ -7,6 +7,8 @@ change is handed to the callbacks in the same transaction.
 """
 from __future__ import annotations
 
+import json
+
 from mockserver import clock, databases, profiles, tokens
 from mockserver.errors import InvalidRequest, NotFound
 from mockserver.store import Store
@@ -163,3 +165,89 @@ def update_collection_subprofiles(store: Store, account_id: int, collection_id: 
         for sub in found:
             _write_subprofile(store, account_id, collection["database_id"], sub, values, source)
         return [profiles.get_subprofile(store, account_id, s["id"]) for s in found]
+
+
+def update_subprofile(store: Store, account_id: int, subprofile_id: int,
+                      code: str | None = None, source: str = "soap") -> dict:
+    """Change a subprofile's code (unique in its collection; None: keep); the subprofile
+    after. A change sets ``modified`` and reaches the callbacks as an update."""
+    with store.transaction():
+        sub = profiles.require_subprofile(store, account_id, subprofile_id)
+        if code is None or code == sub["code"]:
+            return sub
+        other = store.record_with_code("subprofiles", sub["collection_id"],
+                                       profiles.checked_code(code))
+        if other is not None:
+            raise InvalidRequest(f"Code '{code}' is already the code of subprofile {other}.")
+        store.update_row("subprofiles", subprofile_id,
+                         {"code": code, "modified": clock.now_stamp(store)})
+        after = profiles.get_subprofile(store, account_id, subprofile_id)
+        database_id = store.subprofile(account_id, subprofile_id)["database_id"]
+        profiles.record_subprofile(store, account_id, database_id, after, "update", {}, source)
+        return after
+
+
+# What SubProfile_move copies unless its options say otherwise (the vendor's defaults).
+MOVE_OPTIONS = {"fields": 1, "code": 1, "ignoreempty": 0, "onlyempty": 0, "mailings": 1,
+                "surveys": 1}
+
+
+def move_into_subprofile(store: Store, account_id: int, subprofile_id: int, target_id: int,
+                         options: dict | None = None, source: str = "soap") -> dict:
+    """Merge a subprofile into another of its collection and remove it; the target after.
+
+    ``options`` (name -> 0/1, ``MOVE_OPTIONS``): ``fields`` copies the values (``ignoreempty``:
+    not the empty ones; ``onlyempty``: only into the target's empty ones), ``code`` gives the
+    target the subprofile's code; ``mailings`` and ``surveys`` the mock has no data for. The
+    target's change and the subprofile's removal reach the callbacks.
+    """
+    chosen = dict(MOVE_OPTIONS)
+    for name, value in (options or {}).items():
+        if str(name).strip().lower() in chosen:
+            chosen[str(name).strip().lower()] = profiles.flag(value)
+    with store.transaction():
+        sub = profiles.require_subprofile(store, account_id, subprofile_id)
+        target = profiles.require_subprofile(store, account_id, target_id)
+        if target["collection_id"] != sub["collection_id"]:
+            raise InvalidRequest(f"Subprofile {target_id} is not in the collection of "
+                                 f"subprofile {subprofile_id}.")
+        if target_id == subprofile_id:
+            raise InvalidRequest(f"Subprofile {subprofile_id} cannot be moved onto itself.")
+        values = {}
+        if chosen["fields"]:
+            for name, value in sub["fields"].items():
+                if chosen["ignoreempty"] and value in profiles.EMPTY_VALUES:
+                    continue
+                if chosen["onlyempty"] and target["fields"].get(name) not in profiles.EMPTY_VALUES:
+                    continue
+                if target["fields"].get(name) != value:
+                    values[name] = value
+        row: dict = {"fields": {**target["fields"], **values}} if values else {}
+        if chosen["code"] and target["code"] != sub["code"]:
+            row["code"] = sub["code"]
+        database_id = store.subprofile(account_id, subprofile_id)["database_id"]
+        if row:
+            store.update_row("subprofiles", target_id,
+                             {**row, "modified": clock.now_stamp(store)})
+            after = profiles.get_subprofile(store, account_id, target_id)
+            profiles.record_subprofile(store, account_id, database_id, after, "update", values,
+                                       source)
+        remove_subprofiles(store, account_id, [subprofile_id], source=source)
+        return profiles.require_subprofile(store, account_id, target_id)
+
+
+def unsubscribe_subprofile(store: Store, account_id: int, subprofile_id: int,
+                           source: str = "soap") -> None:
+    """Apply the collection's unsubscribe behaviour to a subprofile: ``nothing``; ``remove``
+    (it is deleted); ``update`` (it gets the collection's unsubscribe values)."""
+    with store.transaction():
+        sub = profiles.require_subprofile(store, account_id, subprofile_id)
+        collection = databases.require_collection(store, account_id, sub["collection_id"])
+        behaviour = collection["unsubscribebehavior"]
+        if behaviour == "remove":
+            remove_subprofiles(store, account_id, [subprofile_id], source=source)
+        elif behaviour == "update":
+            values = profiles.checked_or_fault(
+                json.loads(collection["unsubscribe_values"]),
+                store.fields_of(collection["database_id"], collection["id"]))
+            _write_subprofile(store, account_id, collection["database_id"], sub, values, source)

@@ -51,7 +51,7 @@ def _fresh_database(d) -> dict:
     if not isinstance(d, dict):
         return d
     d = _without_id(d)
-    for key in ("fields", "interests", "callbacks"):
+    for key in ("fields", "interests", "callbacks", "contactTypes"):
         if isinstance(d.get(key), list):
             d[key] = [_without_id(x) for x in d[key]]
     if isinstance(d.get("collections"), list):
@@ -59,11 +59,22 @@ def _fresh_database(d) -> dict:
                             if isinstance(co, dict) and isinstance(co.get("fields"), list)
                             else _without_id(co) for co in d["collections"]]
     if isinstance(d.get("profiles"), list):
-        d["profiles"] = [dict(_without_id(p), subprofiles=[_without_id(s)
-                                                             for s in p["subprofiles"]])
-                         if isinstance(p, dict) and isinstance(p.get("subprofiles"), list)
-                         else _without_id(p) for p in d["profiles"]]
+        d["profiles"] = [_fresh_profile(p) for p in d["profiles"]]
     return d
+
+
+def _fresh_profile(p) -> dict:
+    """A profile of the document without ids; its contacts for no user (the tenant has users
+    of its own)."""
+    if not isinstance(p, dict):
+        return p
+    p = _without_id(p)
+    if isinstance(p.get("subprofiles"), list):
+        p["subprofiles"] = [_without_id(s) for s in p["subprofiles"]]
+    if isinstance(p.get("contacts"), list):
+        p["contacts"] = [{k: v for k, v in _without_id(ct).items() if k != "user"}
+                         if isinstance(ct, dict) else ct for ct in p["contacts"]]
+    return p
 
 
 def _template(store: Store, mandator_id: int) -> dict:

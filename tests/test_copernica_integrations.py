@@ -165,18 +165,27 @@ def test_profile_set_interest(api, cop):
 
 def test_empty_contact_types_and_views(api):
     db = fresh_database(api)
-    types = api("Database_contactTypes", id=db)
+    types = api("Database_contactTypes", id=db)  # a new database has none until one is made
     assert (types.start, types.length, types.total) == (0, 0, 0)
     views = api("Database_views", id=db, allproperties=True)
     assert (views.length, views.total) == (0, 0) and not (views.items and views.items.view)
     assert api.fault("Database_views", id=999999) == "Unknown database 999999."
 
 
-def test_contacts_are_not_emulated(api):
-    assert api.fault("Profile_createContact", id=1, timestamp="") == \
-        "Profile_createContact is not emulated by mockserver."
-    assert api.fault("Contact_update", id=1, important=True) == \
-        "Contact_update is not emulated by mockserver."
+def test_contacts_are_emulated(api, cop):
+    """Drupal connector v2's contact calls (more in test_copernica_account_model.py)."""
+    db = fresh_database(api)
+    kind = api("Database_createContactType", id=db, name="Webshop").contacttype.id
+    assert [t.id for t in api("Database_contactTypes", id=db).items.contacttype] == [kind]
+    pid = api("Database_createProfile", id=db).profile.id
+    contact = api("Profile_createContact", id=pid, timestamp="", contacttype={"id": kind}).contact
+    assert api("Contact_update", id=contact.id, important=True,
+               remarks={"type": "text", "source": "Order 12"}).value == "1"
+    assert cop.rows("SELECT profile_id, contact_type_id, important, remarks_source FROM "
+                    "contacts WHERE id=?", contact.id) == [
+        {"profile_id": pid, "contact_type_id": kind, "important": 1,
+         "remarks_source": "Order 12"}]
+    assert api.fault("Contact_update", id=999999, important=True) == "Unknown contact 999999."
 
 
 def test_user_retrieve(api, cop):

@@ -1,10 +1,9 @@
-"""Copernica handlers of ``login`` and the Account object: wire values in, domain calls,
-one ``Result`` out."""
+"""Copernica handlers of ``login`` and the Account and User objects: wire values in, domain
+calls, one ``Result`` out."""
 from __future__ import annotations
 
-from mockserver import accounts, databases
+from mockserver import accounts, databases, users
 from mockserver.copernica import values as v
-from mockserver.errors import NotFound
 
 
 def login(call: v.Call, p):
@@ -33,9 +32,67 @@ def account_create_database(call: v.Call, p):
         call.store, call.account_id, p.name)))
 
 
+def account_retrieve(call: v.Call, p):
+    """The account."""
+    return v.entity("account", v.account(accounts.account_record(call.store, call.account_id)))
+
+
+def account_update(call: v.Call, p):
+    """Change the account's name and settings (absent: kept)."""
+    accounts.update_account(call.store, call.account_id, p.name, {
+        name: getattr(p, name) for name in accounts.ACCOUNT_PROPERTIES if name != "created"})
+    return v.value(True)
+
+
+def account_remove(call: v.Call, p):
+    """Delete the account with everything it holds; its tokens and sessions stop working."""
+    accounts.remove_account(call.store, call.account_id)
+    return v.value(True)
+
+
+def account_user(call: v.Call, p):
+    """A user of the account by name or number (with ``password``: only when it is right),
+    or 0."""
+    row = users.find_user(call.store, call.account_id, p.identifier, p.password)
+    return v.entity("user", row and v.user(call, row))
+
+
+def account_create_user(call: v.Call, p):
+    """Create a user of the account, who can then log in."""
+    return v.entity("user", v.user(call, users.create_user(
+        call.store, call.account_id, p.name, p.password, p.email)))
+
+
+def account_views(call: v.Call, p):
+    """The account's views (selections): none (the mock has no selections)."""
+    return v.listing("view", v.whole([], p))
+
+
 def user_retrieve(call: v.Call, p):
-    """A user of the account by number (see ``Store.account_user``)."""
-    row = call.store.account_user(call.account_id, p.id)
-    if row is None:
-        raise NotFound(f"Unknown user {p.id}.")
-    return v.entity("user", v.user(row))
+    """A user of the account by number."""
+    return v.entity("user", v.user(call, users.require_user(call.store, call.account_id, p.id)))
+
+
+def user_account(call: v.Call, p):
+    """The account of a user (the one the call acts for)."""
+    users.require_user(call.store, call.account_id, p.id)
+    return account_retrieve(call, p)
+
+
+def user_update(call: v.Call, p):
+    """Change a user's name and details (absent: kept)."""
+    users.update_user(call.store, call.account_id, p.id, p.name, {
+        name: getattr(p, name) for name in users.USER_PROPERTIES if name != "created"})
+    return v.value(True)
+
+
+def user_set_password(call: v.Call, p):
+    """Give a user a new password."""
+    users.set_password(call.store, call.account_id, p.id, p.password)
+    return v.value(True)
+
+
+def user_remove(call: v.Call, p):
+    """Take a user out of the account (deleted when it belongs to no other account)."""
+    users.remove_user(call.store, call.account_id, p.id)
+    return v.value(True)

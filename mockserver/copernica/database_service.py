@@ -143,12 +143,6 @@ def database_remove_profiles(call: v.Call, p):
     return v.value(True)
 
 
-def database_contact_types(call: v.Call, p):
-    """The database's contact types: none (the mock has no contacts)."""
-    _db(call, p)
-    return v.listing("contacttype", v.whole([], p))
-
-
 def database_views(call: v.Call, p):
     """The database's views (selections): none (the mock has no selections)."""
     _db(call, p)

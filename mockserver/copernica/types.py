@@ -24,7 +24,8 @@ PRIMITIVES = {"int": Integer32, "string": Unicode, "bool": Boolean, "float": Flo
 # What the mock answers: the members of ``Result`` and ``Items`` it fills, kept in the
 # catalogue's order (a Result of the mock is one of the vendor's with members left out).
 ENTITIES = ("database", "collection", "profile", "subprofile", "field", "collectionfield",
-            "interest", "callback", "view", "user", "contacttype")
+            "interest", "callback", "view", "miniview", "user", "contacttype", "contact",
+            "account")
 RESULT_MEMBERS = ("start", "length", "total", "allproperties", "items", "value", "array", "map",
                   *ENTITIES)
 

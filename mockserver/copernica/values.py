@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mockserver import databases, profiles
+from mockserver import databases, profiles, users
+from mockserver.copernica import catalogue
 from mockserver.copernica import types as t
 from mockserver.databases import vendor_time
 from mockserver.errors import InvalidRequest
@@ -101,13 +102,13 @@ def field(row: dict, kind: str = "Field"):
 def interest(row: dict):
     """An interest row as the vendor's ``Interest``."""
     return t.model("Interest")(id=row["id"], name=row["name"], groupname=row["groupname"],
-                               weight=0)
+                               weight=row["weight"])
 
 
 def profile(p: dict, full: bool = True):
     """A profile as the vendor's ``Profile``; ``fields`` and ``interests`` only when ``full``."""
     return t.model("Profile")(
-        code=p["code"], extra="", removed="", lastbuilt="",
+        code=p["code"], extra=p["extra"], removed="", lastbuilt="",
         fields=pair_list(p["fields"]) if full else None,
         interests=pair_list(p["interests"]) if full else None,
         id=p["id"], created=p["created"], lastexport="")
@@ -121,15 +122,36 @@ def subprofile(s: dict, full: bool = True):
         id=s["id"], created=s["created"], lastexport="")
 
 
-def user(row: dict):
-    """A user of the account as the vendor's ``User`` (the mock knows its login name, which is
-    its e-mail address)."""
+def user(call: Call, row: dict):
+    """A user of the account as the vendor's ``User`` (the privilege members are false)."""
+    u = users.user_record(call.store, row)
     return t.model("User")(
-        id=row["id"], created="", end="", gender="", name=row["username"], description="",
-        email=row["username"], phone="", sms="", fax="", applicationadmin=False,
-        accountadmin=False, styleadmin=False, dummy=False, apiaccess=True, uiacess=False,
-        disabled=False, active=True, receivenews=False, language="", timezone="",
-        unsecure=False)
+        id=u["id"], created=u["created"], end=u["end"], gender=u["gender"], name=u["name"],
+        description=u["description"], email=u["email"], phone=u["phone"], sms=u["sms"],
+        fax=u["fax"], applicationadmin=False, accountadmin=False, styleadmin=u["styleadmin"],
+        dummy=False, apiaccess=u["apiaccess"], uiacess=False, disabled=u["disabled"],
+        active=u["active"], receivenews=u["receivenews"], language=u["language"],
+        timezone=u["timezone"], unsecure=u["unsecure"])
+
+
+def account(a: dict):
+    """An account (``accounts.account_record``) as the vendor's ``Account``."""
+    return t.model("Account")(**{name: a[name] for name, _ in catalogue.types()["Account"]})
+
+
+def contact_type(row: dict):
+    """A contact type row as the vendor's ``ContactType``."""
+    return t.model("ContactType")(id=row["id"], name=row["name"],
+                                  description=row["description"], icon=row["icon"])
+
+
+def contact(c: dict):
+    """A contact (``contacts.contact_record``) as the vendor's ``Contact``."""
+    data = t.model("ContactData")
+    return t.model("Contact")(
+        id=c["id"], plannedtime=c["plannedtime"], executedtime=c["executedtime"],
+        remarks=data(**c["remarks"]), report=data(**c["report"]), important=c["important"],
+        extra=c["extra"])
 
 
 def callback(cb: dict):
@@ -220,3 +242,13 @@ def field_spec(p) -> databases.FieldSpec:
                                length=number(p.length, "length", 50),
                                textlines=number(p.textlines, "textlines", 1),
                                hidden=bool(p.hidden))
+
+
+def contact_data(d) -> dict | None:
+    """A ``ContactData`` parameter as ``{type, source}`` (absent members None), or None."""
+    return None if d is None else {"type": d.type, "source": d.source}
+
+
+def optional_reference(obj) -> int | None:
+    """The ``id`` of an optional reference parameter (``user: {id}``), or None."""
+    return None if obj is None else getattr(obj, "id", None)

@@ -1,15 +1,18 @@
-"""The ``copernica`` section: users, accounts with their access tokens and databases (fields,
-interests, collections, profiles, subprofiles, callbacks), and login sessions. Names that
-refer to each other and values checked against their field's type are checked in
+"""The ``copernica`` section: users and accounts (with the members of the vendor's User and
+Account), access tokens, databases (fields, interests, collections, profiles with their
+subprofiles and contacts, callbacks, contact types), and login sessions. Names that refer to
+each other and values checked against their field's type are checked in
 mockserver/fixtures.py."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, create_model
 
-from mockserver import callbacks, databases
+from mockserver import accounts, callbacks, databases, users
+from mockserver.errors import InvalidRequest
 from mockserver.fixture_schema.scalars import (Count, FieldValue, FixtureMapping, Ident, Moment,
                                                Name, Network, NonEmpty,
                                                only_given)
@@ -37,6 +40,43 @@ def _expression(expression: str) -> str:
         except Exception as error:  # noqa: BLE001 - the parser's own message names the fault
             raise ValueError(str(error)) from None
     return expression
+
+
+def vendor_moment(what: str) -> Any:
+    """A vendor time, ``YYYY-MM-DD hh:mm:ss`` (empty: none); YAML's own dates are taken too."""
+    def moment(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(value, dt.date):
+            return value.isoformat() + " 00:00:00"
+        if not isinstance(value, str):
+            return value  # a type error
+        try:
+            return databases.moment(value, what)
+        except InvalidRequest as error:
+            raise ValueError(str(error)) from None
+    return Annotated[str, BeforeValidator(moment)]
+
+
+def members(defaults: dict, model: str) -> dict:
+    """The members of the vendor's Account or User (``defaults``: name → default) as keys of a
+    model: of their default's type, each checked as the SOAP API checks a client's value."""
+    def checked(name: str):
+        def check(value: Any) -> Any:
+            try:
+                return users.checked_properties({name: value}, defaults)[name]
+            except InvalidRequest as error:
+                raise ValueError(str(error)) from None
+        return AfterValidator(check)
+
+    keys = {}
+    for name, default in defaults.items():
+        kind = bool if isinstance(default, bool) else Count if isinstance(default, int) else \
+            vendor_moment(name) if name in ("end", "created") else str
+        unset = "the time of seeding" if name == "created" else repr(default)
+        keys[name] = (Annotated[kind, checked(name)] | None,
+                      only_given(description=f"the {model} member; default: {unset}"))
+    return keys
 
 
 def _chosen(flags: Any) -> Any:
@@ -112,6 +152,39 @@ class Profile(FixtureMapping):
     created: Moment | None = None
     modified: Moment | None = None
     subprofiles: list[Subprofile] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
+
+
+class ContactData(FixtureMapping):
+    """The remarks or the report of a contact."""
+
+    type: str = ""
+    source: str = ""
+
+
+class Contact(FixtureMapping):
+    """A contact moment with the profile (a call, a visit)."""
+
+    id: Ident | None = only_given()
+    type: str | None = Field(None, description="a contact type's name")
+    user: str | None = Field(None, description="a user's name")
+    plannedtime: vendor_moment("plannedtime") | None = Field(
+        None, description="default: when it was created")
+    executedtime: vendor_moment("executedtime") | None = Field(None, description="set: done")
+    remarks: ContactData = Field(default_factory=ContactData)
+    report: ContactData = Field(default_factory=ContactData)
+    important: bool = False
+    extra: str = ""
+    created: Moment | None = None
+
+
+class ContactType(FixtureMapping):
+    """A contact type of a database."""
+
+    id: Ident | None = only_given()
+    name: Name
+    description: str = ""
+    icon: str = ""
 
 
 class Callback(FixtureMapping):
@@ -143,23 +216,29 @@ class Database(FixtureMapping):
     collections: list[Collection] = Field(default_factory=list)
     profiles: list[Profile] = Field(default_factory=list)
     callbacks: list[Callback] = Field(default_factory=list)
+    contactTypes: list[ContactType] = Field(default_factory=list)
 
 
-class Account(FixtureMapping):
-    """A Copernica account."""
-
+class _AccountKeys(FixtureMapping):
     id: Ident
     name: str = ""
     tokens: list[AccessToken] = Field(default_factory=list)
     databases: list[Database] = Field(default_factory=list)
 
 
-class User(FixtureMapping):
-    """A user who logs in; the first of its accounts is its default."""
-
+class _UserKeys(FixtureMapping):
     username: Name
     password: str
     accounts: list[Ident] = Field(default_factory=list)
+
+
+Account = create_model(
+    "Account", __base__=_AccountKeys, __doc__="A Copernica account, with the members of the "
+    "vendor's Account that are set.", **members(accounts.ACCOUNT_PROPERTIES, "Account"))
+User = create_model(
+    "User", __base__=_UserKeys, __doc__="A user who logs in (the first of its accounts is "
+    "its default), with the members of the vendor's User that are set.",
+    **members(users.USER_PROPERTIES, "User"))
 
 
 class Session(FixtureMapping):

@@ -36,7 +36,7 @@ class FixtureMapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     KEYS: ClassVar[tuple[str, ...]] = ()
-    KEYS_GIVEN: ClassVar[Any] = None  # True when all keys of a mapping are known
+    KEYS_GIVEN: ClassVar[Any] = None  # KEYS_GIVEN(mapping): are all its keys known?
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
