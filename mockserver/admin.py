@@ -1,7 +1,9 @@
 """The admin API under ``/_mock/``: JSON in, JSON out."""
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import threading
 
 from werkzeug.routing import IntegerConverter, Rule
@@ -9,11 +11,12 @@ from werkzeug.wrappers import Request, Response
 
 import time
 
-from mockserver import __version__, callbacks, clock, outbox, scheduler, tenants
+from mockserver import __version__, callbacks, clock, gate, outbox, scheduler, tenants
 from mockserver.errors import NotFound, VendorError
 
 
 STOPPING = threading.Event()  # set when the server stops: long polls end at once
+OPENAPI_PATH = "/_mock/openapi.json"
 
 
 def json_response(value, status: int = 200) -> Response:
@@ -127,6 +130,17 @@ def _json_body(request: Request) -> dict:
     return body
 
 
+def route_path(rule: str) -> str:
+    """A werkzeug rule's path as the index shows it: ``/_mock/outbox/{mail_id}``."""
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule)
+
+
+def summary(handler) -> str:
+    """The first paragraph of a handler's docstring on one line, without reST quoting."""
+    text = inspect.getdoc(handler) or ""
+    return " ".join(text.split("\n\n", 1)[0].split()).replace("``", "")
+
+
 class IdConverter(IntegerConverter):
     """``<id:name>`` in a route: a row id, at most what SQLite stores (2**63 - 1); a larger
     number matches no route and is answered 404."""
@@ -148,6 +162,7 @@ class AdminApi:
     def rules(self) -> list[Rule]:
         """The werkzeug routing rules of the admin API."""
         return [
+            Rule("/_mock/", endpoint="index", methods=["GET"]),
             Rule("/_mock/health", endpoint="health", methods=["GET"]),
             Rule("/_mock/outbox", endpoint="outbox", methods=["GET"]),
             Rule("/_mock/outbox/<id:mail_id>", endpoint="mail", methods=["GET"]),
@@ -185,6 +200,17 @@ class AdminApi:
             return json_response({"error": str(error)}, 400)
         except tenants.TenantError as error:
             return json_response({"error": str(error)}, error.status)
+
+    def index(self, request: Request) -> Response:
+        """``GET /_mock/``: every route of the admin API (methods, path, what it does)."""
+        routes = [route for rule in self.server.routes.iter_rules()
+                  if (route := self.server.route_json(rule)) is not None]
+        found = {route["path"] for route in routes}
+        links = {"ui": gate.UI_PATH + "/", "health": "/_mock/health"}
+        if OPENAPI_PATH in found:  # served once the OpenAPI document is part of the mock
+            links["openapi"] = OPENAPI_PATH
+        return json_response({"name": "mockserver admin API", "version": __version__,
+                              "links": links, "routes": routes})
 
     def health(self, request: Request) -> Response:
         """``GET /_mock/health``: ready, with the version and the store's schema version."""
@@ -253,8 +279,8 @@ class AdminApi:
                              201)
 
     def clock(self, request: Request) -> Response:
-        """``GET /_mock/clock``; ``PUT /_mock/clock {"now": ISO time, "frozen": bool}``;
-        ``DELETE /_mock/clock``: back to real time."""
+        """``GET /_mock/clock``: the mock's clock; ``PUT /_mock/clock {"now": ISO time,
+        "frozen": bool}``: set or freeze it; ``DELETE /_mock/clock``: back to real time."""
         store = self.server.store
         if request.method == "DELETE":
             clock.reset(store)

@@ -71,7 +71,7 @@ class JournalFaultsApi(AdminApi):
         body = _body(request)
         try:
             if request.method == "POST":
-                rule_id = faults.add(store, [body])[0]
+                rule_id = faults.add(store, [body], operations=self.server.operation_names)[0]
                 row = next(r for r in store.fault_rules() if r["id"] == rule_id)
                 return json_response(faults.rule_json(row), 201)
             if isinstance(body, list):
@@ -90,13 +90,15 @@ class JournalFaultsApi(AdminApi):
             if maintenance is not None and not isinstance(maintenance, (bool, str)):
                 raise ApiError("'maintenance' must be true, false or a fault string.")
             if rules is not None:
-                faults.add(store, rules, replace=True)
+                faults.add(store, rules, replace=True, operations=self.server.operation_names)
             if maintenance is not None:
                 store.set_maintenance(
                     None if maintenance is False else
                     (maintenance if isinstance(maintenance, str) and maintenance
                      else faults.MAINTENANCE))
         except faults.RuleError as error:
+            if error.operations is not None:  # every operation the rule may have meant
+                return json_response({"error": str(error), "operations": error.operations}, 400)
             raise ApiError(str(error))
         return json_response(self._describe())
 

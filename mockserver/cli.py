@@ -12,7 +12,10 @@ from mockserver.settings import DEFAULT_READ_TIMEOUT
 DEMO_FIXTURES = Path(__file__).resolve().parent / "demo" / "demo.yaml"
 
 DESCRIPTION = """\
-A local, stateful mock of email-marketing SOAP APIs (BACKCLICK SOAP API v2).
+A local, stateful mock of two email-marketing SOAP APIs on one port:
+the BACKCLICK SOAP API v2 (/bc/rpc/soap/backclickService) and
+the Copernica SOAP API (/ and /?SOAPAPI=WSDL),
+with an admin API (/_mock/) and a web UI (/_mock/ui/).
 
   mockserver serve --demo              serve the demo data on http://127.0.0.1:8080/
   mockserver serve --port 0 --db :memory: --fixtures fixtures/
@@ -23,7 +26,10 @@ A local, stateful mock of email-marketing SOAP APIs (BACKCLICK SOAP API v2).
 
 Every option of serve also reads from the environment as MOCKSERVER_<OPTION>,
 e.g. MOCKSERVER_PORT=9000, MOCKSERVER_DB=/tmp/mock.db, MOCKSERVER_DEMO=1.
+The store (mockserver.db) is kept between runs; start over with POST /_mock/reset,
+or serve a throwaway store with --db :memory:.
 """
+DEFAULT_BASE_URL = "http://127.0.0.1:8080/"
 
 SCHEMA_HELP = """\
 Print the JSON Schema (draft 2020-12) of fixture files: the format that check, seed and
@@ -132,6 +138,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--backclick-wsdl", default=_env("backclick_wsdl"), metavar="FILE",
                        help="serve this BACKCLICK WSDL (your installation's) instead of the "
                             "mock's, and answer in its namespace, names and element form")
+    serve.add_argument("--log-requests", action="store_true",
+                       default=_env_flag("log_requests"),
+                       help="write one line per request to standard error: time, method, path, "
+                            "dialect, operation, status, milliseconds")
     serve.add_argument("--no-journal", action="store_true", default=_env_flag("no_journal"),
                        help="record no SOAP exchanges (for load tests)")
 
@@ -150,8 +160,13 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--db", default=_env("db", "mockserver.db"), help="store file")
 
     wsdl = sub.add_parser("wsdl", help="write the served WSDLs to a folder",
-                          description="Write the WSDLs as served on 127.0.0.1:8080 to DIR.")
+                          description="Write both WSDLs to DIR as a server at --base-url "
+                                      "serves them (its soap:address, and Copernica's "
+                                      "namespace, name that URL).")
     wsdl.add_argument("dir", metavar="DIR")
+    wsdl.add_argument("--base-url", default=_env("base_url", DEFAULT_BASE_URL), metavar="URL",
+                      help=f"the server's URL as clients reach it, e.g. "
+                           f"http://mockserver:8080/ (default {DEFAULT_BASE_URL})")
 
     check = sub.add_parser("check", help="validate fixture files",
                            description="Validate fixture files: print every problem of every "
@@ -183,11 +198,13 @@ def _fail(message: str) -> int:
 def cmd_serve(args) -> int:
     """``mockserver serve``."""
     from mockserver import server
-    from mockserver.settings import Settings, open_store
+    from mockserver.settings import Settings, open_store_telling
 
     if not 0 < args.read_timeout < 1e6:
         return _fail(f"--read-timeout takes a positive number of seconds, "
                      f"got {args.read_timeout:g}")
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port takes 0 to 65535 (0: a free one), got {args.port}")
     if not server.is_loopback(args.host) and not args.admin_token:
         return _fail(f"binding to {args.host} exposes the admin API; pass --admin-token TOKEN "
                      f"(or set MOCKSERVER_ADMIN_TOKEN)")
@@ -200,7 +217,8 @@ def cmd_serve(args) -> int:
                         admin_token=args.admin_token, smtp_relay=args.smtp_relay,
                         journal=not args.no_journal, journal_size=max(args.journal_size, 1),
                         journal_body_limit=max(args.journal_body_limit, 0),
-                        backclick_wsdl=args.backclick_wsdl or None)
+                        backclick_wsdl=args.backclick_wsdl or None,
+                        log_requests=args.log_requests)
     try:
         settings.relay_address()
     except ValueError:
@@ -213,16 +231,25 @@ def cmd_serve(args) -> int:
             print(backclick.wsdl_summary(settings.backclick_wsdl), flush=True)
         except WsdlFileError as error:
             return _fail(str(error))
-    try:
-        store = open_store(settings)
-    except (OSError, RuntimeError) as error:
+    try:  # the port first: a taken one is said at once, before the store is made
+        listener = server.listen(settings)
+    except server.ListenError as error:
         return _fail(str(error))
+    try:
+        store, opening = open_store_telling(settings)
+    except (OSError, RuntimeError) as error:
+        listener.close()
+        return _fail(str(error))
+    if opening.fixtures_skipped:  # a second `make serve`: say so, and how to start over
+        print(f"mockserver: {args.db} has data, so the fixtures were not applied; to start "
+              f"over: POST /_mock/reset, or another --db (:memory: for a throwaway store)",
+              flush=True)
 
     def app():
         from mockserver.web import MockServer  # in the worker: spyne, lxml, werkzeug
         return MockServer(settings, store)
 
-    server.serve(settings, store, app)
+    server.serve(settings, store, app, listener, opening)
     return 0
 
 
@@ -241,7 +268,7 @@ def cmd_seed(args) -> int:
             elif not store.is_empty():
                 return _fail(f"{args.db} already has data; pass --replace to empty it first")
             counts = fixtures.seed(store, document)
-    except fixtures.FixtureError as error:
+    except (fixtures.FixtureError, RuntimeError) as error:  # RuntimeError: the store's file
         return _fail(str(error))
     print(f"seeded {args.db} from {', '.join(args.paths)}: {counts['mandators']} mandators, "
           f"{counts['subscribers']} subscribers")
@@ -256,7 +283,10 @@ def cmd_export(args) -> int:
     if args.db != ":memory:" and not Path(args.db).exists():
         return _fail(f"no store at {args.db}")
     store = Store(args.db)
-    store.migrate()
+    try:
+        store.migrate()
+    except RuntimeError as error:  # a file that is no store, a newer schema
+        return _fail(str(error))
     text = fixtures.dumps(fixtures.export(store), as_json=args.path.endswith(".json"))
     if args.path == "-":
         sys.stdout.write(text)
@@ -270,13 +300,35 @@ def cmd_wsdl(args) -> int:
     """``mockserver wsdl``."""
     from mockserver import backclick, copernica
 
+    base_url = _base_url(args.base_url)
+    if base_url is None:
+        return _fail(f"--base-url takes an http:// or https:// URL with a host and no query, "
+                     f"e.g. http://mockserver:8080/, got {args.base_url!r}")
     folder = Path(args.dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return _fail(f"cannot make the folder {folder}: {error.strerror}")
     for dialect in (backclick, copernica):
         target = folder / dialect.WSDL_FILE
-        target.write_bytes(dialect.endpoint().wsdl("http://127.0.0.1:8080/"))
-        print(f"wrote {target}")
+        target.write_bytes(dialect.endpoint().wsdl(base_url))
+        print(f"wrote {target} for {base_url}")
     return 0
+
+
+def _base_url(text: str) -> str | None:
+    """``text`` as a server's base URL ending in ``/``, or None if it is none."""
+    from urllib.parse import urlsplit
+
+    from mockserver import gate
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or \
+            parts.fragment or not gate.valid_host(parts.netloc):
+        return None
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/"
 
 
 def cmd_check(args) -> int:

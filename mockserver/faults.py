@@ -11,6 +11,7 @@ body. ``maintenance`` answers every call with a SOAP fault until lifted.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import random
 
@@ -24,8 +25,16 @@ _KEYS = {"dialect", "operation", "tenant", "times", "probability", "seed", "faul
          "faultcode", "status", "body", "delayMs", "drop", "truncate"}
 
 
+LISTED_AT_MOST = 60  # operations an unknown operation's message names (all are in .operations)
+
+
 class RuleError(ValueError):
-    """A fault rule that cannot be used (the message says why)."""
+    """A fault rule that cannot be used (the message says why; ``operations``, for an
+    operation no dialect has, every operation of the dialects it may mean)."""
+
+    def __init__(self, message: str, operations: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.operations = operations
 
 
 def validate(rule) -> dict:
@@ -77,10 +86,40 @@ def rule_json(row: dict) -> dict:
     return rule
 
 
-def add(store, rules: list, replace: bool = False) -> list[int]:
-    """Check and store rules; ``replace`` drops every other rule first."""
+def check_operation(rule: dict, operations) -> None:
+    """Refuse a rule whose ``operation`` its dialect (either, without one) does not have:
+    it could never fire. ``operations(dialect)`` names the operations of the dialect's WSDL."""
+    name = rule.get("operation")
+    if not name:
+        return
+    dialects = [rule["dialect"]] if rule.get("dialect") else list(DIALECTS)
+    known = {dialect: sorted(operations(dialect)) for dialect in dialects}
+    if any(name.lower() == known_name.lower() for names in known.values()
+           for known_name in names):
+        return
+    close = difflib.get_close_matches(name, [n for names in known.values() for n in names],
+                                      n=3, cutoff=0.6)
+    guess = f" Did you mean {_either(close)}?" if close else ""
+    listed = "; ".join(
+        f"{dialect} has {', '.join(names)}" if len(names) <= LISTED_AT_MOST else
+        f"{dialect} has {len(names)}, {names[0]} to {names[-1]}"
+        for dialect, names in known.items())
+    raise RuleError(f"No operation {name!r} in {' or '.join(dialects)}: the rule could never "
+                    f"fire.{guess} The operations of each WSDL (in any case): {listed}.", known)
+
+
+def _either(names: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def add(store, rules: list, replace: bool = False, operations=None) -> list[int]:
+    """Check and store rules; ``replace`` drops every other rule first. ``operations``
+    (dialect -> operation names, see check_operation) refuses operations no dialect has."""
     checked = [validate(r) for r in rules]
     for rule in checked:
+        if operations is not None:
+            check_operation(rule, operations)
         if "tenant" in rule:
             try:
                 tenants.require_names(store, rule["tenant"])

@@ -16,10 +16,12 @@ from functools import partial
 
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.http import errors as http_errors
+from gunicorn.sock import TCP6Socket, TCPSocket
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from mockserver import backclick
+from mockserver import backclick, request_log
 from mockserver.intake import Intake, Limits, Refusal, answer, path_of
 from mockserver.auth import is_loopback  # noqa: F401  (cli and the ready line use it here)
 from mockserver.settings import Settings
@@ -37,11 +39,12 @@ def urls(host: str, port: int) -> dict[str, str]:
             "admin": base + "/_mock/", "ui": base + "/_mock/ui/"}
 
 
-def ready_line(host: str, port: int) -> str:
-    """The one line ``serve`` prints once it answers requests."""
-    u = urls(host, port)
-    return (f"mockserver ready on {u['base']}  BACKCLICK WSDL: {u['backclick_wsdl']}  "
-            f"Copernica WSDL: {u['copernica_wsdl']}  admin: {u['admin']}  UI: {u['ui']}")
+def ready_line(host: str, port: int, opening=None) -> str:
+    """The one line ``serve`` prints once it answers requests: the URL (a browser gets the
+    links to the WSDLs, the UI and the admin API there) and what the store holds (an
+    Opening of settings.open_store_telling); 80 columns for ``make serve``."""
+    line = f"mockserver ready on {urls(host, port)['base']}"
+    return f"{line}  {opening.phrase()}" if opening is not None else line
 
 
 MAX_SLOTS = 256
@@ -339,6 +342,8 @@ class BalancedThreadWorker(ThreadWorker):
     def _send_refusal(self, conn, intake, headers=()):
         refusal = intake.refusal
         self.log.info("Refused a request from %s: %s", conn.client, refusal.message)
+        if self.settings is not None and self.settings.log_requests:
+            _log_refusal(intake, refusal.status, self.limits.read_timeout)
         payload = answer(path_of(intake.url), intake.content_type.decode("latin-1"),
                          refusal.status, refusal.message, refusal.code, headers)
         self.nr_conns -= 1
@@ -460,6 +465,20 @@ class BalancedThreadWorker(ThreadWorker):
             self.log.debug("Failed to send error message.")
 
 
+def _log_refusal(intake, status: int, read_timeout: float) -> None:
+    """The request log's line of a request refused before the application saw it."""
+    try:
+        method = intake.parser.get_method().decode("latin-1")
+    except Exception:  # noqa: BLE001 - not even a request line
+        method = "-"
+    url = intake.url.decode("latin-1") if intake.url else ""
+    path, _, query = url.partition("?")
+    started = intake.deadline - read_timeout  # the deadline is set when the request begins
+    request_log.write(request_log.line(method, path or "-", query,
+                                       request_log.dialect_of(path), "refused", status,
+                                       (time.monotonic() - started) * 1000))
+
+
 def _receive(conn, intake, buffer) -> bool:
     """Feed the intake what the socket holds, without waiting; False once the client has
     closed (a request it left unfinished is then refused)."""
@@ -525,12 +544,55 @@ def refusal_of(exc) -> tuple[int, str, str]:
     return 500, "Internal error in mockserver; see its log.", "Server"
 
 
+BACKLOG = 2048  # connections the kernel queues before a worker accepts them
+WAY_OUT = "pass --port N (or MOCKSERVER_PORT=N), or --port 0 for a free one"
+
+
+class ListenError(Exception):
+    """The port cannot be listened on; the message is one line saying why and what to do."""
+
+
+def listen(settings: Settings) -> socket.socket:
+    """A socket listening on ``settings.host`` and ``settings.port``, bound once and at once
+    (no retries); ``--port 0`` picks a free port, written back into ``settings.port``."""
+    host, port = settings.host.strip("[]"), settings.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError as error:
+        sock.close()
+        raise ListenError(listen_problem(host, port, error)) from None
+    settings.port = sock.getsockname()[1]
+    return sock
+
+
+def listen_problem(host: str, port: int, error: OSError) -> str:
+    """The one line saying why ``host:port`` cannot be listened on, and the way out."""
+    if isinstance(error, socket.gaierror):
+        return f"--host {host} is no address or name this machine resolves ({error.strerror})"
+    if error.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is taken (by another mockserver or program); {WAY_OUT}"
+    if error.errno == errno.EACCES:
+        return f"port {port} on {host} needs privileges (below 1024) or is barred; {WAY_OUT}"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (f"{host} is no address of this machine; pass --host 127.0.0.1 (or "
+                f"MOCKSERVER_HOST), or an address it has")
+    return f"cannot listen on {host} port {port}: {error.strerror or error}"
+
+
 class GunicornServer(BaseApplication):
     """gunicorn running the WSGI app that ``app_factory()`` builds in each worker."""
 
-    def __init__(self, app_factory, settings: Settings, on_ready=None):
-        """Prepare gunicorn; ``on_ready(host, port)`` runs once the server answers."""
+    def __init__(self, app_factory, settings: Settings, on_ready=None,
+                 listener: socket.socket | None = None):
+        """Prepare gunicorn; ``on_ready(host, port)`` runs once the server answers;
+        ``listener`` is the socket of ``listen()`` (bound here when None)."""
         self.app_factory, self.settings, self.on_ready = app_factory, settings, on_ready
+        self.listener = listener if listener is not None else listen(settings)
         BalancedThreadWorker.settings = settings  # inherited by the workers at the fork
         self._ready_r, self._ready_w = os.pipe()  # workers say "ready" through it
         os.set_blocking(self._ready_w, False)
@@ -548,9 +610,24 @@ class GunicornServer(BaseApplication):
             "timeout": 120, "graceful_timeout": 5, "loglevel": "warning", "accesslog": None,
             "errorlog": "-", "proc_name": "mockserver", "when_ready": self._when_ready,
             "post_worker_init": self._post_worker_init,
-            "limit_request_line": 8190, "backlog": 2048,
+            "limit_request_line": 8190, "backlog": BACKLOG,
         }.items():
             self.cfg.set(key, value)
+
+    def run(self):
+        """gunicorn's master loop on the socket bound already (gunicorn would retry a taken
+        port for five seconds, printing eleven lines)."""
+        arbiter = Arbiter(self)
+        address = self.listener.getsockname()[:2]
+        kind = TCP6Socket if self.listener.family == socket.AF_INET6 else TCPSocket
+        arbiter.LISTENERS = [kind(address, self.cfg, arbiter.log,
+                                  fd=os.dup(self.listener.fileno()))]
+        self.listener.close()
+        try:
+            arbiter.run()
+        except RuntimeError as error:
+            print(f"mockserver: {error}", file=sys.stderr, flush=True)
+            sys.exit(1)
 
     def load(self):
         """Build the WSGI application; called in each worker after the fork, so the master
@@ -587,12 +664,14 @@ class GunicornServer(BaseApplication):
             self.on_ready(self.settings.host, port)
 
 
-def serve(settings: Settings, store: Store, app_factory) -> None:
-    """Run until interrupted; print the ready line once requests are answered."""
+def serve(settings: Settings, store: Store, app_factory,
+          listener: socket.socket | None = None, opening=None) -> None:
+    """Run until interrupted; print the ready line (with the store's ``opening``) once
+    requests are answered."""
     store.close()  # never carry a SQLite connection across fork
 
     def announce(host: str, port: int) -> None:
-        print(ready_line(host, port), flush=True)
+        print(ready_line(host, port, opening), flush=True)
 
-    GunicornServer(app_factory, settings, on_ready=announce).run()
+    GunicornServer(app_factory, settings, on_ready=announce, listener=listener).run()
     sys.stdout.flush()

@@ -693,7 +693,8 @@ class WebUi:
         if request.method == "POST":
             form = request.form
             try:
-                faults.add(store, [_rule_from_form(form)])
+                faults.add(store, [_rule_from_form(form)],
+                           operations=self.server.operation_names)
                 return self._back(request, "faults")
             except (UiError, faults.RuleError) as refused:
                 error, status = str(refused), 400

@@ -18,8 +18,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks, faults, gate,
-                        journal, outbox, scheduler, subscribers)
+from mockserver import (accounts, admin, admin_journal, auth, backclick, copernica, callbacks,
+                        faults, front_page, gate, journal, outbox, request_log, scheduler,
+                        subscribers)
 from mockserver.auth import is_loopback
 from mockserver.settings import Settings
 from mockserver.soap import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
@@ -84,9 +85,15 @@ class MockServer:
         callbacks.listening_on(settings.port)  # never a callback to the mock itself
         self.scheduler = scheduler.Scheduler(store, settings.relay_address())
         self.scheduler.start()
+        self._logged = request_log.RequestLog(self._answer) if settings.log_requests \
+            else self._answer
 
     def __call__(self, environ, start_response):
         """Answer one HTTP request."""
+        return self._logged(environ, start_response)
+
+    def _answer(self, environ, start_response):
+        """Answer one HTTP request (``__call__`` without the request log)."""
         path = environ.get("PATH_INFO", "")
         canonical = gate.canonical_path(path)
         if canonical != path:  # one spelling for the routing and the checks below
@@ -95,10 +102,14 @@ class MockServer:
             return self._bad_host(environ, start_response, path)
         dialect = self.soap.get(path)
         if dialect is not None:
+            if path == copernica.SERVICE_PATH and front_page.wanted(environ):
+                environ[request_log.DIALECT], environ[request_log.OPERATION] = "ui", "front_page"
+                return self.serve_front_page(environ, start_response)
             return self.serve_soap(dialect.endpoint(), environ, start_response,
                                    self.dialects[path])
         dialect = self.wsdl_paths.get(path)
         if dialect is not None:
+            environ[request_log.DIALECT], environ[request_log.OPERATION] = "backclick", "WSDL"
             return self.serve_wsdl(dialect.endpoint(), environ, start_response)
         request = Request(environ)
         if gate.is_admin_path(path) and path != "/" + callbacks.KEY_PATH:
@@ -109,6 +120,7 @@ class MockServer:
             return self.ui.serve(request)(environ, start_response)
         try:
             name, args = self.routes.bind_to_environ(environ).match()
+            environ[request_log.OPERATION] = name
             if name in self.vendor_pages:
                 response = self.vendor_pages[name](request, **args)
             elif name in self.journal_api.names:
@@ -124,6 +136,25 @@ class MockServer:
             response = admin.json_response({"error": "Internal error in mockserver; see its log."},
                                            500)
         return response(environ, start_response)
+
+    def operation_names(self, dialect: str) -> list[str]:
+        """Every operation of a dialect's served WSDL (a fault rule may name any of them):
+        BACKCLICK's endpoint's (a user's --backclick-wsdl included), Copernica's catalogue."""
+        if dialect == "copernica":
+            from mockserver.copernica import catalogue
+            return list(catalogue.operations())
+        endpoint = self.soap[backclick.SERVICE_PATH].endpoint()
+        return sorted({o.name for same in endpoint.operations.values() for o in same})
+
+    def route_json(self, rule) -> dict | None:
+        """A rule of the route table as the admin API's index lists it (methods, path, what
+        it does, from its handler's docstring); None for a route outside ``/_mock/``."""
+        if not gate.is_admin_path(rule.rule.rstrip("/")):
+            return None
+        api = self.journal_api if rule.endpoint in self.journal_api.names else self.admin
+        methods = sorted(m for m in rule.methods if m not in ("HEAD", "OPTIONS"))
+        return {"methods": methods, "path": admin.route_path(rule.rule),
+                "description": admin.summary(getattr(api, rule.endpoint))}
 
     def end_of_thread(self) -> None:
         """Close the calling thread's connections to the store and the journal (a server
@@ -160,6 +191,15 @@ class MockServer:
                                            ("Content-Length", str(len(body)))])
         return [body]
 
+    @staticmethod
+    def serve_front_page(environ, start_response):
+        """The page of links a browser gets at ``/`` (mockserver/front_page.py)."""
+        body = front_page.page(host_url(environ))
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  ("Content-Length", str(len(body))),
+                                  ("Cache-Control", "no-store"), ("Vary", "Accept")])
+        return [body]
+
     def serve_wsdl(self, endpoint: SoapEndpoint, environ, start_response):
         """The WSDL, addressed to the host the client used (gzip-compressed when the endpoint
         compresses its answers and the client accepts it)."""
@@ -177,16 +217,20 @@ class MockServer:
         method = environ.get("REQUEST_METHOD", "GET")
         query = environ.get("QUERY_STRING", "")
         soap12 = False
+        environ[request_log.DIALECT] = dialect
         if method == "GET" and query.lower() in ("wsdl", "wsdl=", "wsdl=1", "soapapi=wsdl"):
+            environ[request_log.OPERATION] = "WSDL"
             return self.serve_wsdl(endpoint, environ, start_response)
         started = time.perf_counter()
         body, operation, tenant, effect, caller = b"", None, None, None, ""
         extra: list = []
         try:
             if method != "POST":
+                page = " A browser (Accept: text/html) gets a page of links here." \
+                    if environ.get("PATH_INFO") == copernica.SERVICE_PATH else ""
                 raise WireError(f"{method} is not supported here: POST a SOAP envelope, or GET "
                                 f"{host_url(environ).rstrip('/')}{environ.get('PATH_INFO')}?wsdl "
-                                f"for the WSDL.")
+                                f"for the WSDL.{page}")
             soap12 = "application/soap+xml" in environ.get("CONTENT_TYPE", "")
             refused = gate.soap_refusal(environ)
             if refused is not None:
@@ -200,6 +244,7 @@ class MockServer:
                 operation, tenant = seen.operation, seen.tenant
             out = self._injected(effect, environ, soap12) if effect else None
             if effect and effect.get("drop"):
+                environ[request_log.OPERATION] = operation
                 self.journal.record(dialect, operation, tenant, environ, caller, 0, started,
                                     body, b"", effect)
                 _drop(environ)
@@ -216,6 +261,7 @@ class MockServer:
             status, out = error.status, fault_envelope(error.code, str(error), soap12)
         self.journal.record(dialect, operation, tenant, environ, caller, status, started, body,
                             out, effect)
+        environ[request_log.OPERATION] = operation
         size = len(out)
         truncate = bool(effect and effect.get("truncate"))
         if not truncate and endpoint.gzip_responses and \

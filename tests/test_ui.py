@@ -63,9 +63,12 @@ def mail_with_attachment(client) -> int:
 
 # -- start --------------------------------------------------------------------------------------
 
-def test_the_ready_line_names_the_ui(server):
-    assert server.ready_line.endswith(f"  UI: {server.base_url}_mock/ui/")
-    answer = requests.get(server.ready_line.rsplit("UI: ", 1)[1], timeout=30)
+def test_the_ready_lines_url_links_the_ui(server):
+    ready_url = server.ready_line.split()[3]  # "mockserver ready on URL ..."
+    front = requests.get(ready_url, headers={"Accept": "text/html"}, timeout=30)
+    [ui_url] = re.findall(r"href='([^']*/_mock/ui/)'", front.text)
+    assert ui_url == f"{server.base_url}_mock/ui/"
+    answer = requests.get(ui_url, timeout=30)
     assert answer.status_code == 200 and is_ui_page(answer)
     for section in ("Inbox", "Journal", "Tenants &amp; data", "Callbacks", "Clock", "Faults"):
         assert f">{section}</a>" in answer.text
