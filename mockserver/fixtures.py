@@ -1083,7 +1083,8 @@ CP_CONTACT_DATA_KEYS = ("type", "source")
 CP_FIELD_KEYS = ("id", "name", "type", "value", "displayed", "ordered", "length", "textlines",
                  "hidden", "index", "pixelwidth", "weight")
 CP_INTEREST_KEYS = ("id", "name", "group")
-CP_COLLECTION_KEYS = ("id", "name", "unsubscribeBehavior", "created", "fields")
+CP_COLLECTION_KEYS = ("id", "name", "weight", "unsubscribeBehavior", "unsubscribeValues",
+                      "created", "fields")
 CP_PROFILE_KEYS = ("id", "code", "fields", "interests", "created", "modified", "subprofiles",
                    "contacts")
 CP_SUBPROFILE_KEYS = ("id", "collection", "code", "fields", "created", "modified")
@@ -1279,7 +1280,10 @@ def _cp_database(c: _Checker, raw, path: str) -> dict:
                       "unsubscribeBehavior": c.choice(
                           r.get("unsubscribeBehavior"), _join(item, "unsubscribeBehavior"),
                           databases.UNSUBSCRIBE_BEHAVIORS, "nothing"),
+                      "weight": c.integer(r.get("weight", 0), _join(item, "weight")),
                       "fields": _cp_fields(c, r.get("fields"), _join(item, "fields"))}
+        collection["unsubscribeValues"] = _cp_values(
+            c, r.get("unsubscribeValues"), _join(item, "unsubscribeValues"), collection["fields"])
         if "id" in r:
             collection["id"] = c.ident(r["id"], _join(item, "id"))
         db["collections"].append(collection)
@@ -1524,7 +1528,9 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
                 co_id = collection_ids[co["name"]] = next(ids["collections"])
                 tables["collections"].append({
                     "id": co_id, "database_id": db_id, "name": co["name"],
-                    "unsubscribebehavior": co["unsubscribeBehavior"],
+                    "unsubscribebehavior": co["unsubscribeBehavior"], "weight": co["weight"],
+                    "unsubscribe_values": json.dumps(co["unsubscribeValues"],
+                                                     ensure_ascii=False),
                     "created": co["created"] or now})
                 fields_of[co["name"]] = co["fields"]
             for co in d["collections"]:
@@ -1674,8 +1680,9 @@ def _copernica_out(tables: dict) -> dict | None:
             "fields": [field_out(f) for f in fields.get(d["id"], [])],
             "interests": [{"id": i["id"], "name": i["name"], "group": i["groupname"]}
                           for i in interests.get(d["id"], [])],
-            "collections": [{"id": co["id"], "name": co["name"],
+            "collections": [{"id": co["id"], "name": co["name"], "weight": co["weight"],
                              "unsubscribeBehavior": co["unsubscribebehavior"],
+                             "unsubscribeValues": json.loads(co["unsubscribe_values"]),
                              "created": co["created"],
                              "fields": [field_out(f) for f in collection_fields.get(co["id"], [])]}
                             for co in collections.get(d["id"], [])],
