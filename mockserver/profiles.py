@@ -567,7 +567,7 @@ def displayed_values(store: Store, record: dict, database_id: int,
                      collection_id: int | None) -> dict:
     """A (sub)profile's values of the fields marked ``displayed``, in field order."""
     return {f["name"]: record["fields"][f["name"]]
-            for f in store.fields_of(database_id, collection_id) if f["displayed"]}
+            for f in databases.displayed_fields(store, database_id, collection_id)}
 
 
 def email_address_state(store: Store, record: dict, database_id: int,
