@@ -142,10 +142,11 @@ def copy_database(store: Store, account_id: int, database_id: int, name: str,
     """Copy a database into a new one named ``name`` in the same account; the new database.
 
     The structure always goes along: description, archived flag, unsubscribe behaviour and
-    values, fields, interests, collections with their fields, weights and unsubscribe
-    settings. Option ``profiles`` copies the profiles too (values and interests, new codes,
-    created now), ``subprofiles`` (with ``profiles``) their subprofiles. Callbacks are not
-    copied. An option not in ``COPY_OPTIONS`` is an InvalidRequest.
+    values, fields, interests, contact types, collections with their fields, weights and
+    unsubscribe settings. Option ``profiles`` copies the profiles too (values, interests and
+    extra data, new codes, created now), ``subprofiles`` (with ``profiles``) their
+    subprofiles. Callbacks and contacts are not copied. An option not in ``COPY_OPTIONS`` is
+    an InvalidRequest.
     """
     chosen = set()
     for option in options:
@@ -166,8 +167,8 @@ def copy_database(store: Store, account_id: int, database_id: int, name: str,
 
 
 def _copy_structure(store: Store, database_id: int, copy_id: int) -> dict[int, int]:
-    """Copy the fields, interests and collections (with their fields) of a database into
-    another; the new collection ids by the old ones."""
+    """Copy the fields, interests, contact types and collections (with their fields) of a
+    database into another; the new collection ids by the old ones."""
     now = clock.now_stamp(store)
     collection_ids = {}
     for c in store.collections_of(database_id):
@@ -179,8 +180,11 @@ def _copy_structure(store: Store, database_id: int, copy_id: int) -> dict[int, i
          "collection_id": collection_ids.get(owner)}
         for owner in owners for f in store.fields_of(database_id, owner)])
     store.insert_rows("interests", [{"database_id": copy_id, "name": i["name"],
-                                     "groupname": i["groupname"]}
+                                     "groupname": i["groupname"], "weight": i["weight"]}
                                     for i in store.interests_of(database_id)])
+    store.insert_rows("contact_types", [
+        {**{k: v for k, v in c.items() if k != "id"}, "database_id": copy_id}
+        for c in store.contact_types_of(database_id)])
     return collection_ids
 
 
@@ -194,7 +198,8 @@ def _copy_records(store: Store, database_id: int, copy_id: int, collection_ids: 
     for row in rows:
         profile_id = store.insert_row("profiles", {
             "database_id": copy_id, "code": next(codes), "fields": row["fields"],
-            "interests": row["interests"], "created": now, "modified": now})
+            "interests": row["interests"], "extra": row["extra"], "created": now,
+            "modified": now})
         if not with_subprofiles:
             continue
         subs = store.subprofiles_of(profile_id=row["id"])

@@ -103,6 +103,7 @@ def test_copy_takes_the_structure_not_the_records(api, cop):
     api("Collection_update", id=orders, weight=4, unsubscribebehavior="remove")
     api("Collection_setUnsubscribeValues", id=orders, fields=pairs({"Product": "none"}))
     api("Database_createCallback", id=db, url=HOOK)
+    api("Database_createContactType", id=db, name="Call")
     subprofile(api, profile(api, db, Name="Ann"), orders, OrderNo="1")
     source = api("Database_retrieve", id=db).database
     copy = api("Database_copy", id=db, target=source.name + "_copy").database
@@ -125,6 +126,8 @@ def test_copy_takes_the_structure_not_the_records(api, cop):
     assert as_dict(api("Collection_unsubscribeValues", id=copied.id).map) == {"Product": "none"}
     assert cop.rows("SELECT COUNT(*) AS n FROM database_fields WHERE database_id=?", copy.id) == \
         [{"n": 6}]
+    assert [t.name for t in api("Database_contactTypes", id=copy.id).items.contacttype] == \
+        ["Call"]
     assert cop.rows("SELECT * FROM profiles WHERE database_id=?", copy.id) == []
     assert cop.rows("SELECT * FROM callbacks WHERE database_id=?", copy.id) == []  # not copied
     assert api("Database_fields", id=db).total == 4  # the source is as it was
@@ -136,6 +139,7 @@ def test_copy_with_profiles_and_subprofiles(api, cop):
     api("Database_createInterest", id=db, name="news")
     ann = profile(api, db, Name="Ann", Age="31")
     api("Profile_setInterest", id=ann, interest="news", value=True)
+    api("Profile_update", id=ann, extra="vip")
     subprofile(api, ann, orders, OrderNo="7", Product="Bike")
     profile(api, db, Name="Bo")
     name = f"Copy{db}"
@@ -145,6 +149,7 @@ def test_copy_with_profiles_and_subprofiles(api, cop):
     found = api("Database_profiles", id=copy.id, allproperties=True).items.profile
     assert [as_dict(p.fields)["Name"] for p in found] == ["Ann", "Bo"]
     assert as_dict(found[0].interests) == {"news": "1"} and as_dict(found[0].fields)["Age"] == "31"
+    assert (found[0].extra, found[1].extra) == ("vip", None)
     originals = {r["code"] for r in cop.rows("SELECT code FROM profiles WHERE database_id=?", db)}
     assert not originals & {p.code for p in found}  # new codes
     [new_orders] = api("Database_collections", id=copy.id).items.collection
