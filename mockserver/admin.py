@@ -181,6 +181,7 @@ class AdminApi:
         return [
             Rule("/_mock/", endpoint="index", methods=["GET"]),
             Rule("/_mock/health", endpoint="health", methods=["GET"]),
+            Rule("/_mock/openapi.json", endpoint="openapi", methods=["GET"]),
             Rule("/_mock/outbox", endpoint="outbox", methods=["GET"]),
             Rule("/_mock/outbox/<id:mail_id>", endpoint="mail", methods=["GET"]),
             Rule("/_mock/outbox/<id:mail_id>.eml", endpoint="eml", methods=["GET"]),
@@ -231,6 +232,11 @@ class AdminApi:
         store = self.server.store
         return json_response({"status": "ok", "version": __version__,
                               "schemaVersion": store.schema_version()})
+
+    def openapi(self, request: Request) -> Response:
+        """``GET /_mock/openapi.json``: the OpenAPI 3.1 document of this API."""
+        from mockserver import openapi  # YAML: only when asked for
+        return json_response(openapi.document(request.host_url))
 
     def _filters(self, request: Request) -> dict:
         """The outbox filters of a query string, checked."""
