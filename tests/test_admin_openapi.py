@@ -80,12 +80,16 @@ def test_every_route_is_documented_and_every_operation_is_a_route(tmp_path, docu
     with EmbeddedServer(Settings(port=0, db=str(tmp_path / "store.db"))) as server:
         status, body, headers = http("GET", server.base_url + "_mock/openapi.json")
         routes = routed(server.app.routes)
+        index = json.loads(http("GET", server.base_url + "_mock/")[1])
     assert status == 200 and headers["Content-Type"].startswith("application/json")
     served = json.loads(body)
     assert routes, "no admin routes found in the server's Map"
     assert routes - documented(served) == set(), "routes missing from mockserver/openapi.yaml"
     assert documented(served) - routes == set(), "operations the server has no route for"
     assert served["paths"] == document["paths"]
+    assert {(method, route["path"]) for route in index["routes"]
+            for method in route["methods"]} == routes  # GET /_mock/ lists the same
+    assert index["links"]["openapi"] == "/_mock/openapi.json"
 
 
 def test_the_document_is_openapi_3_1_with_valid_schemas(document):
@@ -103,6 +107,20 @@ def test_the_document_is_openapi_3_1_with_valid_schemas(document):
     links = [link for op in operations for answer in op["responses"].values()
              for link in answer.get("links", {}).values()]
     assert links and all(link["operationId"] in ids for link in links)
+
+
+def test_the_fixture_schemas_have_the_keys_the_fixture_format_has(document):
+    from mockserver import accounts, fixtures
+    schemas = document["components"]["schemas"]
+    top = schemas["FixtureDocument"]["properties"]
+    assert set(top) == set(fixtures.TOP_KEYS)
+    assert set(top["backclick"]["properties"]) == set(fixtures.BACKCLICK_KEYS)
+    assert set(top["copernica"]["properties"]) == set(fixtures.COPERNICA_KEYS)
+    assert set(top["state"]["properties"]) == {*fixtures.STATE_KEYS, "tokensIssued"}
+    assert set(top["clock"]["properties"]) == set(fixtures.CLOCK_KEYS)
+    assert set(schemas["FixtureMandator"]["properties"]) == set(fixtures.MANDATOR_KEYS)
+    assert set(schemas["FixtureAccount"]["properties"]) == {*fixtures.CP_ACCOUNT_KEYS,
+                                                            *accounts.ACCOUNT_PROPERTIES}
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +184,7 @@ def _fill(server, copernica, fresh_database, pairs) -> None:
 
 
 @pytest.mark.parametrize("method, path, route, status", [
+    ("GET", "_mock/", "/_mock/", 200),
     ("GET", "_mock/health", "/_mock/health", 200),
     ("GET", "_mock/outbox", "/_mock/outbox", 200),
     ("GET", "_mock/outbox/500", "/_mock/outbox/{mail_id}", 200),
@@ -229,6 +248,8 @@ FAR = "9999-12-31T23:00:00-05:00"  # within the year 9999 here, beyond it in UTC
      "The mock's clock runs from 1970-01-01 to 9999-01-01 UTC"),
     ("POST", "_mock/faults", "/_mock/faults", {"times": 2**64, "fault": "x"},
      "'times' must be an integer from 1 to 9223372036854775807."),
+    ("POST", "_mock/faults", "/_mock/faults", {"operation": "getSubscriber", "fault": "x"},
+     "No operation 'getSubscriber'"),
     ("PUT", "_mock/faults", "/_mock/faults", b'{"rules": [{"probability": Infinity}]}',
      "Infinity is not a JSON value"),
     ("POST", "_mock/outbox/500/events", "/_mock/outbox/{mail_id}/events",
