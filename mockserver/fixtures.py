@@ -259,7 +259,10 @@ class _Checker:
             self.fail(path, "expected an ISO 8601 date and time, e.g. 2026-11-22T12:00:00+01:00")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.timezone.utc)
-        return clock.stamp(moment)
+        try:
+            return clock.stamp(moment)
+        except OverflowError:  # beyond year 9999 once in UTC
+            self.fail(path, "expected a date and time within the years 1 to 9999 in UTC")
 
     def choice(self, value, path: str, choices: tuple, default: str | None = None) -> str:
         if value is None and default is not None:
@@ -288,6 +291,10 @@ def validate(document: object, source: str) -> dict:
         out["clock"] = {}
         if raw.get("start") is not None:
             out["clock"]["start"] = c.moment(raw["start"], "clock.start")
+            try:
+                clock.in_range(clock.parse_stamp(out["clock"]["start"]))
+            except clock.ClockRangeError as error:
+                c.fail("clock.start", str(error))
         if raw.get("frozen") is not None:
             out["clock"]["frozen"] = c.flag(raw["frozen"], "clock.frozen")
     if document.get("copernica") is not None:
