@@ -118,8 +118,8 @@ def blocks(page: Path) -> list[Block]:
         start, body = number, []
         while number < len(lines) and not re.match(
                 rf"^ *{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[number]):
-            body.append(lines[number][indent:] if lines[number][:indent].isspace()
-                        else lines[number].lstrip())
+            text = lines[number]
+            body.append(text[min(indent, len(text) - len(text.lstrip(" "))):])
             number += 1
         number += 1
         words = opening["info"].split()
@@ -348,7 +348,8 @@ def write_file(block: Block, page: Page, later: list[Block]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page.at(block.text), encoding="utf-8")
     name = block.options["file"]
-    users = [b for b in later if b.runs and (name in b.text or Path(name).name in b.text)]
+    names = {name, Path(name).name, Path(name).stem}  # the stem: a module a python block imports
+    users = [b for b in later if b.runs and any(n in b.text for n in names)]
     assert users, f"{block.where}: file={name} is used by no later block that runs"
 
 
