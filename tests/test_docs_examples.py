@@ -217,8 +217,9 @@ class Page:
 
     def environment(self) -> dict:
         """What a block runs with: mockserver on the PATH, node-soap on NODE_PATH, no
-        MOCKSERVER_ settings of the caller's."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
+        MOCKSERVER_ settings and no PYTEST_ variables of the caller's."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("MOCKSERVER_", "PYTEST_"))}
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env["NODE_PATH"] = str(ROOT / "node_modules")
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -277,23 +278,25 @@ def script_of(block: Block, page: Page) -> Path:
 
 
 def run(block: Block, page: Page) -> str:
-    """Run a block to its end; its stdout (the test fails when it exits non-zero)."""
+    """Run a block to its end; its stdout (the test fails when it exits non-zero). Output goes
+    to files, not pipes, which a server the block left in the background would hold open."""
     script = script_of(block, page)
-    process = subprocess.Popen(command(block, script), cwd=page.folder, env=page.environment(),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    out_file, err_file = script.with_suffix(".out"), script.with_suffix(".err")
+    with out_file.open("w") as out, err_file.open("w") as err:
+        process = subprocess.Popen(command(block, script), cwd=page.folder,
+                                   env=page.environment(), stdout=out, stderr=err, text=True,
+                                   start_new_session=True)
+    timed_out = False
     try:
-        out, err = process.communicate(timeout=TIMEOUT)
+        process.wait(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        end_group(process)
-        out, err = process.communicate()
-        pytest.fail(f"{block.where} did not end within {TIMEOUT} s\nstdout:\n{out}\n"
-                    f"stderr:\n{err}", pytrace=False)
+        timed_out = True
     finally:
-        end_group(process)  # what it left running in the background
-    if process.returncode != 0:
-        pytest.fail(f"{block.where} exited {process.returncode}\nstdout:\n{out}\n"
-                    f"stderr:\n{err}", pytrace=False)
+        end_group(process)  # and what it left running in the background
+    out, err = out_file.read_text(), err_file.read_text()
+    if timed_out or process.returncode != 0:
+        what = f"did not end within {TIMEOUT} s" if timed_out else f"exited {process.returncode}"
+        pytest.fail(f"{block.where} {what}\nstdout:\n{out}\nstderr:\n{err}", pytrace=False)
     return out
 
 
@@ -368,8 +371,9 @@ def run_page(page_path: Path, folder: Path) -> Page:
     wrong = [p for b in found for p in problems(b)]
     assert not wrong, "\n".join(wrong)
     page = Page(page_path.name, folder)
-    for name in LINKED:
-        (folder / name).symlink_to(ROOT / name)
+    for name in LINKED:  # only what a block names: pytest in the folder collects examples/
+        if any(b.runs and f"{name}/" in b.text for b in found):
+            (folder / name).symlink_to(ROOT / name)
     last = None  # (block, stdout) of the block that ran last, for its output block
     try:
         for index, block in enumerate(found):
