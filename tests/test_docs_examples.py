@@ -35,7 +35,8 @@ Words after it:
 - ``requires=TOOL,...``: run only where every TOOL is on the PATH (``node-soap``: the npm
   package in node_modules/; ``php`` needs its soap extension). Where one is missing the block
   is skipped and the page's test reports it as skipped after running the rest; under
-  ``CI=true`` that is a failure.
+  ``CI=true`` that is a failure. ``jaxws`` stands for javac, java, wsimport and the JAX-WS
+  runtime jar, ``mono`` for mono, mcs and wsdl.
 """
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from compat.catalogue_clients import java_missing, mono_missing
 from compat.conftest import node_missing, php_missing
 from conftest import ROOT, start_server
 
@@ -160,6 +162,10 @@ def tool_missing(tool: str) -> str | None:
         return node_missing()
     if tool == "php":
         return php_missing()
+    if tool == "jaxws":  # javac, java, wsimport and the JAX-WS runtime jar
+        return java_missing()
+    if tool == "mono":  # mono, mcs, wsdl
+        return mono_missing()
     if shutil.which(tool) is None:
         return f"{tool} not found on PATH"
     return None
