@@ -251,10 +251,10 @@ def end_group(process: subprocess.Popen) -> None:
             return
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
+            process.poll()  # reap the block itself: a zombie would keep the group alive
             try:
                 os.killpg(process.pid, 0)
             except ProcessLookupError:
-                process.poll()
                 return
             time.sleep(0.05)
     process.poll()
@@ -453,3 +453,19 @@ def test_a_block_that_does_not_run_fails_its_page(tmp_path):
     (tmp_path / "third").mkdir()
     with pytest.raises(pytest.fail.Exception, match="printed\none\n\nnot\ntwo"):
         run_page(tmp_path / "page.md", tmp_path / "third")
+
+
+def test_no_doc_names_a_file_outside_the_repository():
+    """Every ``../`` path of a page, link or not, stays inside the repository, and every
+    relative link of a page names a file that is there."""
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for path in re.findall(r"(?:\.\./)+[\w.-][\w./-]*", text):
+            where = (page.parent / path).resolve()
+            assert ROOT in where.parents, f"{page.name} names {path}, outside the repository"
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+                continue  # a URL or an anchor of the page itself
+            where = (page.parent / target.split("#")[0]).resolve()
+            assert ROOT in where.parents and where.exists(), (
+                f"{page.name} links {target}, which is not a file of the repository")
