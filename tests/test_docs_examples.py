@@ -1,17 +1,19 @@
 """Every example in docs/*.md runs as written against `make serve`'s demo.
 
-Each page is one test: its fenced blocks run in order, in a scratch folder of the page (the
-repository's fixtures/, wsdl/ and examples/ linked into it, as a clone's root has them),
-against a server of the page's own started the way `make serve` starts one
-(``mockserver serve --demo``) on a free port. ``127.0.0.1:8080`` (or ``localhost:8080``) in a
-block means that server; every other port named as ``127.0.0.1:PORT``, ``localhost:PORT`` or
-``--port PORT`` is a free port of the page's own, the same one throughout the page. New pages
-are picked up by the glob.
+Each page is one test: its fenced blocks run in order, in a scratch folder of the page (with
+the repository's fixtures/, wsdl/ or examples/ linked into it when a block names them, as a
+clone's root has them). The first block that names ``127.0.0.1:8080`` (or ``localhost:8080``)
+starts the page's server the way `make serve` starts one (``mockserver serve --demo``) on a
+free port, and ``127.0.0.1:8080`` in every block means that server; every other port named as
+``127.0.0.1:PORT``, ``localhost:PORT`` or ``--port PORT`` is a free port of the page's own,
+the same one throughout the page. A block that starts a ``mockserver serve`` of its own stops
+the page's server first. New pages are picked up by the glob.
 
 The first word of a block's info string says what it is:
 
 - ``python``/``py``, ``sh``/``bash``, ``php``, ``js``: run (``python``, ``bash -e -o pipefail``,
-  ``php``, ``node``); it must exit 0. A ``sh`` block without an ``output`` block must not
+  ``php`` with the WSDL cache off, ``node``); it must exit 0, within TIMEOUT. Where php or
+  node is missing the block is skipped as with ``requires=`` below. A ``sh`` block without an ``output`` block must not
   print an admin API error (``{"error": "..."}``) or a SOAP fault envelope: an example that
   shows one on purpose shows it in its ``output`` block.
 - ``java``, ``csharp``: source files, so they need ``file=PATH``; a later block builds them.
@@ -371,6 +373,32 @@ def skip_reason(block: Block) -> str | None:
     return language_missing(block)
 
 
+def check_output(block: Block, shown: Block, out: str | None, page: Page) -> None:
+    """An ``output`` block against what the block before it (``shown``) printed (None: that
+    block was skipped)."""
+    if out is not None and not matches(page.at(block.text), out):
+        pytest.fail(f"{block.where}: {shown.where} printed\n{out}\nnot\n{block.text}",
+                    pytrace=False)
+
+
+def execute(block: Block, page: Page, shows: bool) -> str:
+    """Run a block that runs here, as its flags say; what it printed. ``shows``: an output
+    block follows it."""
+    if "serves" in block.flags:
+        return serve(block, page)
+    if LAUNCHES.search(block.text):
+        page.stop()  # it starts a server of its own, maybe on the same port
+    elif DEMO_URL.search(block.text):
+        page.start()
+    out = run(block, page)
+    if RUNS[block.language] == "sh" and not shows:
+        for pattern in (ADMIN_ERROR, SOAP_FAULT):
+            if pattern.search(out):
+                pytest.fail(f"{block.where} printed an error; an example that shows one on "
+                            f"purpose shows it in an output block:\n{out}", pytrace=False)
+    return out
+
+
 def run_page(page_path: Path, folder: Path) -> Page:
     """Run every block of a page in order; the page's record of what was skipped."""
     found = blocks(page_path)
@@ -380,49 +408,30 @@ def run_page(page_path: Path, folder: Path) -> Page:
     for name in LINKED:  # only what a block names: pytest in the folder collects examples/
         if any(b.runs and f"{name}/" in b.text for b in found):
             (folder / name).symlink_to(ROOT / name)
-    last = None  # (block, stdout) of the block that ran last, for its output block
+    printed = {}  # index of a block that ran or was skipped -> its stdout (None: skipped)
     try:
         for index, block in enumerate(found):
+            following = found[index + 1:]
             if block.language == "output":
-                assert last is not None and found[index - 1] is last[0], (
+                assert index - 1 in printed, (
                     f"{block.where}: an output block must follow the block that prints it")
-                if last[1] is None:  # that block was skipped
-                    continue
-                if not matches(page.at(block.text), last[1]):
-                    pytest.fail(f"{block.where}: {last[0].where} printed\n{last[1]}\n"
-                                f"not\n{block.text}", pytrace=False)
-                last = (block, None)
+                check_output(block, found[index - 1], printed[index - 1], page)
+            elif "no-run" in block.flags:
                 continue
-            last = None
-            if "no-run" in block.flags:
-                continue
-            if block.language in DATA:
+            elif "file" in block.options:
+                if block.language in DATA:
+                    check_data(block, page)
+                write_file(block, page, following)
+            elif block.language in DATA:
                 check_data(block, page)
-            if "file" in block.options:
-                write_file(block, page, found[index + 1:])
-                continue
-            if not block.runs:
-                continue
-            reason = skip_reason(block)
-            if reason:
-                page.skipped.append(f"{block.where} ({reason})")
-                last = (block, None)
-                continue
-            if "serves" in block.flags:
-                out = serve(block, page)
-            else:
-                if LAUNCHES.search(block.text):
-                    page.stop()  # it starts a server of its own, maybe on the same port
-                elif DEMO_URL.search(block.text):
-                    page.start()
-                out = run(block, page)
-                shows = index + 1 < len(found) and found[index + 1].language == "output"
-                if RUNS[block.language] == "sh" and not shows:
-                    for pattern in (ADMIN_ERROR, SOAP_FAULT):
-                        assert not pattern.search(out), (
-                            f"{block.where} printed an error; an example that shows one on "
-                            f"purpose shows it in an output block:\n{out}")
-            last = (block, out)
+            elif block.runs:
+                reason = skip_reason(block)
+                if reason:
+                    page.skipped.append(f"{block.where} ({reason})")
+                    printed[index] = None
+                    continue
+                shows = bool(following) and following[0].language == "output"
+                printed[index] = execute(block, page, shows)
     finally:
         page.stop()
     return page
