@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import re
 import threading
 
@@ -51,6 +52,14 @@ def _int_arg(request: Request, name: str) -> int | None:
     return number
 
 
+def limit_arg(request: Request, default: int) -> int:
+    """The ``limit`` query parameter: ``default`` when absent or 0; 400 when negative."""
+    limit = _int_arg(request, "limit")
+    if limit is not None and limit < 0:
+        raise ApiError("Query parameter 'limit' must be 0 (the default) or more.")
+    return limit or default
+
+
 def mail_json(store, row: dict) -> dict:
     """An outbox mail as the admin API shows it: rendered as its recipient gets it."""
     content = outbox.render(store, row)
@@ -82,8 +91,8 @@ def _tenant_arg(store, request: Request, kind: str) -> int | None:
     tenant = request.args.get("tenant")
     if not tenant:
         return None
-    if tenant.isdigit():
-        return int(tenant)
+    if tenant.isascii() and tenant.isdigit():
+        return _int_arg(request, "tenant")
     found = tenants.resolve(store, tenant, kind)
     if found is None:
         raise ApiError(f"Unknown tenant {tenant!r}; use {kind}-<id> or a tenant's name.")
@@ -114,17 +123,26 @@ def _stamp_arg(request: Request, name: str) -> str | None:
         return None
     try:
         return clock.stamp(clock.parse_stamp(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: beyond year 9999 in UTC
         raise ApiError(f"Query parameter {name!r} must be an ISO 8601 time, got {value!r}.")
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def json_value(data: bytes):
+    """A request body parsed as JSON (RFC 8259: no NaN or Infinity); ApiError if it is not."""
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except ValueError as error:
+        raise ApiError(f"The request body is not JSON: {error}.")
 
 
 def _json_body(request: Request) -> dict:
     if not request.get_data():
         return {}
-    try:
-        body = json.loads(request.get_data())
-    except ValueError as error:
-        raise ApiError(f"The request body is not JSON: {error}.")
+    body = json_value(request.get_data())
     if not isinstance(body, dict):
         raise ApiError("The request body must be a JSON object.")
     return body
@@ -164,6 +182,7 @@ class AdminApi:
         return [
             Rule("/_mock/", endpoint="index", methods=["GET"]),
             Rule("/_mock/health", endpoint="health", methods=["GET"]),
+            Rule("/_mock/openapi.json", endpoint="openapi", methods=["GET"]),
             Rule("/_mock/outbox", endpoint="outbox", methods=["GET"]),
             Rule("/_mock/outbox/<id:mail_id>", endpoint="mail", methods=["GET"]),
             Rule("/_mock/outbox/<id:mail_id>.eml", endpoint="eml", methods=["GET"]),
@@ -218,6 +237,11 @@ class AdminApi:
         return json_response({"status": "ok", "version": __version__,
                               "schemaVersion": store.schema_version()})
 
+    def openapi(self, request: Request) -> Response:
+        """``GET /_mock/openapi.json``: the OpenAPI 3.1 document of this API."""
+        from mockserver import openapi  # YAML: only when asked for
+        return json_response(openapi.document(request.host_url))
+
     def _filters(self, request: Request) -> dict:
         """The outbox filters of a query string, checked."""
         return {**outbox_filters(request),
@@ -227,7 +251,7 @@ class AdminApi:
         """``GET /_mock/outbox?to=&tenant=&kind=&since=&subject=&newsletter=&limit=``: mails,
         oldest first (at most ``limit``, default 1000)."""
         store = self.server.store
-        rows = outbox.mails(store, limit=_int_arg(request, "limit") or 1000,
+        rows = outbox.mails(store, limit=limit_arg(request, 1000),
                             **self._filters(request))
         return json_response({"mails": [mail_json(store, r) for r in rows], "count": len(rows)})
 
@@ -250,9 +274,12 @@ class AdminApi:
         """``GET /_mock/outbox/wait?to=&subject=&kind=&since=&timeout=``: the first matching
         mail, waiting up to ``timeout`` seconds (default 10, at most 120) for one to arrive."""
         try:
-            timeout = min(float(request.args.get("timeout") or 10), 120.0)
+            timeout = float(request.args.get("timeout") or 10)
         except ValueError:
+            timeout = math.nan
+        if math.isnan(timeout):
             raise ApiError("Query parameter 'timeout' must be a number of seconds.")
+        timeout = min(max(timeout, 0.0), 120.0)
         filters = self._filters(request)
         store = self.server.store
         deadline = time.monotonic() + timeout
@@ -271,6 +298,9 @@ class AdminApi:
         body = _json_body(request)
         row = self._row(mail_id)
         event_type, detail = body.get("type") or "", ""
+        for name in ("url", "bounce", "kind"):
+            if body.get(name) is not None and not isinstance(body[name], str):
+                raise ApiError(f"'{name}' must be a string.")
         if event_type == "click":  # without a url: the mail's first link
             detail = body.get("url") or next(iter(outbox.links(self.server.store, row)), "")
         elif event_type == "bounce":
@@ -296,7 +326,10 @@ class AdminApi:
             frozen = body.get("frozen")
             if frozen is not None and not isinstance(frozen, bool):
                 raise ApiError("'frozen' must be true or false.")
-            described = clock.set_clock(store, moment, frozen)
+            try:
+                described = clock.set_clock(store, moment, frozen)
+            except clock.ClockRangeError as error:
+                raise ApiError(str(error))
             described.update(scheduler.send_fallen_due(store))
             return json_response(described)
         return json_response(clock.describe(store))
@@ -307,7 +340,10 @@ class AdminApi:
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
             raise ApiError("'seconds' must be a number of seconds, 0 or more.")
         store = self.server.store
-        described = clock.advance(store, seconds)
+        try:
+            described = clock.advance(store, seconds)
+        except clock.ClockRangeError as error:
+            raise ApiError(str(error))
         described.update(scheduler.send_fallen_due(store))
         return json_response(described)
 
@@ -317,7 +353,7 @@ class AdminApi:
         state = _choice_arg(request, "state", callbacks.STATES)
         account_id = _tenant_arg(self.server.store, request, "account")
         rows = callbacks.deliveries(self.server.store, _int_arg(request, "callback"), state,
-                                    account_id, _int_arg(request, "limit") or 1000)
+                                    account_id, limit_arg(request, 1000))
         return json_response({"deliveries": rows, "count": len(rows)})
 
     def callback_flush(self, request: Request) -> Response:

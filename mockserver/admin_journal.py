@@ -1,13 +1,12 @@
 """The admin API of the journal (``/_mock/journal``) and fault injection (``/_mock/faults``)."""
 from __future__ import annotations
 
-import json
-
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from mockserver import faults, journal, tenants
-from mockserver.admin import AdminApi, ApiError, _choice_arg, _int_arg, _stamp_arg, json_response
+from mockserver.admin import (AdminApi, ApiError, _choice_arg, _stamp_arg, json_response,
+                              json_value, limit_arg)
 
 
 class JournalFaultsApi(AdminApi):
@@ -17,7 +16,7 @@ class JournalFaultsApi(AdminApi):
         """The werkzeug routing rules of these endpoints."""
         return [
             Rule("/_mock/journal", endpoint="journal", methods=["GET", "DELETE"]),
-            Rule("/_mock/journal/<int:entry_id>", endpoint="journal_entry", methods=["GET"]),
+            Rule("/_mock/journal/<id:entry_id>", endpoint="journal_entry", methods=["GET"]),
             Rule("/_mock/faults", endpoint="faults", methods=["GET", "PUT", "POST", "DELETE"]),
             Rule("/_mock/faults/<id:rule_id>", endpoint="fault", methods=["GET", "DELETE"]),
         ]
@@ -36,9 +35,7 @@ class JournalFaultsApi(AdminApi):
         server.journal.settle()
         if request.method == "DELETE":
             return json_response({"deleted": server.journal.store.journal_clear(names)})
-        limit = _int_arg(request, "limit") or 100
-        if limit < 1:
-            raise ApiError("Query parameter 'limit' must be 1 or more.")
+        limit = limit_arg(request, 100)
         rows = server.journal.store.journal(
             operation=request.args.get("operation") or None, tenants=names,
             dialect=_choice_arg(request, "dialect", faults.DIALECTS),
@@ -118,7 +115,4 @@ class JournalFaultsApi(AdminApi):
 def _body(request: Request):
     if not request.get_data():
         raise ApiError("Send a JSON body.")
-    try:
-        return json.loads(request.get_data())
-    except ValueError as error:
-        raise ApiError(f"The request body is not JSON: {error}.")
+    return json_value(request.get_data())

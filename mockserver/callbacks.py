@@ -29,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from lxml import etree
 
-from mockserver import clock
-from mockserver.errors import InvalidRequest
+from mockserver import clock, databases
+from mockserver.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 
 log = logging.getLogger(__name__)
@@ -517,6 +517,25 @@ def update_callback(store: Store, account_id: int, callback_id: int, *, url: str
         if get_callback(store, account_id, callback_id) is None:
             return None
         store.update_callback(callback_id, changes)
+        return get_callback(store, account_id, callback_id)
+
+
+def set_source(store: Store, account_id: int, callback_id: int, *,
+               database_id: int | None = None, collection_id: int | None = None) -> dict:
+    """Make a callback watch another database's profiles or collection's subprofiles of the
+    account (exactly one of them); the callback after. NotFound for an unknown callback,
+    database or collection."""
+    if (database_id is None) == (collection_id is None):
+        raise InvalidRequest("Give one source: database {id} or collection {id}.")
+    with store.transaction():
+        if get_callback(store, account_id, callback_id) is None:
+            raise NotFound(f"Unknown callback {callback_id}.")
+        if database_id is not None:
+            databases.require_database(store, account_id, database_id)
+        else:
+            databases.require_collection(store, account_id, collection_id)
+        store.update_callback(callback_id, {"database_id": database_id,
+                                            "collection_id": collection_id})
         return get_callback(store, account_id, callback_id)
 
 

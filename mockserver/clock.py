@@ -15,6 +15,12 @@ STATE_KEY = "clock_state"  # {"at": stamp, "anchor": real stamp, "frozen": bool}
 CONFIG_KEY = "clock"  # the fixtures' {"start", "frozen"}, exported as is
 HISTORY_KEY = "clock_history"  # [{"since": real stamp, "state": state or null}], oldest first
 HISTORY_SIZE = 32  # the latest changes kept, for dating what happened before them
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=UTC)  # the clock is set and moved within these
+LATEST = dt.datetime(9999, 1, 1, tzinfo=UTC)  # (a year short of what datetime holds)
+
+
+class ClockRangeError(ValueError):
+    """A time the mock's clock cannot show: before EARLIEST, or LATEST or later."""
 
 
 def _real_now() -> dt.datetime:
@@ -22,8 +28,8 @@ def _real_now() -> dt.datetime:
 
 
 def stamp(moment: dt.datetime) -> str:
-    """The store's sortable text form of a moment (UTC, microseconds)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The store's sortable text form of a moment (UTC, microseconds, a four-digit year)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_stamp(text: str) -> dt.datetime:
@@ -116,8 +122,19 @@ def describe(store) -> dict:
             "offsetSeconds": round((current - _real_now()).total_seconds(), 3)}
 
 
+def in_range(moment: dt.datetime) -> dt.datetime:
+    """``moment`` when the clock may show it; ClockRangeError otherwise."""
+    if not EARLIEST <= moment < LATEST:
+        raise ClockRangeError(f"The mock's clock runs from {EARLIEST:%Y-%m-%d} to "
+                              f"{LATEST:%Y-%m-%d} UTC, not {stamp(moment)}.")
+    return moment
+
+
 def set_clock(store, moment: dt.datetime | None = None, frozen: bool | None = None) -> dict:
-    """Set the clock to ``moment`` (default: where it is) and freeze or release it."""
+    """Set the clock to ``moment`` (default: where it is) and freeze or release it;
+    ClockRangeError for a moment outside EARLIEST to LATEST."""
+    if moment is not None:
+        in_range(moment)
     with store.transaction():
         state = _state(store)
         moment = moment or now(store)
@@ -127,10 +144,19 @@ def set_clock(store, moment: dt.datetime | None = None, frozen: bool | None = No
 
 
 def advance(store, seconds: float) -> dict:
-    """Move the clock forward (a frozen clock stays frozen at the later moment)."""
+    """Move the clock forward (a frozen clock stays frozen at the later moment);
+    ClockRangeError when that would pass LATEST."""
     with store.transaction():
         state = _state(store)
-        _write(store, now(store) + dt.timedelta(seconds=seconds), bool(state and state["frozen"]))
+        current = now(store)
+        try:
+            moment = current + dt.timedelta(seconds=seconds)
+        except OverflowError:
+            moment = None
+        if moment is None or moment >= LATEST:
+            raise ClockRangeError(f"The mock's clock runs to {LATEST:%Y-%m-%d} UTC; "
+                                  f"{seconds:g} s from {stamp(current)} is beyond.")
+        _write(store, moment, bool(state and state["frozen"]))
     return describe(store)
 
 

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from mockserver import clock
+from mockserver import clock, tokens
 from mockserver.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.subscribers import is_valid_address
@@ -99,15 +99,20 @@ def update_database(store: Store, account_id: int, database_id: int, name: str |
         if description is not None:
             changes["description"] = description
         if unsubscribebehavior is not None:
-            if unsubscribebehavior not in UNSUBSCRIBE_BEHAVIORS:
-                raise InvalidRequest(f"Invalid unsubscribebehavior '{unsubscribebehavior}': "
-                                     f"expected {', '.join(UNSUBSCRIBE_BEHAVIORS)}.")
-            changes["unsubscribebehavior"] = unsubscribebehavior
+            changes["unsubscribebehavior"] = _checked_behavior(unsubscribebehavior)
         if archived is not None:
             changes["archived"] = int(bool(archived))
         if changes:
             store.update_row("databases", database_id, changes)
         return store.database(account_id, database_id)
+
+
+def _checked_behavior(behavior: str) -> str:
+    """An unsubscribe behaviour as given; InvalidRequest when it is none of the vendor's."""
+    if behavior not in UNSUBSCRIBE_BEHAVIORS:
+        raise InvalidRequest(f"Invalid unsubscribebehavior '{behavior}': "
+                             f"expected {', '.join(UNSUBSCRIBE_BEHAVIORS)}.")
+    return behavior
 
 
 def remove_database(store: Store, account_id: int, database_id: int) -> None:
@@ -127,6 +132,84 @@ def clear_database(store: Store, account_id: int, database_id: int) -> int:
         return len(ids)
 
 
+# What Database_copy may be asked to copy (the vendor's options).
+COPY_OPTIONS = ("structure", "force", "collections", "miniviews", "views", "profiles",
+                "subprofiles", "exactlinks")
+
+
+def copy_database(store: Store, account_id: int, database_id: int, name: str,
+                  options=()) -> dict:
+    """Copy a database into a new one named ``name`` in the same account; the new database.
+
+    The structure always goes along: description, archived flag, unsubscribe behaviour and
+    values, fields, interests, contact types, collections with their fields, weights and
+    unsubscribe settings. Option ``profiles`` copies the profiles too (values, interests and
+    extra data, new codes, created now), ``subprofiles`` (with ``profiles``) their
+    subprofiles. Callbacks and contacts are not copied. An option not in ``COPY_OPTIONS`` is
+    an InvalidRequest.
+    """
+    chosen = set()
+    for option in options:
+        text = str(option).strip().lower()
+        if text not in COPY_OPTIONS:
+            raise InvalidRequest(f"Unknown copy option '{option}': expected one of "
+                                 f"{', '.join(COPY_OPTIONS)}.")
+        chosen.add(text)
+    with store.transaction():
+        source = require_database(store, account_id, database_id)
+        copy_id = create_database(store, account_id, name, source["description"])["id"]
+        store.update_row("databases", copy_id, {
+            k: source[k] for k in ("archived", "unsubscribebehavior", "unsubscribe_values")})
+        collection_ids = _copy_structure(store, database_id, copy_id)
+        if "profiles" in chosen:
+            _copy_records(store, database_id, copy_id, collection_ids, "subprofiles" in chosen)
+        return store.database(account_id, copy_id)
+
+
+def _copy_structure(store: Store, database_id: int, copy_id: int) -> dict[int, int]:
+    """Copy the fields, interests, contact types and collections (with their fields) of a
+    database into another; the new collection ids by the old ones."""
+    now = clock.now_stamp(store)
+    collection_ids = {}
+    for c in store.collections_of(database_id):
+        collection_ids[c["id"]] = store.insert_row("collections", {
+            **{k: v for k, v in c.items() if k != "id"}, "database_id": copy_id, "created": now})
+    owners = [None, *collection_ids]
+    store.insert_rows("database_fields", [
+        {**{k: v for k, v in f.items() if k != "id"}, "database_id": copy_id,
+         "collection_id": collection_ids.get(owner)}
+        for owner in owners for f in store.fields_of(database_id, owner)])
+    store.insert_rows("interests", [{"database_id": copy_id, "name": i["name"],
+                                     "groupname": i["groupname"], "weight": i["weight"]}
+                                    for i in store.interests_of(database_id)])
+    store.insert_rows("contact_types", [
+        {**{k: v for k, v in c.items() if k != "id"}, "database_id": copy_id}
+        for c in store.contact_types_of(database_id)])
+    return collection_ids
+
+
+def _copy_records(store: Store, database_id: int, copy_id: int, collection_ids: dict[int, int],
+                  with_subprofiles: bool) -> None:
+    """Copy the profiles (and their subprofiles) of a database into its copy: same values
+    and interests, new codes, created and modified now."""
+    now = clock.now_stamp(store)
+    rows = store.profiles_of(database_id)
+    codes = iter(tokens.new_tokens(store, len(rows)))
+    for row in rows:
+        profile_id = store.insert_row("profiles", {
+            "database_id": copy_id, "code": next(codes), "fields": row["fields"],
+            "interests": row["interests"], "extra": row["extra"], "created": now,
+            "modified": now})
+        if not with_subprofiles:
+            continue
+        subs = store.subprofiles_of(profile_id=row["id"])
+        sub_codes = iter(tokens.new_tokens(store, len(subs)))
+        store.insert_rows("subprofiles", [
+            {"collection_id": collection_ids[sub["collection_id"]], "profile_id": profile_id,
+             "code": next(sub_codes), "fields": sub["fields"], "created": now, "modified": now}
+            for sub in subs])
+
+
 def unsubscribe_values(store: Store, account_id: int, database_id: int) -> dict[str, str]:
     """The field values an unsubscribe sets (behaviour ``update``)."""
     return json.loads(require_database(store, account_id, database_id)["unsubscribe_values"])
@@ -137,12 +220,29 @@ def set_unsubscribe_values(store: Store, account_id: int, database_id: int,
     """Replace the unsubscribe values; names that are no database field are ignored."""
     with store.transaction():
         require_database(store, account_id, database_id)
-        known = field_map(store, database_id, None)
-        kept = {known[name.lower()]["name"]: value for name, value in values.items()
-                if name.lower() in known}
+        kept = _known_values(store, database_id, None, values)
         store.update_row("databases", database_id,
                          {"unsubscribe_values": json.dumps(kept, ensure_ascii=False)})
         return kept
+
+
+def _known_values(store: Store, database_id: int, collection_id: int | None,
+                  values: dict[str, str]) -> dict[str, str]:
+    """The values whose names are fields of the database (or collection), by the fields'
+    names (matched case-insensitively) and as their types store them; the others are
+    dropped. A value its field's type refuses is an InvalidRequest."""
+    known = field_map(store, database_id, collection_id)
+    kept = {}
+    for name, value in values.items():
+        field = known.get(name.lower())
+        if field is None:
+            continue
+        checked = check_value(field, value)
+        if checked is None:
+            raise InvalidRequest(f"Value '{value}' is not valid for field '{field['name']}' "
+                                 f"of type {field['type']}.")
+        kept[field["name"]] = checked
+    return kept
 
 
 # -- fields, interests, collections ---------------------------------------------------
@@ -166,6 +266,30 @@ def find_field(store: Store, database_id: int, collection_id: int | None,
         if f["name"].lower() == text.lower() or str(f["id"]) == text:
             return f
     return None
+
+
+def displayed_fields(store: Store, database_id: int,
+                     collection_id: int | None = None) -> list[dict]:
+    """The fields of a database (or collection) whose ``displayed`` is on, by id."""
+    return [f for f in store.fields_of(database_id, collection_id) if f["displayed"]]
+
+
+def ordered_field(store: Store, database_id: int, collection_id: int | None = None) -> dict | None:
+    """The field that orders the records by default: the first (by id) whose ``ordered`` is on;
+    None when there is none."""
+    return next((f for f in store.fields_of(database_id, collection_id) if f["ordered"]), None)
+
+
+def special_field(store: Store, database_id: int, collection_id: int | None,
+                  special: str) -> dict | None:
+    """The field of a special type (``email``, ``phone_fax``, ``phone_gsm``: the one of its
+    kind a database or collection may have), named case-insensitively; None when there is
+    none or ``special`` is no special type."""
+    kind = (special or "").strip().lower()
+    if kind not in ONE_PER_DATABASE:
+        return None
+    return next((f for f in store.fields_of(database_id, collection_id) if f["type"] == kind),
+                None)
 
 
 def _taken_names(store: Store, database_id: int) -> set[str]:
@@ -455,6 +579,15 @@ def _carry_interest(store: Store, database_id: int, name: str, new_name: str | N
         store.update_row("profiles", record["id"], {"interests": flags})
 
 
+def find_interest(store: Store, database_id: int, identifier: str) -> dict | None:
+    """An interest of the database by name (case-insensitive) or id, or None."""
+    text = (identifier or "").strip()
+    for i in store.interests_of(database_id):
+        if i["name"].lower() == text.lower() or str(i["id"]) == text:
+            return i
+    return None
+
+
 def collections(store: Store, database_id: int) -> list[dict]:
     """A database's collections, by id."""
     return store.collections_of(database_id)
@@ -488,6 +621,48 @@ def create_collection(store: Store, account_id: int, database_id: int, name: str
         collection_id = store.insert_row("collections", {
             "database_id": database_id, "name": name, "created": clock.now_stamp(store)})
         return store.collection(account_id, collection_id)
+
+
+def update_collection(store: Store, account_id: int, collection_id: int,
+                      name: str | None = None, weight: int | None = None,
+                      unsubscribebehavior: str | None = None) -> dict:
+    """Change a collection's name, weight or unsubscribe behaviour (None: keep); a new name
+    follows the rules of a new one. The collection after."""
+    with store.transaction():
+        row = require_collection(store, account_id, collection_id)
+        changes: dict = {}
+        if name is not None and name.strip() != row["name"]:
+            name = _check_identifier(name)
+            if name.lower() in _taken_names(store, row["database_id"]) - {row["name"].lower()}:
+                raise InvalidRequest(f"There is already a field, interest or collection named "
+                                     f"'{name}'.")
+            changes["name"] = name
+        if weight is not None:
+            changes["weight"] = weight
+        if unsubscribebehavior is not None:
+            changes["unsubscribebehavior"] = _checked_behavior(unsubscribebehavior)
+        if changes:
+            store.update_row("collections", collection_id, changes)
+        return store.collection(account_id, collection_id)
+
+
+def collection_unsubscribe_values(store: Store, account_id: int,
+                                  collection_id: int) -> dict[str, str]:
+    """The field values an unsubscribe sets in a subprofile of the collection (behaviour
+    ``update``)."""
+    return json.loads(require_collection(store, account_id, collection_id)["unsubscribe_values"])
+
+
+def set_collection_unsubscribe_values(store: Store, account_id: int, collection_id: int,
+                                      values: dict[str, str]) -> dict[str, str]:
+    """Replace a collection's unsubscribe values; names that are no field of the collection
+    are ignored."""
+    with store.transaction():
+        row = require_collection(store, account_id, collection_id)
+        kept = _known_values(store, row["database_id"], collection_id, values)
+        store.update_row("collections", collection_id,
+                         {"unsubscribe_values": json.dumps(kept, ensure_ascii=False)})
+        return kept
 
 
 def remove_collection(store: Store, account_id: int, collection_id: int) -> None:

@@ -21,6 +21,7 @@ from mockserver import tenants
 
 DIALECTS = ("backclick", "copernica")
 MAINTENANCE = "The service is down for maintenance."
+MAX_TIMES = 2**63 - 1  # the largest count SQLite stores
 _KEYS = {"dialect", "operation", "tenant", "times", "probability", "seed", "fault",
          "faultcode", "status", "body", "delayMs", "drop", "truncate"}
 
@@ -54,12 +55,12 @@ def validate(rule) -> dict:
     for name in ("drop", "truncate"):
         if name in rule and not isinstance(rule[name], bool):
             raise RuleError(f"'{name}' must be true or false.")
-    for name, low, high in (("times", 1, None), ("status", 100, 599), ("delayMs", 0, 600_000)):
+    for name, low, high in (("times", 1, MAX_TIMES), ("status", 100, 599),
+                            ("delayMs", 0, 600_000)):
         value = rule.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or
                                   value < low or (high is not None and value > high)):
-            raise RuleError(f"'{name}' must be an integer from {low}"
-                            f"{f' to {high}' if high else ' up'}.")
+            raise RuleError(f"'{name}' must be an integer from {low} to {high}.")
     probability = rule.get("probability")
     if probability is not None:
         if not isinstance(probability, (int, float)) or isinstance(probability, bool) or \

@@ -61,11 +61,13 @@ class FixtureConflict(FixtureError):
 
 
 def fixture_files(path: str) -> list[Path]:
-    """The files a path names: itself, or a folder's .yaml/.yml/.json files, sorted by name."""
+    """The files a path names: itself, or a folder's .yaml/.yml/.json files, sorted by name
+    (not its ``*.schema.json`` files: JSON Schemas, such as the format's own, are no fixtures)."""
     p = Path(path)
     if not p.is_dir():
         return [p]
-    files = sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and f.is_file())
+    files = sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and f.is_file()
+                   and not f.name.endswith(".schema.json"))
     if not files:
         raise FixtureError(f"{p}: no fixture files (.yaml, .yml, .json) in this folder")
     return files
@@ -367,7 +369,10 @@ def _cp_database(db: dict, path: str, report: _Report) -> None:
             item = f"{path}.{key}[{i}]"
             report.unique(names, r["name"].lower(), f"{item}.name", f"name {r['name']!r}", item)
     for i, co in _valid(db["collections"]):
-        _cp_fields(co["fields"], f"{path}.collections[{i}].fields", report)
+        item = f"{path}.collections[{i}]"
+        _cp_fields(co["fields"], f"{item}.fields", report)
+        co["unsubscribeValues"] = _cp_values(co["unsubscribeValues"], f"{item}.unsubscribeValues",
+                                             co["fields"], report)
     collections = None if None in db["collections"] else \
         {co["name"].lower(): co for co in db["collections"]}
     interests = None if None in db["interests"] else \
@@ -1020,7 +1025,9 @@ def _copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str
                 co_id = collection_ids[co["name"]] = next(ids["collections"])
                 tables["collections"].append({
                     "id": co_id, "database_id": db_id, "name": co["name"],
-                    "unsubscribebehavior": co["unsubscribeBehavior"],
+                    "unsubscribebehavior": co["unsubscribeBehavior"], "weight": co["weight"],
+                    "unsubscribe_values": json.dumps(co["unsubscribeValues"],
+                                                     ensure_ascii=False),
                     "created": co["created"] or now})
                 fields_of[co["name"]] = co["fields"]
             for co in d["collections"]:
@@ -1170,8 +1177,9 @@ def _copernica_out(tables: dict) -> dict | None:
             "fields": [field_out(f) for f in fields.get(d["id"], [])],
             "interests": [{"id": i["id"], "name": i["name"], "group": i["groupname"]}
                           for i in interests.get(d["id"], [])],
-            "collections": [{"id": co["id"], "name": co["name"],
+            "collections": [{"id": co["id"], "name": co["name"], "weight": co["weight"],
                              "unsubscribeBehavior": co["unsubscribebehavior"],
+                             "unsubscribeValues": json.loads(co["unsubscribe_values"]),
                              "created": co["created"],
                              "fields": [field_out(f) for f in collection_fields.get(co["id"], [])]}
                             for co in collections.get(d["id"], [])],

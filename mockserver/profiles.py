@@ -281,6 +281,45 @@ def matching(records: list[dict], requirements: list[Requirement], defined: list
     return found
 
 
+def distinct(records: list[dict], names: list[str], defined: list[dict], order: str | None,
+             asc: bool) -> tuple[list[dict], list[str]]:
+    """One record per distinct combination of the named fields' values (the first of it by
+    id), ordered by ``order``; and the field names used (defined names, case-insensitive;
+    the others are ignored). Values are the same as a search's ``=`` finds them: numbers as
+    numbers, text case-insensitively. No names at all are an InvalidRequest."""
+    if not [n for n in names if n.strip()]:
+        raise InvalidRequest("No fields given: fields names the fields to be distinct by.")
+    by_name = {f["name"].lower(): f for f in defined}
+    chosen = list(dict.fromkeys(by_name[n.strip().lower()]["name"] for n in names
+                                if n.strip().lower() in by_name))
+    kinds = {f["name"]: f["type"] for f in defined}
+    seen, firsts = set(), []
+    for record in sorted(records, key=lambda r: r["id"]):
+        combination = tuple(_same_key(record["fields"].get(n, ""), kinds[n]) for n in chosen)
+        if combination not in seen:
+            seen.add(combination)
+            firsts.append(record)
+    return matching(firsts, [], defined, order, asc), chosen
+
+
+def distinct_profiles(store: Store, account_id: int, database_id: int, names: list[str],
+                      order: str | None = None, asc: bool = True) -> tuple[list[dict], list[str]]:
+    """The database's profiles, one per distinct combination of the named fields (see
+    ``distinct``), and the field names used."""
+    databases.require_database(store, account_id, database_id)
+    return distinct(all_profiles(store, database_id), names, store.fields_of(database_id, None),
+                    order, asc)
+
+
+def _same_key(value, kind: str):
+    """What two values share when a search's ``=`` (not case-sensitive) finds them equal."""
+    if kind in ("integer", "float"):
+        number = _number(value)
+        if number is not None:
+            return number
+    return str(value).casefold()
+
+
 def _number(text) -> float | None:
     try:
         return float(str(text).strip())
@@ -528,7 +567,7 @@ def displayed_values(store: Store, record: dict, database_id: int,
                      collection_id: int | None) -> dict:
     """A (sub)profile's values of the fields marked ``displayed``, in field order."""
     return {f["name"]: record["fields"][f["name"]]
-            for f in store.fields_of(database_id, collection_id) if f["displayed"]}
+            for f in databases.displayed_fields(store, database_id, collection_id)}
 
 
 def email_address_state(store: Store, record: dict, database_id: int,

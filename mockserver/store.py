@@ -17,7 +17,7 @@ import threading
 from typing import Iterable, Iterator
 
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Each migration brings the store from version N-1 to N. Append, never edit.
 MIGRATIONS: list[str] = [
@@ -267,6 +267,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX contacts_by_profile ON contacts (profile_id, id);
     CREATE INDEX contacts_by_type ON contacts (contact_type_id);
     CREATE INDEX contacts_by_user ON contacts (username);
+    """,
+    # 8: Copernica collection weight (Collection_update).
+    """
+    ALTER TABLE collections ADD COLUMN weight INTEGER NOT NULL DEFAULT 0;
     """,
 ]
 
@@ -1133,7 +1137,8 @@ class Store:
     def update_callback(self, callback_id: int, changes: dict) -> None:
         """Set columns of one callback."""
         names = [n for n in changes if n in ("url", "method", "expression", "actionfilter",
-                                             "sources", "base_url")]
+                                             "sources", "base_url", "database_id",
+                                             "collection_id")]
         if names:
             self.conn.execute("UPDATE callbacks SET " + ", ".join(f"{n}=?" for n in names) +
                               " WHERE id=?", [*(changes[n] for n in names), callback_id])

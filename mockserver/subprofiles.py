@@ -251,3 +251,15 @@ def unsubscribe_subprofile(store: Store, account_id: int, subprofile_id: int,
                 json.loads(collection["unsubscribe_values"]),
                 store.fields_of(collection["database_id"], collection["id"]))
             _write_subprofile(store, account_id, collection["database_id"], sub, values, source)
+
+
+def distinct_subprofiles(store: Store, account_id: int, collection_id: int, names: list[str],
+                         order: str | None = None,
+                         asc: bool = True) -> tuple[list[dict], list[str]]:
+    """The collection's subprofiles, one per distinct combination of the named fields (see
+    ``profiles.distinct``), and the field names used."""
+    collection = databases.require_collection(store, account_id, collection_id)
+    defined = store.fields_of(collection["database_id"], collection_id)
+    subs = [profiles.subprofile_record(row, defined)
+            for row in store.subprofiles_of(collection_id=collection_id)]
+    return profiles.distinct(subs, names, defined, order, asc)

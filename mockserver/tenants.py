@@ -105,8 +105,9 @@ def create(store: Store, base_url: str, document: dict | None = None,
     # YAML and validation only when used: the tenant filters of every worker import this module
     from mockserver import fixtures
     source = source or fixtures.REQUEST_BODY
-    if name is not None and not NAME.match(name):
-        raise TenantError(f"Invalid tenant name {name!r}: 1 to 64 of A-Z a-z 0-9 . _ -")
+    if name is not None and (not NAME.match(name) or name in (".", "..")):
+        raise TenantError(f"Invalid tenant name {name!r}: 1 to 64 of A-Z a-z 0-9 . _ -, "
+                          f"not . or .. (a path segment could not name it)")
     if name is not None and ID_NAME.match(name):
         raise TenantError(f"Invalid tenant name {name!r}: mandator-N and account-N name "
                           f"a mandator's or an account's data in filters")

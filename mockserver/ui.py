@@ -655,6 +655,17 @@ class WebUi:
         if action == "real":
             clock.reset(store)
             return self._back(request, "clock")
+        try:
+            self._move_clock(request, action)
+        except clock.ClockRangeError as error:
+            raise UiError(str(error))
+        due = scheduler.send_fallen_due(store)
+        return self._back(request, "clock", sent=due["newslettersSent"],
+                          attempts=due["callbackAttempts"])
+
+    def _move_clock(self, request: Request, action: str) -> None:
+        """Set, freeze, release or advance the clock as the form asks."""
+        store = self.server.store
         if action == "set":
             text = (request.form.get("now") or "").strip()
             try:
@@ -680,9 +691,6 @@ class WebUi:
         else:
             raise UiError(f"Unknown clock action {action!r}; one of set, freeze, release, "
                           f"advance, real.")
-        due = scheduler.send_fallen_due(store)
-        return self._back(request, "clock", sent=due["newslettersSent"],
-                          attempts=due["callbackAttempts"])
 
     # -- faults -----------------------------------------------------------------------------
 

@@ -580,7 +580,8 @@ def test_thousand_changes_from_eight_threads_arrive_in_order(cb_server, receiver
 def test_the_documented_verifier_accepts_a_callback(cb_server, receiver):
     text = (callbacks_doc := __import__("pathlib").Path(__file__).parent.parent
             / "docs" / "callbacks.md").read_text(encoding="utf-8")
-    (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "def verify" in b]
+    blocks = re.findall(r"```python(?: [^\n]*)?\n(.*?)```", text, re.S)  # any info-string words
+    (block,) = [b for b in blocks if "def verify" in b]
     namespace: dict = {}
     exec(compile(block, str(callbacks_doc), "exec"), namespace)  # the docs' own example
     callback = _callback(cb_server, receiver.url + "/documented?x=1", method="xml")

@@ -315,7 +315,8 @@ def test_compose_and_the_ci_services_serve_the_images_port_with_a_token(image):
     assert service["environment"]["MOCKSERVER_ADMIN_TOKEN"].startswith(
         "${MOCKSERVER_ADMIN_TOKEN:?")
     text = (ROOT / "docs" / "container.md").read_text(encoding="utf-8")
-    github, gitlab = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    blocks = re.findall(r"```yaml(?: [^\n]*)?\n(.*?)```", text, re.S)  # `yaml no-run` too
+    github, gitlab = [yaml.safe_load(b) for b in blocks]
     job = github["jobs"]["test"]
     (github_service,) = job["services"].values()
     assert github_service["ports"] == [f"{port}:{port}"]

@@ -223,10 +223,14 @@ def test_profile_unsubscribe_with_a_value_its_field_refuses(api, cop):
     db, _ = shop(api)
     pid = api("Database_createProfile", id=db, fields=pairs({"Name": "Ann"})).profile.id
     api("Database_update", id=db, unsubscribebehavior="update")
-    api("Database_setUnsubscribeValues", id=db, fields=pairs({"Name": "gone", "Age": "none"}))
+    assert api.fault("Database_setUnsubscribeValues", id=db, fields=pairs({"Age": "none"})) == \
+        "Value 'none' is not valid for field 'Age' of type integer."  # refused when set
+    level = api("Database_createField", id=db, name="Level").field.id
+    api("Database_setUnsubscribeValues", id=db, fields=pairs({"Name": "gone", "Level": "none"}))
+    api("Field_update", id=level, type="integer")  # the stored value is one it refuses now
     before = row(cop, "profiles", pid)
     assert api.fault("Profile_unsubscribe", id=pid) == \
-        "Value 'none' is not valid for field 'Age' of type integer."
+        "Value 'none' is not valid for field 'Level' of type integer."
     assert row(cop, "profiles", pid) == before
 
 

@@ -281,9 +281,9 @@ def test_the_documented_example_runs(tmp_path):
 
     from conftest import ROOT
     text = (ROOT / "docs" / "determinism.md").read_text(encoding="utf-8")
-    (fixture,) = re.findall(r"```yaml\n(.*?)```", text, re.S)
-    (shell,) = re.findall(r"```sh\n(.*?)```", text, re.S)
-    (script,) = re.findall(r"```python\n(.*?)```", text, re.S)
+    (fixture,) = re.findall(r"```yaml(?: [^\n]*)?\n(.*?)```", text, re.S)
+    (shell,) = re.findall(r"```sh(?: [^\n]*)?\n(.*?)```", text, re.S)
+    (script,) = re.findall(r"```python(?: [^\n]*)?\n(.*?)```", text, re.S)
     assert "--fixtures replay.yaml" in shell and "--port 8081" in shell
     servers = []
     for name, seed in (("a", 7), ("b", 7), ("c", 7), ("d", 8)):  # each run on fresh servers

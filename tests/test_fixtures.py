@@ -268,6 +268,8 @@ def test_files_and_folders_merge(tmp_path):
     (tmp_path / "one" / "b.yml").write_text(
         "backclick: {blockList: [X@Example.org], mandators: [{id: 2, apiKeys: [k]}]}\n")
     (tmp_path / "one" / "notes.txt").write_text("not a fixture")
+    (tmp_path / "one" / "mockserver-fixtures.schema.json").write_text(  # a JSON Schema: skipped
+        '{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}')
     (tmp_path / "c.json").write_text('{"seed": 7, "clock": {"start": "2026-11-22T12:00:00+01:00",'
                                      ' "frozen": true}, "backclick": {"blockList": ["x@example.org"]}}')
     doc = fixtures.load_paths([str(tmp_path / "one"), str(tmp_path / "c.json")])
@@ -710,3 +712,27 @@ def http_put(server, path: str, body: dict):
     from conftest import http
     return http("PUT", server.base_url + path, json.dumps(body).encode(),
                 {"Content-Type": "application/json"})
+
+
+def test_times_beyond_the_clock_and_collection_values_are_problems_of_their_own():
+    document = {"clock": {"start": "1960-01-01"},
+                "backclick": {"mandators": [{"id": 1, "subscribers": [
+                    {"email": "far@example.de", "created": "9999-12-31T23:00:00-05:00"}]}]},
+                "copernica": {"accounts": [{"id": 1, "databases": [{"name": "D", "collections": [
+                    {"name": "C", "weight": "4", "unsubscribeValues": {"A": "x", "B": "1"},
+                     "fields": [{"name": "A", "type": "integer"}]}]}]}]}}
+    with pytest.raises(fixtures.FixtureError) as caught:
+        fixtures.validate(document, "t.yaml")
+    collection = "t.yaml: copernica.accounts[0].databases[0].collections[0]"
+    assert caught.value.problems == [
+        "t.yaml: clock.start: The mock's clock runs from 1970-01-01 to 9999-01-01 UTC, "
+        "not 1960-01-01T00:00:00.000000Z.",
+        "t.yaml: backclick.mandators[0].subscribers[0].created: expected a date and time "
+        "within the years 1 to 9999 in UTC",
+        f"{collection}.weight: expected an integer"]
+    document["copernica"]["accounts"][0]["databases"][0]["collections"][0]["weight"] = 4
+    with pytest.raises(fixtures.FixtureError) as caught:
+        fixtures.validate(document, "t.yaml")
+    assert caught.value.problems[2:] == [
+        f"{collection}.unsubscribeValues.A: 'x' is not a valid integer value",
+        f"{collection}.unsubscribeValues.B: no field named 'B'"]

@@ -5,6 +5,7 @@ tree in reach. The wheel's install time is printed.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -145,6 +146,8 @@ def test_installed_wheel_serves_the_demo(venv, tmp_path):
         import urllib.request
         with urllib.request.urlopen(base + "_mock/ui/", timeout=30) as page:  # the templates
             assert b"</html>" in page.read()
+        with urllib.request.urlopen(base + "_mock/openapi.json", timeout=30) as answer:
+            assert json.load(answer)["openapi"] == "3.1.0"  # mockserver/openapi.yaml
         assert (tmp_path / "store.db").exists()
     finally:
         process.terminate()

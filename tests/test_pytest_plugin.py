@@ -158,7 +158,7 @@ def test_the_documented_tests_pass_as_written(pytester):
     from conftest import ROOT
     for doc in ("docs/pytest.md", "README.md"):
         text = (ROOT / doc).read_text(encoding="utf-8")
-        blocks = re.findall(r"```py\n(.*?)```", text, re.S)
+        blocks = re.findall(r"```py(?: [^\n]*)?\n(.*?)```", text, re.S)
         assert blocks, doc
         for block in blocks:
             name = re.match(r"# (test_\w+\.py)", block).group(1)

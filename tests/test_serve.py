@@ -83,8 +83,8 @@ def test_state_survives_a_restart(tmp_path):
 
 
 def test_migrations_run_on_start_and_record_the_version(server):
-    assert server.rows("SELECT value FROM meta WHERE key='schema_version'") == [{"value": "7"}]
-    assert server.json("_mock/health")["schemaVersion"] == 7
+    assert server.rows("SELECT value FROM meta WHERE key='schema_version'") == [{"value": "8"}]
+    assert server.json("_mock/health")["schemaVersion"] == 8
     assert server.rows("PRAGMA journal_mode") == [{"journal_mode": "wal"}]
 
 
@@ -95,7 +95,7 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path):
         conn.execute("INSERT INTO meta VALUES ('schema_version', '999')")
     status, out = run_cli("serve", "--port", "0", "--db", str(db))
     assert status == 1
-    assert "has schema version 999; this mockserver knows only up to 7" in out
+    assert "has schema version 999; this mockserver knows only up to 8" in out
 
 
 def test_import_lock_is_shared_by_worker_processes(tmp_path):

@@ -93,3 +93,45 @@ def callback_remove(call: v.Call, p):
     _require(call, p)
     _callbacks().remove_callback(call.store, call.account_id, p.id)
     return v.value(True)
+
+
+def collection_callback(call: v.Call, p):
+    """A callback of the collection by id, or 0."""
+    databases.require_collection(call.store, call.account_id, p.id)
+    cb = _callbacks().get_callback(call.store, call.account_id, p.identifier)
+    if cb and cb.get("collection_id") != p.id:
+        cb = None
+    return v.entity("callback", cb and v.callback(cb))
+
+
+def collection_callbacks(call: v.Call, p):
+    """The callbacks on the collection's subprofiles."""
+    databases.require_collection(call.store, call.account_id, p.id)
+    found = _callbacks().callbacks_of(call.store, collection_id=p.id)
+    return v.listing("callback", v.whole([v.callback(cb) for cb in found], p))
+
+
+def callback_database(call: v.Call, p):
+    """The database the callback watches, or 0 when it watches a collection."""
+    cb = _require(call, p)
+    if cb.get("collection_id") is not None:
+        return v.value(0)
+    return v.entity("database", v.database(call, databases.require_database(
+        call.store, call.account_id, cb["database_id"])))
+
+
+def callback_collection(call: v.Call, p):
+    """The collection the callback watches, or 0 when it watches a database."""
+    cb = _require(call, p)
+    if cb.get("collection_id") is None:
+        return v.value(0)
+    return v.entity("collection", v.collection(call, databases.require_collection(
+        call.store, call.account_id, cb["collection_id"])))
+
+
+def callback_set_source(call: v.Call, p):
+    """Make the callback watch another database or collection of the account."""
+    _callbacks().set_source(call.store, call.account_id, p.id,
+                            database_id=getattr(p.database, "id", None),
+                            collection_id=getattr(p.collection, "id", None))
+    return v.value(True)

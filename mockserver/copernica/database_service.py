@@ -2,7 +2,7 @@
 calls, one ``Result`` out."""
 from __future__ import annotations
 
-from mockserver import databases, profiles
+from mockserver import accounts, databases, profiles, unsubscribes
 from mockserver.copernica import values as v
 
 
@@ -158,3 +158,95 @@ def database_set_unsubscribe_values(call: v.Call, p):
     """Replace the field values an unsubscribe sets."""
     databases.set_unsubscribe_values(call.store, call.account_id, p.id, v.pairs(p.fields))
     return v.value(True)
+
+
+def database_account(call: v.Call, p):
+    """The account the database belongs to."""
+    _db(call, p)
+    return v.entity("account", v.account(accounts.account_record(call.store, call.account_id)))
+
+
+def database_database(call: v.Call, p):
+    """The database itself."""
+    return v.entity("database", v.database(call, _db(call, p)))
+
+
+def database_copy(call: v.Call, p):
+    """Copy the database with its structure into a new one named ``target`` (or
+    ``database.name``); option ``profiles`` (and ``subprofiles``) copies the records too."""
+    name = p.target if p.target is not None else getattr(p.database, "name", None)
+    return v.entity("database", v.database(call, databases.copy_database(
+        call.store, call.account_id, p.id, name, v.strings(p.options))))
+
+
+def database_count_distinct_profiles(call: v.Call, p):
+    """How many distinct combinations of the named fields' values the profiles hold."""
+    found, _ = profiles.distinct_profiles(call.store, call.account_id, p.id, v.strings(p.fields))
+    return v.value(len(found))
+
+
+def database_distinct_profiles(call: v.Call, p):
+    """One profile per distinct combination of the named fields' values (the first by id)."""
+    found, chosen = profiles.distinct_profiles(call.store, call.account_id, p.id,
+                                               v.strings(p.fields), p.order, v.asc(p))
+    return v.listing("profile", v.whole(v.distinct(found, chosen, v.full(p), v.profile), p),
+                     v.full(p))
+
+
+def database_displayed_fields(call: v.Call, p):
+    """The database's fields whose ``displayed`` is on."""
+    _db(call, p)
+    return v.listing("field", v.whole([v.field(r) for r in
+                                       databases.displayed_fields(call.store, p.id)], p))
+
+
+def database_interest(call: v.Call, p):
+    """An interest by name or id, or 0."""
+    _db(call, p)
+    row = databases.find_interest(call.store, p.id, p.identifier)
+    return v.entity("interest", row and v.interest(row))
+
+
+def database_ordered_field(call: v.Call, p):
+    """The field that orders the profiles by default, or 0."""
+    _db(call, p)
+    row = databases.ordered_field(call.store, p.id)
+    return v.entity("field", row and v.field(row))
+
+
+def database_special_content_field(call: v.Call, p):
+    """The field of a special content (``email``, ``phone_fax``, ``phone_gsm``), or 0."""
+    _db(call, p)
+    row = databases.special_field(call.store, p.id, None, p.specialContent)
+    return v.entity("field", row and v.field(row))
+
+
+def database_special_type_field(call: v.Call, p):
+    """The field of a special type (``email``, ``phone_fax``, ``phone_gsm``), or 0."""
+    _db(call, p)
+    row = databases.special_field(call.store, p.id, None, p.type)
+    return v.entity("field", row and v.field(row))
+
+
+def database_rebuild(call: v.Call, p):
+    """Rebuild the database's selections: there are none, so nothing to do."""
+    _db(call, p)
+    return v.value(True)
+
+
+def database_apply_unsubscribe_behavior(call: v.Call, p):
+    """Apply the unsubscribe behaviour to the profiles the unsubscribe values mark."""
+    unsubscribes.apply_database_behavior(call.store, call.account_id, p.id)
+    return v.value(True)
+
+
+def database_all_views(call: v.Call, p):
+    """Every view (selection) of the database, nested ones too: none."""
+    _db(call, p)
+    return v.listing("view", v.whole([], p))
+
+
+def database_view(call: v.Call, p):
+    """A view by name or id: 0 (the mock has no selections)."""
+    _db(call, p)
+    return v.value(0)

@@ -67,6 +67,18 @@ def whole(items: list, p) -> profiles.Page:
     return profiles.Page(start=start, total=len(items), items=chosen)
 
 
+def distinct(found: list[dict], chosen: list[str], full: bool, convert) -> list:
+    """The records of a distinct list as entities (``convert``: ``profile`` or
+    ``subprofile``): in full, or with ``fields`` holding just the distinct fields."""
+    out = []
+    for record in found:
+        item = convert(record, full)
+        if not full:
+            item.fields = pair_list({n: record["fields"].get(n, "") for n in chosen})
+        out.append(item)
+    return out
+
+
 # -- entities -----------------------------------------------------------------------------
 
 
@@ -82,7 +94,7 @@ def database(call: Call, row: dict):
 def collection(call: Call, row: dict):
     """A collection row as the vendor's ``Collection``."""
     return t.model("Collection")(
-        id=row["id"], name=row["name"], weight=0, created=vendor_time(row["created"]),
+        id=row["id"], name=row["name"], weight=row["weight"], created=vendor_time(row["created"]),
         unsubscribebehavior=row["unsubscribebehavior"],
         countsubprofiles=call.store.count_subprofiles(row["id"]), lastbuilt="")
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
+from mockserver import clock
 from mockserver.fixture_schema.backclick import Backclick
 from mockserver.fixture_schema.copernica import Copernica
 from mockserver.fixture_schema.scalars import (MAX_ID, FixtureMapping, Moment, UnknownKey,
@@ -35,11 +36,20 @@ MESSAGES = {
 }
 
 
+def _on_the_clock(stamp: str) -> str:
+    """A moment the mock's clock can show (clock.EARLIEST to clock.LATEST)."""
+    try:
+        clock.in_range(clock.parse_stamp(stamp))
+    except clock.ClockRangeError as error:
+        raise ValueError(str(error)) from None
+    return stamp
+
+
 class Clock(FixtureMapping):
     """The mock's clock, set when the fixture is seeded."""
 
-    start: Moment | None = only_given(description="the clock starts at this moment "
-                                                   "(default: now) and runs on from there")
+    start: Annotated[Moment, AfterValidator(_on_the_clock)] | None = only_given(
+        description="the clock starts at this moment (default: now) and runs on from there")
     frozen: bool | None = only_given(description="the clock stands still (default false)")
 
 

@@ -124,7 +124,9 @@ class Collection(FixtureMapping):
 
     id: Ident | None = only_given()
     name: Name
+    weight: int = Field(0, description="the collection's weight (its place among the others)")
     unsubscribeBehavior: UnsubscribeBehavior = "nothing"
+    unsubscribeValues: Values = Field(default_factory=dict)
     created: Moment | None = None
     fields: list[DatabaseField] = Field(default_factory=list)
 

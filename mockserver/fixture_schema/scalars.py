@@ -20,6 +20,7 @@ from mockserver.subscribers import is_valid_address
 
 MAX_ID = 2**31 - 1
 MOMENT_PROBLEM = "expected an ISO 8601 date and time, e.g. 2026-11-22T12:00:00+01:00"
+MOMENT_RANGE_PROBLEM = "expected a date and time within the years 1 to 9999 in UTC"
 
 
 class UnknownKey:
@@ -89,7 +90,10 @@ def _moment(value: Any) -> Any:
         raise ValueError(MOMENT_PROBLEM)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
-    return clock.stamp(moment)
+    try:
+        return clock.stamp(moment)
+    except OverflowError:  # beyond the year 9999 once in UTC
+        raise ValueError(MOMENT_RANGE_PROBLEM) from None
 
 
 def _field_value(value: Any) -> Any:
