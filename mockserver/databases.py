@@ -60,6 +60,13 @@ def require_database(store: Store, account_id: int, database_id: int) -> dict:
     return row
 
 
+def by_name_or_id(rows, identifier: str) -> dict | None:
+    """The first row whose name (case-insensitive) or id is ``identifier``, or None."""
+    text = (identifier or "").strip()
+    return next((r for r in rows if r["name"].lower() == text.lower() or str(r["id"]) == text),
+                None)
+
+
 def find_database(store: Store, account_id: int, identifier: str) -> dict | None:
     """The account's database named ``identifier``, or with it as id; None when there is none."""
     text = (identifier or "").strip()
@@ -261,11 +268,7 @@ def field_map(store: Store, database_id: int, collection_id: int | None) -> dict
 def find_field(store: Store, database_id: int, collection_id: int | None,
                identifier: str) -> dict | None:
     """A field by name (case-insensitive) or id, or None."""
-    text = (identifier or "").strip()
-    for f in store.fields_of(database_id, collection_id):
-        if f["name"].lower() == text.lower() or str(f["id"]) == text:
-            return f
-    return None
+    return by_name_or_id(store.fields_of(database_id, collection_id), identifier)
 
 
 def displayed_fields(store: Store, database_id: int,
@@ -581,11 +584,7 @@ def _carry_interest(store: Store, database_id: int, name: str, new_name: str | N
 
 def find_interest(store: Store, database_id: int, identifier: str) -> dict | None:
     """An interest of the database by name (case-insensitive) or id, or None."""
-    text = (identifier or "").strip()
-    for i in store.interests_of(database_id):
-        if i["name"].lower() == text.lower() or str(i["id"]) == text:
-            return i
-    return None
+    return by_name_or_id(store.interests_of(database_id), identifier)
 
 
 def collections(store: Store, database_id: int) -> list[dict]:
@@ -603,11 +602,7 @@ def require_collection(store: Store, account_id: int, collection_id: int) -> dic
 
 def find_collection(store: Store, database_id: int, identifier: str) -> dict | None:
     """A collection of the database by name (case-insensitive) or id, or None."""
-    text = (identifier or "").strip()
-    for c in store.collections_of(database_id):
-        if c["name"].lower() == text.lower() or str(c["id"]) == text:
-            return c
-    return None
+    return by_name_or_id(store.collections_of(database_id), identifier)
 
 
 def create_collection(store: Store, account_id: int, database_id: int, name: str) -> dict:

@@ -445,6 +445,24 @@ MOVE_OPTIONS = {"fields": 1, "interests": 1, "extra": 1, "code": 1, "ignoreempty
 EMPTY_VALUES = ("", databases.EMPTY_DATE, databases.EMPTY_DATETIME)
 
 
+def move_options(defaults: dict, options: dict | None) -> dict:
+    """A move's options (name -> 0/1) over its defaults; names the move lacks are ignored."""
+    chosen = dict(defaults)
+    for name, value in (options or {}).items():
+        if str(name).strip().lower() in chosen:
+            chosen[str(name).strip().lower()] = flag(value)
+    return chosen
+
+
+def moved_values(fields: dict, target_fields: dict, chosen: dict) -> dict:
+    """The values a move copies into the target (``fields``, ``ignoreempty``, ``onlyempty``)."""
+    if not chosen["fields"]:
+        return {}
+    return {name: value for name, value in fields.items()
+            if not (chosen["ignoreempty"] and value in EMPTY_VALUES)
+            and not (chosen["onlyempty"] and target_fields.get(name) not in EMPTY_VALUES)}
+
+
 def move_profile(store: Store, account_id: int, profile_id: int, target_id: int,
                  options: dict | None = None, source: str = "soap") -> dict:
     """Merge a profile into another of its database and remove it; the target after.
@@ -456,10 +474,7 @@ def move_profile(store: Store, account_id: int, profile_id: int, target_id: int,
     ``contacts`` its contacts (else they go with it). The rest the mock has no data for. The
     target's change and the profile's removal reach the callbacks.
     """
-    chosen = dict(MOVE_OPTIONS)
-    for name, value in (options or {}).items():
-        if str(name).strip().lower() in chosen:
-            chosen[str(name).strip().lower()] = flag(value)
+    chosen = move_options(MOVE_OPTIONS, options)
     with store.transaction():
         profile = require_profile(store, account_id, profile_id)
         target = require_profile(store, account_id, target_id)
@@ -468,14 +483,7 @@ def move_profile(store: Store, account_id: int, profile_id: int, target_id: int,
                                  f"{profile_id}.")
         if target_id == profile_id:
             raise InvalidRequest(f"Profile {profile_id} cannot be moved onto itself.")
-        values = {}
-        if chosen["fields"]:
-            for name, value in profile["fields"].items():
-                if chosen["ignoreempty"] and value in EMPTY_VALUES:
-                    continue
-                if chosen["onlyempty"] and target["fields"].get(name) not in EMPTY_VALUES:
-                    continue
-                values[name] = value
+        values = moved_values(profile["fields"], target["fields"], chosen)
         flags = {n: 1 for n, v in profile["interests"].items() if v} if chosen["interests"] else {}
         _write_profile(store, account_id, target, values, flags, source)
         taken = {key: profile[key] for key in ("code", "extra")

@@ -201,10 +201,7 @@ def move_into_subprofile(store: Store, account_id: int, subprofile_id: int, targ
     target the subprofile's code; ``mailings`` and ``surveys`` the mock has no data for. The
     target's change and the subprofile's removal reach the callbacks.
     """
-    chosen = dict(MOVE_OPTIONS)
-    for name, value in (options or {}).items():
-        if str(name).strip().lower() in chosen:
-            chosen[str(name).strip().lower()] = profiles.flag(value)
+    chosen = profiles.move_options(MOVE_OPTIONS, options)
     with store.transaction():
         sub = profiles.require_subprofile(store, account_id, subprofile_id)
         target = profiles.require_subprofile(store, account_id, target_id)
@@ -213,15 +210,9 @@ def move_into_subprofile(store: Store, account_id: int, subprofile_id: int, targ
                                  f"subprofile {subprofile_id}.")
         if target_id == subprofile_id:
             raise InvalidRequest(f"Subprofile {subprofile_id} cannot be moved onto itself.")
-        values = {}
-        if chosen["fields"]:
-            for name, value in sub["fields"].items():
-                if chosen["ignoreempty"] and value in profiles.EMPTY_VALUES:
-                    continue
-                if chosen["onlyempty"] and target["fields"].get(name) not in profiles.EMPTY_VALUES:
-                    continue
-                if target["fields"].get(name) != value:
-                    values[name] = value
+        values = {name: value for name, value in
+                  profiles.moved_values(sub["fields"], target["fields"], chosen).items()
+                  if target["fields"].get(name) != value}
         row: dict = {"fields": {**target["fields"], **values}} if values else {}
         if chosen["code"] and target["code"] != sub["code"]:
             row["code"] = sub["code"]
