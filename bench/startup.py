@@ -15,10 +15,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 5
-APP = "import mockserver.web"
+APP = "import mockserver.surfaces.web"
 # name: (what runs before the clock starts, what is timed)
 STEPS = {
-    "import mockserver.web": ("pass", APP),
+    "import mockserver.surfaces.web": ("pass", APP),
     "Copernica endpoint + WSDL": (APP, "from mockserver import copernica; "
                                        "copernica.endpoint().wsdl('http://127.0.0.1:8080/')"),
     "BACKCLICK endpoint + WSDL": (APP, "from mockserver import backclick; "

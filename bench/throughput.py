@@ -34,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mockserver import fixtures, store as store_module  # noqa: E402
+from mockserver.machinery import fixtures  # noqa: E402
+from mockserver import store as store_module
 from mockserver.backclick import SERVICE_PATH  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"

@@ -1,6 +1,6 @@
 """mockserver: a local, stateful mock of email-marketing SOAP APIs."""
 
-from mockserver import spyne_compat
+from mockserver.soap import spyne_compat
 
 __version__ = "0.1.0"
 

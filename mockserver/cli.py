@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from mockserver import __version__
-from mockserver.settings import DEFAULT_READ_TIMEOUT
+from mockserver.surfaces.settings import DEFAULT_READ_TIMEOUT
 
 DEMO_FIXTURES = Path(__file__).resolve().parent / "demo" / "demo.yaml"
 
@@ -197,8 +197,8 @@ def _fail(message: str) -> int:
 
 def cmd_serve(args) -> int:
     """``mockserver serve``."""
-    from mockserver import server
-    from mockserver.settings import Settings, open_store_telling
+    from mockserver.surfaces import server
+    from mockserver.surfaces.settings import Settings, open_store_telling
 
     if not 0 < args.read_timeout < 1e6:
         return _fail(f"--read-timeout takes a positive number of seconds, "
@@ -226,7 +226,7 @@ def cmd_serve(args) -> int:
     if settings.backclick_wsdl:
         # read here, before the workers fork: a file that cannot be served stops the start
         from mockserver import backclick
-        from mockserver.wsdl_import import WsdlFileError
+        from mockserver.soap.wsdl_import import WsdlFileError
         try:
             print(backclick.wsdl_summary(settings.backclick_wsdl), flush=True)
         except WsdlFileError as error:
@@ -246,7 +246,7 @@ def cmd_serve(args) -> int:
               flush=True)
 
     def app():
-        from mockserver.web import MockServer  # in the worker: spyne, lxml, werkzeug
+        from mockserver.surfaces.web import MockServer  # in the worker: spyne, lxml, werkzeug
         return MockServer(settings, store)
 
     server.serve(settings, store, app, listener, opening)
@@ -255,7 +255,7 @@ def cmd_serve(args) -> int:
 
 def cmd_seed(args) -> int:
     """``mockserver seed``."""
-    from mockserver import fixtures
+    from mockserver.machinery import fixtures
     from mockserver.store import Store
 
     try:
@@ -277,7 +277,7 @@ def cmd_seed(args) -> int:
 
 def cmd_export(args) -> int:
     """``mockserver export``."""
-    from mockserver import fixtures
+    from mockserver.machinery import fixtures
     from mockserver.store import Store
 
     if args.db != ":memory:" and not Path(args.db).exists():
@@ -320,7 +320,7 @@ def _base_url(text: str) -> str | None:
     """``text`` as a server's base URL ending in ``/``, or None if it is none."""
     from urllib.parse import urlsplit
 
-    from mockserver import gate
+    from mockserver.surfaces import gate
     try:
         parts = urlsplit(text.strip())
     except ValueError:
@@ -333,7 +333,7 @@ def _base_url(text: str) -> str | None:
 
 def cmd_check(args) -> int:
     """``mockserver check``."""
-    from mockserver import fixtures
+    from mockserver.machinery import fixtures
 
     try:
         fixtures.load_paths(args.paths)
@@ -346,7 +346,7 @@ def cmd_check(args) -> int:
 
 def cmd_schema(args) -> int:
     """``mockserver schema``."""
-    from mockserver import fixture_schema
+    from mockserver.machinery import fixture_schema
 
     sys.stdout.write(fixture_schema.json_schema_text())
     return 0

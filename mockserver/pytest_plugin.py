@@ -241,8 +241,8 @@ def marketing_mock_server(request, tmp_path_factory):
         client.call("GET", "health")
         yield client
         return
-    from mockserver.embedded import EmbeddedServer
-    from mockserver.settings import Settings
+    from mockserver.surfaces.embedded import EmbeddedServer
+    from mockserver.surfaces.settings import Settings
     fixtures = [str(Path(config.rootpath, p)) for p in config.getini("marketing_mock_fixtures")]
     db = tmp_path_factory.mktemp("mockserver") / "store.db"
     server = EmbeddedServer(Settings(host="127.0.0.1", port=0, db=str(db), fixtures=fixtures))

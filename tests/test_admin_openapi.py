@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from conftest import BASIC, ROOT, http, start_server
-from mockserver.embedded import EmbeddedServer
-from mockserver.settings import Settings
+from mockserver.surfaces.embedded import EmbeddedServer
+from mockserver.surfaces.settings import Settings
 
 DOCUMENT_FILE = ROOT / "mockserver" / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -84,7 +84,8 @@ def test_every_route_is_documented_and_every_operation_is_a_route(tmp_path, docu
     assert status == 200 and headers["Content-Type"].startswith("application/json")
     served = json.loads(body)
     assert routes, "no admin routes found in the server's Map"
-    assert routes - documented(served) == set(), "routes missing from mockserver/openapi.yaml"
+    assert routes - documented(served) == set(), (
+        "routes missing from mockserver/surfaces/openapi.yaml")
     assert documented(served) - routes == set(), "operations the server has no route for"
     assert served["paths"] == document["paths"]
     assert {(method, route["path"]) for route in index["routes"]
@@ -112,8 +113,8 @@ def test_the_document_is_openapi_3_1_with_valid_schemas(document):
 def test_the_fixture_schemas_have_the_keys_the_fixture_format_has(document):
     """The document's fixture schemas name the keys of the format's models (the schema
     ``mockserver schema`` prints)."""
-    from mockserver import fixture_schema
-    from mockserver.fixture_schema import backclick, copernica, state
+    from mockserver.machinery import fixture_schema
+    from mockserver.machinery.fixture_schema import backclick, copernica, state
     schemas = document["components"]["schemas"]
     top = schemas["FixtureDocument"]["properties"]
     assert set(top) == set(fixture_schema.FixtureDocument.KEYS)

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from mockserver import fixtures, subscribers
+from mockserver.machinery import fixtures
+from mockserver.backclick import subscribers
 from mockserver.store import Store
 
 BASIC = "tests/fixtures/basic.yaml"

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 from conftest import http, start_server
-from mockserver import callbacks
-from mockserver.errors import InvalidRequest
+from mockserver.copernica import callbacks
+from mockserver.machinery.errors import InvalidRequest
 from mockserver.store import Store
 
 

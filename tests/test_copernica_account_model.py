@@ -10,7 +10,7 @@ import zeep
 from conftest import http
 from copernica_harness import (Api, READ_ONLY, USER, as_dict, copernica_server, fresh_database,
                                pairs)
-from mockserver import fixtures
+from mockserver.machinery import fixtures
 from mockserver.store import Store
 
 
@@ -65,7 +65,7 @@ def user_row(cop, name: str) -> dict | None:
 
 
 def test_the_stored_members_are_the_catalogues():
-    from mockserver import accounts, users
+    from mockserver.copernica import accounts, users
     from mockserver.copernica import catalogue
 
     def given(operation):

@@ -2,7 +2,7 @@
 import pytest
 
 from copernica_harness import COPERNICA, Api, copernica_server, pairs
-from mockserver import fixtures
+from mockserver.machinery import fixtures
 from mockserver.store import Store
 
 

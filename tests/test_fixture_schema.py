@@ -13,7 +13,7 @@ import yaml
 from conftest import BASIC, FIXTURES, ROOT
 from jsonschema import Draft202012Validator
 
-from mockserver import fixture_schema, fixtures
+from mockserver.machinery import fixture_schema, fixtures
 from mockserver.store import Store
 
 SCHEMA = ROOT / "fixtures" / fixture_schema.SCHEMA_FILE

@@ -18,7 +18,7 @@ import yaml
 from conftest import BASIC, ROOT, start_server
 from jsonschema import Draft202012Validator
 
-from mockserver import fixture_schema, fixtures
+from mockserver.machinery import fixture_schema, fixtures
 from mockserver.store import Store
 
 DEMO = ROOT / "fixtures" / "demo.yaml"

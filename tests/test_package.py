@@ -92,7 +92,8 @@ def test_the_wheel_holds_every_data_file_and_both_entry_points(wheel):
         names = set(archive.namelist())
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         entries = archive.read(entry_points).decode()
-    assert "mockserver/demo/demo.yaml" in names and "mockserver/templates/ui/base.html" in names
+    assert "mockserver/demo/demo.yaml" in names
+    assert "mockserver/surfaces/templates/ui/base.html" in names
     assert data_files() - names == set()
     assert {n for n in names if n.startswith("mockserver/")} - data_files() == {
         p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py")
@@ -147,7 +148,7 @@ def test_installed_wheel_serves_the_demo(venv, tmp_path):
         with urllib.request.urlopen(base + "_mock/ui/", timeout=30) as page:  # the templates
             assert b"</html>" in page.read()
         with urllib.request.urlopen(base + "_mock/openapi.json", timeout=30) as answer:
-            assert json.load(answer)["openapi"] == "3.1.0"  # mockserver/openapi.yaml
+            assert json.load(answer)["openapi"] == "3.1.0"  # mockserver/surfaces/openapi.yaml
         assert (tmp_path / "store.db").exists()
     finally:
         process.terminate()

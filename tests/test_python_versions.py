@@ -1,5 +1,5 @@
 """The mock on the running interpreter (3.10 to 3.13), and the spyne import shim that lets
-spyne 2.14 load on 3.12 and later (mockserver/spyne_compat.py).
+spyne 2.14 load on 3.12 and later (mockserver/soap/spyne_compat.py).
 
 The commands run in fresh interpreters, where spyne is not yet imported, with warnings as
 errors: ``mockserver wsdl`` writes the checked-in WSDLs, ``mockserver serve`` answers SOAP
@@ -17,7 +17,7 @@ import pytest
 
 from conftest import BASIC, ROOT, start_server
 from copernica_harness import COPERNICA, Api
-from mockserver import spyne_compat
+from mockserver.soap import spyne_compat
 
 MODERN = sys.version_info >= (3, 12)  # the vendored six's importer is ignored from here on
 
@@ -82,7 +82,7 @@ def test_the_pytest_plugin_in_a_suite_that_makes_warnings_errors(pytester):
 
 def test_spyne_alone_fails_from_python_312_on():
     """Without the shim, spyne 2.14 does not import on 3.12+; should this start to pass,
-    spyne has fixed its six and mockserver/spyne_compat.py says how to remove the shim."""
+    spyne has fixed its six and mockserver/soap/spyne_compat.py says how to remove the shim."""
     done = python("import spyne")
     if MODERN:
         assert done.returncode != 0
@@ -95,7 +95,7 @@ def test_moves_names_resolve_after_the_shim():
     done = python("""
         import builtins, collections.abc, sys, urllib.parse
         own_spec = collections.abc.__spec__
-        from mockserver import spyne_compat
+        from mockserver.soap import spyne_compat
         assert spyne_compat.installed()
         from spyne.util.six.moves.urllib.parse import quote, splittype, urlencode
         from spyne.util.six.moves.collections_abc import MutableSet
@@ -114,7 +114,7 @@ def test_moves_names_resolve_after_the_shim():
 
 def test_taking_the_shim_off_brings_the_failure_back():
     done = python("""
-        from mockserver import spyne_compat
+        from mockserver.soap import spyne_compat
         spyne_compat.uninstall()
         assert not spyne_compat.installed()
         try:

@@ -262,8 +262,8 @@ def test_a_callback_that_became_the_mock_after_a_restart_is_never_delivered(tmp_
 
 
 def test_the_embedded_server_refuses_deliveries_to_itself(tmp_path):
-    from mockserver.embedded import EmbeddedServer
-    from mockserver.settings import Settings
+    from mockserver.surfaces.embedded import EmbeddedServer
+    from mockserver.surfaces.settings import Settings
     settings = Settings(host="127.0.0.1", port=0, db=str(tmp_path / "embedded.db"),
                         fixtures=[str(BASIC), str(COPERNICA)])
     with EmbeddedServer(settings) as embedded:

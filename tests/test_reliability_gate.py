@@ -13,10 +13,10 @@ import pytest
 from lxml import etree
 
 from conftest import BASIC, start_server
-from mockserver import callbacks
-from mockserver.admin import AdminApi
-from mockserver.admin_journal import JournalFaultsApi
-from mockserver.ui import OPEN_PATHS, WebUi
+from mockserver.copernica import callbacks
+from mockserver.surfaces.admin import AdminApi
+from mockserver.surfaces.admin_journal import JournalFaultsApi
+from mockserver.surfaces.ui import OPEN_PATHS, WebUi
 
 TOKEN = "gate-test-token-0123456789"
 BC_PATH = "/bc/rpc/soap/backclickService"

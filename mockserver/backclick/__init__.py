@@ -10,7 +10,7 @@ def endpoint(max_body: int | None = None, max_items: int | None = None,
     with ``wsdl_file``, serving that WSDL and its names (wsdl_import.WsdlFileError if not)."""
     from mockserver.backclick.service import BackclickService
     from mockserver.backclick.types import TNS
-    from mockserver.soap import SoapEndpoint
+    from mockserver.soap.envelope import SoapEndpoint
 
     kwargs = {"max_body": max_body} if max_body else {}
     if max_items:
@@ -19,7 +19,7 @@ def endpoint(max_body: int | None = None, max_items: int | None = None,
                           address_path=SERVICE_PATH,
                           validation_prefix="Validation error: ", **kwargs)
     if wsdl_file:
-        from mockserver import wsdl_import
+        from mockserver.soap import wsdl_import
         user = wsdl_import.read(wsdl_file, served)
         served.adopt(user.operations, user.wsdl)
     return served
@@ -28,5 +28,5 @@ def endpoint(max_body: int | None = None, max_items: int | None = None,
 def wsdl_summary(wsdl_file: str) -> str:
     """The ready output's line on a user's BACKCLICK WSDL: how many of its operations the
     mock emulates; wsdl_import.WsdlFileError if it cannot be served."""
-    from mockserver import wsdl_import
+    from mockserver.soap import wsdl_import
     return wsdl_import.read(wsdl_file, endpoint()).summary("BACKCLICK")

@@ -2,7 +2,7 @@
 calls, one ``Result`` out."""
 from __future__ import annotations
 
-from mockserver import accounts, databases, users
+from mockserver.copernica import accounts, databases, users
 from mockserver.copernica import values as v
 
 

@@ -2,13 +2,13 @@
 Database_callback(s), the Callback object): wire values in, domain calls, one ``Result`` out."""
 from __future__ import annotations
 
-from mockserver import databases
+from mockserver.copernica import databases
 from mockserver.copernica import values as v
-from mockserver.errors import NotFound
+from mockserver.machinery.errors import NotFound
 
 
 def _callbacks():
-    from mockserver import callbacks  # imported when first used
+    from mockserver.copernica import callbacks  # imported when first used
     return callbacks
 
 

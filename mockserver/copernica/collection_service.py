@@ -2,7 +2,7 @@
 calls, one ``Result`` out."""
 from __future__ import annotations
 
-from mockserver import databases, profiles, subprofiles, unsubscribes
+from mockserver.copernica import databases, profiles, subprofiles, unsubscribes
 from mockserver.copernica import values as v
 
 

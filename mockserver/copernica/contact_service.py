@@ -3,7 +3,7 @@ the methods of Database, Profile and User that reach them): wire values in, doma
 ``Result`` out. ``timestamp`` (the historic profile) is accepted and changes nothing."""
 from __future__ import annotations
 
-from mockserver import contacts, databases, profiles
+from mockserver.copernica import contacts, databases, profiles
 from mockserver.copernica import values as v
 
 

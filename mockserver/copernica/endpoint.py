@@ -1,5 +1,5 @@
-"""The Copernica endpoint: the shared SOAP pipeline (mockserver.soap) with the vendor's wire
-and catalogue.
+"""The Copernica endpoint: the shared SOAP pipeline (mockserver.soap.envelope) with the
+vendor's wire and catalogue.
 
 The served WSDL's target namespace is its own URL (``http://HOST/?SOAPAPI=WSDL``, HOST as the
 client fetched it) and every member is unqualified, as the vendor's is; the shared pipeline
@@ -15,7 +15,7 @@ import threading
 from lxml import etree
 
 from mockserver.copernica import catalogue
-from mockserver.soap import SoapEndpoint, WireError, _trim
+from mockserver.soap.envelope import SoapEndpoint, WireError, _trim
 
 WSDL_COPIES = 8  # hosts whose WSDL copy is kept ready (each is ~3 MB)
 

@@ -3,7 +3,7 @@ domain calls, one ``Result`` out. (Field_update and CollectionField_update live 
 database and collection handlers.)"""
 from __future__ import annotations
 
-from mockserver import databases
+from mockserver.copernica import databases
 from mockserver.copernica import values as v
 
 

@@ -3,9 +3,9 @@ one ``Result`` out. ``timestamp`` (the historic profile) is accepted; the mock k
 and answers the profile as it is."""
 from __future__ import annotations
 
-from mockserver import databases, profiles, subprofiles
+from mockserver.copernica import databases, profiles, subprofiles
 from mockserver.copernica import values as v
-from mockserver.errors import NotFound
+from mockserver.machinery.errors import NotFound
 
 
 def _profile(call: v.Call, p) -> dict:

@@ -15,7 +15,7 @@ from typing import Callable
 
 from spyne import ServiceBase, rpc
 
-from mockserver import accounts
+from mockserver.copernica import accounts
 from mockserver.copernica import account_service as account
 from mockserver.copernica import callback_service as callback
 from mockserver.copernica import catalogue

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mockserver import databases, profiles, users
+from mockserver.copernica import databases, profiles, users
 from mockserver.copernica import catalogue
 from mockserver.copernica import types as t
-from mockserver.databases import vendor_time
-from mockserver.errors import InvalidRequest
+from mockserver.copernica.databases import vendor_time
+from mockserver.machinery.errors import InvalidRequest
 
 
 @dataclass
