@@ -17,7 +17,7 @@ from conftest import BASIC, ROOT, http, start_server
 from mockserver.surfaces.embedded import EmbeddedServer
 from mockserver.surfaces.settings import Settings
 
-DOCUMENT_FILE = ROOT / "mockserver" / "openapi.yaml"
+DOCUMENT_FILE = ROOT / "mockserver" / "surfaces" / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 SEED = 20261202  # the same cases on every run; see docs/admin-api.md for a longer one by hand

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document of the admin API (``mockserver/surfaces/openapi.yaml``), as served."""
+"""The OpenAPI 3.1 document of the admin API (``mockserver/surfaces/openapi.yaml``), as
+served."""
 from __future__ import annotations
 
 import functools
@@ -10,7 +11,8 @@ from mockserver import __version__
 @functools.lru_cache(maxsize=1)
 def _parsed() -> dict:
     import yaml  # only when the document is asked for
-    text = resources.files("mockserver.surfaces").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    document = resources.files("mockserver.surfaces").joinpath("openapi.yaml")
+    text = document.read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 
