@@ -36,7 +36,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from mockserver import store as store_module  # noqa: E402
+from mockserver.vendors.store import open_store  # noqa: E402
 from throughput import GET_HEAD, GET_TAIL, Server, address, cached_store  # noqa: E402
 
 CACHE = BENCH / ".cache"
@@ -144,7 +144,7 @@ def measure_send(args, tmp: Path) -> dict:
         for _ in range(4):  # both workers answer SOAP once before the measured call
             status, answer, _ = post(server.url, GET_HEAD + address(1) + GET_TAIL)
             assert status == 200 and element(answer, "status") == "1", answer[:500]
-        reader = store_module.Store(str(db))
+        reader = open_store(str(db))
         probe = Probe(server.url)
         began = time.monotonic()
         status, answer, seconds = post(server.url, SEND)
@@ -221,7 +221,7 @@ def measure_import(args, tmp: Path) -> dict:
             if status != 200 or imported != str(args.subscribers):
                 raise SystemExit(f"importSubscribers failed: HTTP {status}\n{answer[:2000]!r}")
             figures[key + "_s"] = seconds
-        reader = store_module.Store(str(db))
+        reader = open_store(str(db))
         sub = reader.subscriber(MANDATOR, f"imp{args.subscribers}@{DOMAIN}")
         figures["check"] = (sub["fields"], reader.memberships(sub["id"]))
         reader.close()
