@@ -37,6 +37,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 from mockserver.vendors.store import open_store  # noqa: E402
+from mockserver.backclick import tables as backclick_tables  # noqa: E402
+from mockserver.backclick import newsletter_tables as newsletter_tables  # noqa: E402
+from mockserver.vendors import store as vendor_store  # noqa: E402
 from throughput import GET_HEAD, GET_TAIL, Server, address, cached_store  # noqa: E402
 
 CACHE = BENCH / ".cache"
@@ -157,7 +160,7 @@ def measure_send(args, tmp: Path) -> dict:
         while True:
             if first is None and reader.mails(newsletter_id=newsletter_id, limit=1):
                 first = time.monotonic() - began
-            letter = reader.newsletter_by_id(newsletter_id)
+            letter = newsletter_tables.newsletter_by_id(reader, newsletter_id)
             if letter["state"] == "sent":
                 break
             if time.monotonic() - began > args.timeout:
@@ -168,7 +171,7 @@ def measure_send(args, tmp: Path) -> dict:
         probe.join()
         figures["first_s"] = first if first is not None else figures["sent_s"]
         figures["recipients"] = letter["num_adjusted"]
-        figures["mails"] = reader.newsletter_counts([newsletter_id])[newsletter_id]["mails"]
+        figures["mails"] = newsletter_tables.newsletter_counts(reader, [newsletter_id])[newsletter_id]["mails"]
         figures["probe"] = sorted(probe.latencies)
         figures["wal_mb"] = store_bytes(db) / 1e6
         status, answer, seconds = post(server.url, envelope(
@@ -192,7 +195,7 @@ def measure_send(args, tmp: Path) -> dict:
 
 def _last_mail_id(reader, newsletter_id: int) -> int:
     """The id of the newsletter's last mail (mails are numbered in sending order)."""
-    ids = reader.max_ids()["outbox"]
+    ids = vendor_store.max_ids(reader)["outbox"]
     row = reader.mail(ids)
     assert row and row["newsletter_id"] == newsletter_id, row
     return ids
@@ -222,8 +225,8 @@ def measure_import(args, tmp: Path) -> dict:
                 raise SystemExit(f"importSubscribers failed: HTTP {status}\n{answer[:2000]!r}")
             figures[key + "_s"] = seconds
         reader = open_store(str(db))
-        sub = reader.subscriber(MANDATOR, f"imp{args.subscribers}@{DOMAIN}")
-        figures["check"] = (sub["fields"], reader.memberships(sub["id"]))
+        sub = backclick_tables.subscriber(reader, MANDATOR, f"imp{args.subscribers}@{DOMAIN}")
+        figures["check"] = (sub["fields"], backclick_tables.memberships(reader, sub["id"]))
         reader.close()
     finally:
         server.stop()
