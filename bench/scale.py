@@ -36,7 +36,10 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from mockserver import store as store_module  # noqa: E402
+from mockserver.vendors.store import open_store  # noqa: E402
+from mockserver.backclick import tables as backclick_tables  # noqa: E402
+from mockserver.backclick import newsletter_tables as newsletter_tables  # noqa: E402
+from mockserver.vendors import store as vendor_store  # noqa: E402
 from throughput import GET_HEAD, GET_TAIL, Server, address, cached_store  # noqa: E402
 
 CACHE = BENCH / ".cache"
@@ -144,7 +147,7 @@ def measure_send(args, tmp: Path) -> dict:
         for _ in range(4):  # both workers answer SOAP once before the measured call
             status, answer, _ = post(server.url, GET_HEAD + address(1) + GET_TAIL)
             assert status == 200 and element(answer, "status") == "1", answer[:500]
-        reader = store_module.Store(str(db))
+        reader = open_store(str(db))
         probe = Probe(server.url)
         began = time.monotonic()
         status, answer, seconds = post(server.url, SEND)
@@ -157,7 +160,7 @@ def measure_send(args, tmp: Path) -> dict:
         while True:
             if first is None and reader.mails(newsletter_id=newsletter_id, limit=1):
                 first = time.monotonic() - began
-            letter = reader.newsletter_by_id(newsletter_id)
+            letter = newsletter_tables.newsletter_by_id(reader, newsletter_id)
             if letter["state"] == "sent":
                 break
             if time.monotonic() - began > args.timeout:
@@ -168,7 +171,7 @@ def measure_send(args, tmp: Path) -> dict:
         probe.join()
         figures["first_s"] = first if first is not None else figures["sent_s"]
         figures["recipients"] = letter["num_adjusted"]
-        figures["mails"] = reader.newsletter_counts([newsletter_id])[newsletter_id]["mails"]
+        figures["mails"] = newsletter_tables.newsletter_counts(reader, [newsletter_id])[newsletter_id]["mails"]
         figures["probe"] = sorted(probe.latencies)
         figures["wal_mb"] = store_bytes(db) / 1e6
         status, answer, seconds = post(server.url, envelope(
@@ -192,7 +195,7 @@ def measure_send(args, tmp: Path) -> dict:
 
 def _last_mail_id(reader, newsletter_id: int) -> int:
     """The id of the newsletter's last mail (mails are numbered in sending order)."""
-    ids = reader.max_ids()["outbox"]
+    ids = vendor_store.max_ids(reader)["outbox"]
     row = reader.mail(ids)
     assert row and row["newsletter_id"] == newsletter_id, row
     return ids
@@ -221,9 +224,9 @@ def measure_import(args, tmp: Path) -> dict:
             if status != 200 or imported != str(args.subscribers):
                 raise SystemExit(f"importSubscribers failed: HTTP {status}\n{answer[:2000]!r}")
             figures[key + "_s"] = seconds
-        reader = store_module.Store(str(db))
-        sub = reader.subscriber(MANDATOR, f"imp{args.subscribers}@{DOMAIN}")
-        figures["check"] = (sub["fields"], reader.memberships(sub["id"]))
+        reader = open_store(str(db))
+        sub = backclick_tables.subscriber(reader, MANDATOR, f"imp{args.subscribers}@{DOMAIN}")
+        figures["check"] = (sub["fields"], backclick_tables.memberships(reader, sub["id"]))
         reader.close()
     finally:
         server.stop()

@@ -35,8 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mockserver.machinery import fixtures  # noqa: E402
-from mockserver import store as store_module
 from mockserver.backclick import SERVICE_PATH  # noqa: E402
+from mockserver.backclick import tables as backclick_tables  # noqa: E402
+from mockserver.vendors.store import SCHEMA, open_store  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "results"
@@ -127,7 +128,7 @@ def address(i: int) -> str:
 def cached_store(count: int, fields=None, prefix: str = "store") -> Path:
     """A store file with the test fixture and ``count`` subscribers on list 1, built once and
     cached; ``fields(address)`` gives each subscriber's field values (default: none)."""
-    key = hashlib.sha256(("".join(store_module.MIGRATIONS) + FIXTURE.read_text() + prefix +
+    key = hashlib.sha256(("".join(SCHEMA.sql(n) for n in range(1, SCHEMA.version + 1)) + FIXTURE.read_text() + prefix +
                           str(count)).encode()).hexdigest()[:12]
     path = CACHE / f"{prefix}-{count}-{key}.db"
     if path.exists():
@@ -139,10 +140,10 @@ def cached_store(count: int, fields=None, prefix: str = "store") -> Path:
     partial = path.with_suffix(".partial")
     for leftover in CACHE.glob(partial.name + "*"):
         leftover.unlink()
-    store = store_module.Store(str(partial))
+    store = open_store(str(partial))
     store.migrate()
     fixtures.seed(store, fixtures.load_paths([str(FIXTURE)]))
-    store.bulk_insert_subscribers(MANDATOR, (address(i) for i in range(1, count + 1)),
+    backclick_tables.bulk_insert_subscribers(store, MANDATOR, (address(i) for i in range(1, count + 1)),
                                   [LIST_ID], "2024-01-01T00:00:00.000000Z", fields=fields)
     store.checkpoint()
     store.close()

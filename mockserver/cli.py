@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mockserver import __version__
 from mockserver.surfaces.settings import DEFAULT_READ_TIMEOUT
+from mockserver.vendors import store as vendor_store
 
 DEMO_FIXTURES = Path(__file__).resolve().parent / "demo" / "demo.yaml"
 
@@ -256,16 +257,16 @@ def cmd_serve(args) -> int:
 def cmd_seed(args) -> int:
     """``mockserver seed``."""
     from mockserver.machinery import fixtures
-    from mockserver.store import Store
+    from mockserver.vendors.store import open_store
 
     try:
         document = fixtures.load_paths(args.paths)
-        store = Store(args.db)
+        store = open_store(args.db)
         store.migrate()
         with store.transaction():  # --replace: wipe and seed in one transaction
             if args.replace:
                 store.wipe()
-            elif not store.is_empty():
+            elif not vendor_store.is_empty(store):
                 return _fail(f"{args.db} already has data; pass --replace to empty it first")
             counts = fixtures.seed(store, document)
     except (fixtures.FixtureError, RuntimeError) as error:  # RuntimeError: the store's file
@@ -278,11 +279,11 @@ def cmd_seed(args) -> int:
 def cmd_export(args) -> int:
     """``mockserver export``."""
     from mockserver.machinery import fixtures
-    from mockserver.store import Store
+    from mockserver.vendors.store import open_store
 
     if args.db != ":memory:" and not Path(args.db).exists():
         return _fail(f"no store at {args.db}")
-    store = Store(args.db)
+    store = open_store(args.db)
     try:
         store.migrate()
     except RuntimeError as error:  # a file that is no store, a newer schema

@@ -5,7 +5,9 @@ import pytest
 
 from mockserver.machinery import fixtures
 from mockserver.backclick import subscribers
-from mockserver.store import Store
+from mockserver.backclick import tables as backclick_tables
+from mockserver.backclick import newsletter_tables as newsletter_tables
+from mockserver.vendors.store import open_store
 
 BASIC = "tests/fixtures/basic.yaml"
 
@@ -13,7 +15,7 @@ BASIC = "tests/fixtures/basic.yaml"
 @pytest.fixture()
 def store(tmp_path):
     """A store seeded from the basic fixture."""
-    store = Store(str(tmp_path / "store.db"))
+    store = open_store(str(tmp_path / "store.db"))
     store.migrate()
     fixtures.seed(store, fixtures.load_paths([BASIC]))
     yield store
@@ -22,8 +24,8 @@ def store(tmp_path):
 
 def state(store, email):
     """(address as stored, fields, {list: status}) of a mandator-1 subscriber."""
-    sub = store.subscriber(1, email.lower())
-    return sub["email"], sub["fields"], store.memberships(sub["id"])
+    sub = backclick_tables.subscriber(store, 1, email.lower())
+    return sub["email"], sub["fields"], backclick_tables.memberships(store, sub["id"])
 
 
 def test_import_rows_repeating_an_address_merge_in_file_order(store):
@@ -46,24 +48,24 @@ def test_import_rows_repeating_an_address_merge_in_file_order(store):
 
 def test_imported_subscribers_get_the_ids_one_insert_each_would_give(store):
     now = "2024-01-01T00:00:00.000000Z"
-    gone = store.insert_subscriber(1, "gone@example.com", {}, now)
+    gone = backclick_tables.insert_subscriber(store, 1, "gone@example.com", {}, now)
     with store.transaction() as conn:
         conn.execute("DELETE FROM subscribers WHERE id=?", [gone])
     subscribers.import_subscribers(store, 1, "EMAIL\na@example.com\nb@example.com\n")
-    assert [store.subscriber(1, e)["id"] for e in ("a@example.com", "b@example.com")] == [
+    assert [backclick_tables.subscriber(store, 1, e)["id"] for e in ("a@example.com", "b@example.com")] == [
         gone + 1, gone + 2]
-    assert store.insert_subscriber(1, "c@example.com", {}, now) == gone + 3
+    assert backclick_tables.insert_subscriber(store, 1, "c@example.com", {}, now) == gone + 3
 
 
 @pytest.mark.parametrize("list_id", [1, 2, None])
 def test_the_audience_read_in_pages_is_the_audience(store, list_id):
     subscribers.import_subscribers(store, 1, "EMAIL\tNEWSLETTER\n" + "".join(
         f"p{i}@example.com\t{1 + i % 2}\n" for i in range(7)))
-    whole = list(store.list_audience(1, list_id, page=1000))
+    whole = list(newsletter_tables.list_audience(store, 1, list_id, page=1000))
     assert len(whole) > 4
     assert [r[0] for r in whole] == sorted(r[0] for r in whole)
     for page in (1, 2, 3, len(whole)):
-        assert list(store.list_audience(1, list_id, page=page)) == whole
+        assert list(newsletter_tables.list_audience(store, 1, list_id, page=page)) == whole
 
 
 def test_insert_rows_store_values_as_sqlite_utils_did(store):
@@ -72,6 +74,6 @@ def test_insert_rows_store_values_as_sqlite_utils_did(store):
         store.insert_rows("channels", [
             {"mandator_id": 1, "name": "B", "description": "b", "created": "now"},
             {"mandator_id": 1, "name": "C", "description": ["x", {"y": 1}], "created": "now"}])
-    assert [store.channel(1, first + i)["description"] for i in range(3)] == [
+    assert [newsletter_tables.channel(store, 1, first + i)["description"] for i in range(3)] == [
         "", "b", json.dumps(["x", {"y": 1}])]
-    assert store.channel(1, first + 2)["name"] == "C"
+    assert newsletter_tables.channel(store, 1, first + 2)["name"] == "C"

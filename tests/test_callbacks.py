@@ -20,6 +20,7 @@ from conftest import http, start_server
 from mockserver.copernica import callbacks
 from mockserver.machinery.errors import InvalidRequest
 from mockserver.store import Store
+from mockserver.vendors.store import open_store
 
 
 # -- the expression language ------------------------------------------------------------------
@@ -121,7 +122,7 @@ def test_evaluation_never_reaches_an_interpreter():
 
 def _store_with_database(path) -> tuple[Store, int, int]:
     """A migrated store with account 7001 and one database; (store, account id, database id)."""
-    store = Store(str(path))
+    store = open_store(str(path))
     store.migrate()
     with store.transaction():
         account_id = store.insert_row("accounts", {"id": 7001, "name": "callbacks"})
@@ -546,7 +547,7 @@ def test_thousand_changes_from_eight_threads_arrive_in_order(cb_server, receiver
     path = cb_server.db_path
 
     def writer(number: int) -> None:
-        store = Store(str(path))  # one connection per thread, as the server's threads have
+        store = open_store(str(path))  # one connection per thread, as the server's threads have
         for step in range(125):
             record = number * 10 + step % 10  # ten records per thread
             with store.transaction():

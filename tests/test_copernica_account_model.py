@@ -11,7 +11,7 @@ from conftest import http
 from copernica_harness import (Api, READ_ONLY, USER, as_dict, copernica_server, fresh_database,
                                pairs)
 from mockserver.machinery import fixtures
-from mockserver.store import Store
+from mockserver.vendors.store import open_store
 
 
 @pytest.fixture(scope="module")
@@ -497,7 +497,7 @@ copernica:
                    remarks: {type: text, source: First call}, important: true}
                 - {executedtime: "2030-01-02"}
 """, "f.yaml")
-    first = Store(str(tmp_path / "one.db"))
+    first = open_store(str(tmp_path / "one.db"))
     first.migrate()
     fixtures.seed(first, document)
     exported = fixtures.export(first)
@@ -513,7 +513,7 @@ copernica:
     assert (call["type"], call["user"], call["remarks"], call["important"]) == (
         "Call", "owner@x.example", {"type": "text", "source": "First call"}, True)
     assert done["executedtime"] == "2030-01-02 00:00:00" and "type" not in done
-    second = Store(str(tmp_path / "two.db"))
+    second = open_store(str(tmp_path / "two.db"))
     second.migrate()
     fixtures.seed(second, fixtures.parse_text(fixtures.dumps(exported), "export.yaml"))
     assert fixtures.export(second) == exported

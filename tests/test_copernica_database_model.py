@@ -11,7 +11,7 @@ from copernica_harness import (AGENCY, READ_ONLY, TOKEN, Api, as_dict, copernica
 from test_backclick_bad_input import client_fault
 from test_copernica_bad_input import envelope, post
 from mockserver.machinery import fixtures
-from mockserver.store import Store
+from mockserver.vendors.store import open_store
 
 HOOK = "http://127.0.0.1:9/hook"  # nothing listens: deliveries stay queued or fail
 
@@ -512,11 +512,11 @@ def test_collection_weight_and_unsubscribe_values_round_trip(tmp_path):
         api("Collection_setUnsubscribeValues", id=orders, fields=pairs({"Product": "none"}))
     finally:
         server.stop()
-    document = fixtures.export(Store(str(server.db_path)))
+    document = fixtures.export(open_store(str(server.db_path)))
     [exported] = document["copernica"]["accounts"][0]["databases"][0]["collections"]
     assert (exported["weight"], exported["unsubscribeBehavior"], exported["unsubscribeValues"]) \
         == (-2, "update", {"Product": "none"})
-    second = Store(str(tmp_path / "second.db"))
+    second = open_store(str(tmp_path / "second.db"))
     second.migrate()
     fixtures.seed(second, fixtures.parse_text(fixtures.dumps(document), "export.yaml"))
     assert fixtures.export(second) == document

@@ -4,11 +4,13 @@ import pytest
 from copernica_harness import COPERNICA, Api, copernica_server, pairs
 from mockserver.machinery import fixtures
 from mockserver.store import Store
+from mockserver.copernica import tables as copernica_tables
+from mockserver.vendors.store import open_store
 
 
 def fresh_store(tmp_path, name: str) -> Store:
     """An empty, migrated store."""
-    store = Store(str(tmp_path / name))
+    store = open_store(str(tmp_path / name))
     store.migrate()
     return store
 
@@ -24,7 +26,7 @@ def test_seed_and_exact_round_trip_of_runtime_state(tmp_path):
         Api(server, token=None)("login", username="api@shop.example", password="s3cret")
     finally:
         server.stop()
-    first = Store(str(server.db_path))
+    first = open_store(str(server.db_path))
     document = fixtures.export(first)
     assert document["copernica"]["accounts"][0]["databases"][0]["profiles"][-1]["interests"] == \
         ["cooking"]
@@ -42,10 +44,10 @@ def test_seed_and_exact_round_trip_of_runtime_state(tmp_path):
 def test_fixture_file_seeds_ids_codes_and_defaults(tmp_path):
     store = fresh_store(tmp_path, "s.db")
     fixtures.seed(store, fixtures.load_paths([str(COPERNICA)]))
-    [anna] = [p for p in store.profiles_of(1) if "anna@" in p["fields"]]
+    [anna] = [p for p in copernica_tables.profiles_of(store, 1) if "anna@" in p["fields"]]
     assert len(anna["code"]) == 32 and '"Birthday": "0000-00-00"' in anna["fields"]
-    assert store.user_account_ids("API@shop.example") == [1, 2]
-    assert store.access_token("shop-token-ro")["read_only"] == 1
+    assert copernica_tables.user_account_ids(store, "API@shop.example") == [1, 2]
+    assert copernica_tables.access_token(store, "shop-token-ro")["read_only"] == 1
 
 
 @pytest.mark.parametrize("text, problem", [

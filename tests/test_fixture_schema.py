@@ -14,7 +14,7 @@ from conftest import BASIC, FIXTURES, ROOT
 from jsonschema import Draft202012Validator
 
 from mockserver.machinery import fixture_schema, fixtures
-from mockserver.store import Store
+from mockserver.vendors.store import open_store
 
 SCHEMA = ROOT / "fixtures" / fixture_schema.SCHEMA_FILE
 DEMO = ROOT / "fixtures" / "demo.yaml"
@@ -74,7 +74,7 @@ def test_the_schema_accepts_the_shipped_fixtures_and_an_export(tmp_path):
     for path in (DEMO, BASIC, FIXTURES / "copernica.yaml"):
         document = as_editors_read(path.read_text(encoding="utf-8"))
         assert [e.message for e in check.iter_errors(document)] == [], path
-    store = Store(str(tmp_path / "s.db"))
+    store = open_store(str(tmp_path / "s.db"))
     store.migrate()
     fixtures.seed(store, fixtures.load_paths([str(DEMO)]))
     exported = json.loads(fixtures.dumps(fixtures.export(store), as_json=True))

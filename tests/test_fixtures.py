@@ -19,7 +19,9 @@ from conftest import BASIC, ROOT, start_server
 from jsonschema import Draft202012Validator
 
 from mockserver.machinery import fixture_schema, fixtures
-from mockserver.store import Store
+from mockserver.backclick import tables as backclick_tables
+from mockserver.vendors import store as vendor_store
+from mockserver.vendors.store import open_store
 
 DEMO = ROOT / "fixtures" / "demo.yaml"
 
@@ -291,16 +293,16 @@ def test_files_and_folders_merge(tmp_path):
 
 
 def test_subscriber_fields_are_stored_under_the_defined_spelling(tmp_path):
-    store = Store(str(tmp_path / "s.db"))
+    store = open_store(str(tmp_path / "s.db"))
     store.migrate()
     fixtures.seed(store, yaml.safe_load(MANDATOR))
-    sub = store.subscriber(1, "anna@example.de")
+    sub = backclick_tables.subscriber(store, 1, "anna@example.de")
     assert sub["fields"] == {"FIRSTNAME": "Anna"}
-    assert store.memberships(sub["id"]) == {1: 0}
+    assert backclick_tables.memberships(store, sub["id"]) == {1: 0}
 
 
 def test_seeding_ten_thousand_subscribers_is_quick(tmp_path):
-    store = Store(str(tmp_path / "big.db"))
+    store = open_store(str(tmp_path / "big.db"))
     store.migrate()
     doc = yaml.safe_load(MANDATOR)
     doc["backclick"]["mandators"][0]["subscribers"] = [
@@ -369,21 +371,21 @@ def test_check_prints_every_problem_and_seed_and_serve_refuse_with_them(tmp_path
         assert result.returncode == 1, result.stdout
         assert result.stderr.splitlines() == [f"mockserver: bad.yaml: {line}"
                                               for line in MANY_FOUND]
-        store = Store(str(tmp_path / "s.db"))
+        store = open_store(str(tmp_path / "s.db"))
         store.migrate()
-        assert store.is_empty()
+        assert vendor_store.is_empty(store)
 
 
 def test_seed_of_an_invalid_file_changes_nothing(tmp_path):
     db = str(tmp_path / "s.db")
     assert mockserver("seed", str(BASIC), "--db", db).returncode == 0
-    before = Store(db).dump()
+    before = open_store(db).dump()
     (tmp_path / "bad.yaml").write_text(MANDATOR.replace("anna@", "anna @"))
     result = mockserver("seed", "bad.yaml", "--db", db, "--replace", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("mockserver: bad.yaml: backclick.mandators[0].subscribers[0]."
                                     "email: not a valid e-mail address")
-    assert Store(db).dump() == before
+    assert open_store(db).dump() == before
 
 
 # -- the exact round trip -------------------------------------------------------------
@@ -490,7 +492,7 @@ def test_export_seed_export_is_exact(tmp_path):
     assert second.returncode == 0, second.stderr
     text_a = (tmp_path / "a.yaml").read_text(encoding="utf-8")
     assert text_a == (tmp_path / "b.yaml").read_text(encoding="utf-8")
-    assert Store(str(tmp_path / "a.db")).dump() == Store(str(tmp_path / "b.db")).dump()
+    assert open_store(str(tmp_path / "a.db")).dump() == open_store(str(tmp_path / "b.db")).dump()
 
     document = yaml.safe_load(text_a)
     assert json.loads(json.dumps(document)) == over_http  # the admin export is the same document
@@ -542,7 +544,7 @@ def test_export_seed_export_is_exact(tmp_path):
     (tmp_path / "a.json").write_text(fixtures.dumps(document, as_json=True))
     seeded = mockserver("seed", str(tmp_path / "a.json"), "--db", str(tmp_path / "c.db"))
     assert seeded.returncode == 0, seeded.stderr
-    assert Store(str(tmp_path / "c.db")).dump() == Store(str(tmp_path / "a.db")).dump()
+    assert open_store(str(tmp_path / "c.db")).dump() == open_store(str(tmp_path / "a.db")).dump()
 
 
 # -- admin API -------------------------------------------------------------------------
@@ -644,7 +646,7 @@ def test_demo_fixtures_serve_anna_schmidt(tmp_path):
 
 
 def test_sending_state_seeds_with_defaults(tmp_path):
-    store = Store(str(tmp_path / "s.db"))
+    store = open_store(str(tmp_path / "s.db"))
     store.migrate()
     doc = yaml.safe_load(MANDATOR)
     doc["state"] = {

@@ -10,6 +10,7 @@ import pytest
 from conftest import BASIC, start_server
 from copernica_harness import Api, copernica_server, pairs
 from test_backclick_subscribers import KEY, get, save, sub
+from mockserver.backclick import tables as backclick_tables
 
 SHOP = 1
 
@@ -118,12 +119,12 @@ def test_restore_while_other_threads_read_sees_old_or_new_never_an_error(cop):
 
 def test_restore_of_100_000_subscribers_takes_well_under_a_second(tmp_path):
     from mockserver.machinery import fixtures
-    from mockserver.store import Store
+    from mockserver.vendors.store import open_store
     path = tmp_path / "big.db"
-    store = Store(str(path))
+    store = open_store(str(path))
     store.migrate()
     fixtures.seed(store, fixtures.load_paths([str(BASIC)]))
-    store.bulk_insert_subscribers(SHOP, (f"user{i}@big.example" for i in range(100_000)), [1],
+    backclick_tables.bulk_insert_subscribers(store, SHOP, (f"user{i}@big.example" for i in range(100_000)), [1],
                                   "2026-01-01T00:00:00Z")
     store.checkpoint()
     store.close()

@@ -18,6 +18,8 @@ from mockserver.machinery.errors import Busy, InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.backclick.subscribers import SubscriberData, canonical_fields, is_valid_address
 from mockserver.machinery.tokens import new_tokens
+from mockserver.backclick import tables as backclick_tables
+from mockserver.backclick import newsletter_tables as newsletter_tables
 
 BATCH = 5000  # mails per transaction while sending
 
@@ -73,7 +75,7 @@ def check_sender(store: Store, mandator_id: int, sender_email: str | None) -> st
     if not is_valid_address(address):
         raise InvalidRequest(f'Invalid sender address "{address}".')
     domain = address.rpartition("@")[2].lower()
-    if domain not in {d.lower() for d in store.sender_domains(mandator_id)}:
+    if domain not in {d.lower() for d in backclick_tables.sender_domains(store, mandator_id)}:
         raise InvalidRequest(f'Invalid domain of sender address ("{domain}"). If you want to '
                              f'send email for this domain, please contact your admin.')
     return address
@@ -85,7 +87,7 @@ def _compose(store: Store, mandator_id: int, content: Content) -> tuple[str, str
         raise InvalidRequest("No templateId AND no newsletterContent given!")
     html = text = ""
     if content.template_id:
-        template = store.template(mandator_id, content.template_id)
+        template = backclick_tables.template(store, mandator_id, content.template_id)
         if template is None:
             raise NotFound("Invalid templateId!")
         html, text = template["html"], template["text"]
@@ -102,7 +104,7 @@ def _compose(store: Store, mandator_id: int, content: Content) -> tuple[str, str
 def _refuse_while_importing(store: Store, mandator_id: int) -> None:
     """Fault while an import of the mandator runs (a read: call it before the write
     transaction too, which would otherwise wait for the import to commit)."""
-    if store.import_running(mandator_id):
+    if backclick_tables.import_running(store, mandator_id):
         raise Busy("Autoimport is running. Please try again later.")
 
 
@@ -129,7 +131,7 @@ def send_newsletter(store: Store, mandator_id: int, recipients: list[SubscriberD
         _refuse_while_importing(store, mandator_id)
         if not recipients:
             raise InvalidRequest("No Recipients are given!")
-        known = store.field_names(mandator_id)
+        known = backclick_tables.field_names(store, mandator_id)
         given = [(r.email or "", canonical_fields(known, r.fields)) for r in recipients]
         newsletter_id = _create(store, mandator_id, content, base_url, "recipients", None, [])
         store.insert_rows("newsletter_recipients", [
@@ -147,10 +149,10 @@ def send_newsletter_to_list(store: Store, mandator_id: int, list_id: int | None,
         _refuse_while_importing(store, mandator_id)
         if not list_id and not filter_ids:
             raise InvalidRequest("No Recipients are given!")
-        if list_id and list_id not in store.lists(mandator_id):
+        if list_id and list_id not in backclick_tables.lists(store, mandator_id):
             raise NotFound(f"Newsletter list {list_id} does not exist.")
         for filter_id in filter_ids:
-            if store.profile_filter(mandator_id, filter_id) is None:
+            if backclick_tables.profile_filter(store, mandator_id, filter_id) is None:
                 raise NotFound(f"Filter with ID #{filter_id} is non existent.")
         return _create(store, mandator_id, content, base_url, "list", list_id or None,
                        list(filter_ids))
@@ -184,16 +186,16 @@ def _audience(store: Store, letter: dict):
     """(subscriber id or None, address, fields JSON) of everyone a newsletter is addressed to."""
     mandator_id = letter["mandator_id"]
     if letter["kind"] == "recipients":
-        given = store.newsletter_recipients(letter["id"])
-        stored = store.subscriber_fields_by_key(mandator_id, [e.strip().lower() for e, _ in given])
+        given = newsletter_tables.newsletter_recipients(store, letter["id"])
+        stored = backclick_tables.subscriber_fields_by_key(store, mandator_id, [e.strip().lower() for e, _ in given])
         for email, fields in given:
             sid, current = stored.get(email.strip().lower(), (None, "{}"))
             merged = dict(json.loads(current), **json.loads(fields))
             yield sid, email.strip(), json.dumps(merged, ensure_ascii=False)
         return
-    filters = [store.profile_filter(mandator_id, i) for i in json.loads(letter["filter_ids"])]
+    filters = [backclick_tables.profile_filter(store, mandator_id, i) for i in json.loads(letter["filter_ids"])]
     conditions = [c for f in filters if f for c in f["conditions"]]
-    for sid, email, fields in store.list_audience(mandator_id, letter["list_id"]):
+    for sid, email, fields in newsletter_tables.list_audience(store, mandator_id, letter["list_id"]):
         if conditions and not _matches(json.loads(fields), email, conditions):
             continue
         yield sid, email, fields
@@ -201,9 +203,9 @@ def _audience(store: Store, letter: dict):
 
 def deliver(store: Store, newsletter_id: int) -> int:
     """Put one mail per remaining recipient of a claimed newsletter in the outbox; the count."""
-    letter = store.newsletter_by_id(newsletter_id)
+    letter = newsletter_tables.newsletter_by_id(store, newsletter_id)
     mandator_id = letter["mandator_id"]
-    blocks = store.block_list()
+    blocks = backclick_tables.block_list(store)
     sender, name = outbox.system_sender(store, mandator_id)
     sender, name = letter["sender_email"] or sender, letter["sender_name"] or name
     name = outbox.header_text(name)  # a mandator's name from fixtures, too
@@ -250,17 +252,17 @@ def deliver(store: Store, newsletter_id: int) -> int:
     with store.transaction():  # the last mails and the end of the send become visible together
         if batch:
             flush()
-        store.finish_newsletter(newsletter_id, counts, clock.now_stamp(store))
+        newsletter_tables.finish_newsletter(store, newsletter_id, counts, clock.now_stamp(store))
     return counts["num_adjusted"]
 
 
 def dispatch_due(store: Store) -> int:
     """Send every scheduled newsletter whose time the clock has passed; the number sent."""
     now = clock.now_stamp(store)
-    due = store.next_due_time()  # a read first: most rounds find nothing to claim
+    due = newsletter_tables.next_due_time(store)  # a read first: most rounds find nothing to claim
     if due is None or due > now:
         return 0
-    claimed = store.claim_due_newsletters(now)
+    claimed = newsletter_tables.claim_due_newsletters(store, now)
     for newsletter_id in claimed:
         deliver(store, newsletter_id)
     return len(claimed)
@@ -270,10 +272,10 @@ def send_due_now(store: Store, timeout: float = 60.0) -> int:
     """Send what the clock has made due and wait (up to ``timeout`` seconds) until it is sent,
     also what another worker's scheduler claimed first; the number of newsletters sent."""
     now = clock.now_stamp(store)
-    due = store.unfinished_due_newsletters(now)
+    due = newsletter_tables.unfinished_due_newsletters(store, now)
     dispatch_due(store)
     deadline = time.monotonic() + timeout
-    while store.unfinished_due_newsletters(now) and time.monotonic() < deadline:
+    while newsletter_tables.unfinished_due_newsletters(store, now) and time.monotonic() < deadline:
         time.sleep(0.02)
     return len(due)
 
@@ -284,16 +286,16 @@ def statistics(store: Store, mandator_id: int, newsletter_ids: list[int] | None 
                list_id: int | None = None, start: dt.datetime | None = None,
                end: dt.datetime | None = None) -> list[Figures]:
     """Figures per newsletter, by ids (unknown ids are left out) or by list and period."""
-    lists = store.lists(mandator_id)
+    lists = backclick_tables.lists(store, mandator_id)
     if newsletter_ids is not None:
-        letters = [n for n in (store.newsletter(mandator_id, i) for i in newsletter_ids) if n]
+        letters = [n for n in (newsletter_tables.newsletter(store, mandator_id, i) for i in newsletter_ids) if n]
     else:
         if not list_id or list_id not in lists:
             raise NotFound("Error getting Newsletter-List-ID")
-        letters = store.newsletters_of_list(
+        letters = newsletter_tables.newsletters_of_list(store, 
             mandator_id, list_id, clock.stamp(start) if start else "",
             clock.stamp(end) if end else "9999")
-    counts = store.newsletter_counts([n["id"] for n in letters])
+    counts = newsletter_tables.newsletter_counts(store, [n["id"] for n in letters])
     figures = []
     for letter in letters:
         c = counts[letter["id"]]

@@ -14,6 +14,8 @@ from mockserver.machinery import clock, outbox
 from mockserver.machinery.errors import Busy, InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.machinery.tokens import new_token
+from mockserver.backclick import tables as backclick_tables
+from mockserver.backclick import newsletter_tables as newsletter_tables
 
 SUBSCRIBED, WAS_SUBSCRIBED, PENDING = 0, 1, 2
 
@@ -125,7 +127,7 @@ def _check_lists(lists: dict, list_ids) -> None:
 
 
 def _check_template(store: Store, mandator_id: int, template_id: int) -> dict:
-    template = store.template(mandator_id, template_id)
+    template = backclick_tables.template(store, mandator_id, template_id)
     if template is None:
         raise NotFound(f"Template with ID {template_id} does not exist!")
     return template
@@ -149,8 +151,8 @@ def save_or_create(store: Store, mandator_id: int, subscribers: list[SubscriberD
         raise InvalidRequest(
             f"Too many subscribers in request! Max subscribers per request: {MAX_PER_REQUEST}")
     with store.transaction():
-        lists = store.lists(mandator_id)
-        known = store.field_names(mandator_id)
+        lists = backclick_tables.lists(store, mandator_id)
+        known = backclick_tables.field_names(store, mandator_id)
         prepared = []
         for data in subscribers:
             if data.mandator_id not in (None, mandator_id):
@@ -169,7 +171,7 @@ def save_or_create(store: Store, mandator_id: int, subscribers: list[SubscriberD
             if not is_valid_address(email):
                 invalid.append(data.email or "")
                 continue
-            if store.is_blocked(email.lower()) or (
+            if backclick_tables.is_blocked(store, email.lower()) or (
                     options.filter_anti_spam and is_role_address(email)):
                 blocked.append(email)
                 continue
@@ -182,9 +184,9 @@ def save_or_create(store: Store, mandator_id: int, subscribers: list[SubscriberD
 
 def _save_one(store: Store, mandator_id: int, lists: dict, email: str, data: SubscriberData,
               values: dict, options: SaveOptions, base_url: str, now: str) -> None:
-    existing = store.subscriber(mandator_id, email.lower())
+    existing = backclick_tables.subscriber(store, mandator_id, email.lower())
     if existing is None:
-        sid = store.insert_subscriber(
+        sid = backclick_tables.insert_subscriber(store, 
             mandator_id, email, _merge_fields({}, values, options.delete_blank_fields), now)
         current: dict[int, int] = {}
     else:
@@ -194,24 +196,24 @@ def _save_one(store: Store, mandator_id: int, lists: dict, email: str, data: Sub
             if options.confirm_change and data.change_profile_template_id:
                 _stage_change(store, mandator_id, existing, merged, data, base_url, now)
             else:
-                store.update_subscriber_fields(sid, merged, now)
-        current = store.memberships(sid)
+                backclick_tables.update_subscriber_fields(store, sid, merged, now)
+        current = backclick_tables.memberships(store, sid)
     if data.list_ids is None:
         return
     wanted = list(dict.fromkeys(data.list_ids))
     if not options.lists_additive:
         for list_id, status in current.items():
             if list_id not in wanted and status in (SUBSCRIBED, PENDING):
-                store.set_membership(sid, list_id, WAS_SUBSCRIBED, now)
+                backclick_tables.set_membership(store, sid, list_id, WAS_SUBSCRIBED, now)
     new_lists = [i for i in wanted if current.get(i) not in (SUBSCRIBED, PENDING)]
     if not new_lists:
         return
-    subscriber = store.subscriber_by_id(sid)
+    subscriber = backclick_tables.subscriber_by_id(store, sid)
     if data.double_optin_template_id:
         for list_id in new_lists:
-            store.set_membership(sid, list_id, PENDING, now)
+            backclick_tables.set_membership(store, sid, list_id, PENDING, now)
         token = new_token(store)
-        store.insert_confirmation({
+        backclick_tables.insert_confirmation(store, {
             "token": token, "kind": "doi", "mandator_id": mandator_id, "subscriber_id": sid,
             "list_ids": new_lists, "send_welcome": int(options.send_welcome),
             "send_last_newsletter": int(options.send_last_newsletter), "created": now})
@@ -220,7 +222,7 @@ def _save_one(store: Store, mandator_id: int, lists: dict, email: str, data: Sub
                                 list_id=new_lists[0])
         return
     for list_id in new_lists:
-        store.set_membership(sid, list_id, SUBSCRIBED, now)
+        backclick_tables.set_membership(store, sid, list_id, SUBSCRIBED, now)
     _after_activation(store, mandator_id, subscriber, new_lists, lists,
                       options.send_welcome, options.send_last_newsletter, now, base_url)
 
@@ -228,7 +230,7 @@ def _save_one(store: Store, mandator_id: int, lists: dict, email: str, data: Sub
 def _stage_change(store: Store, mandator_id: int, existing: dict, merged: dict,
                   data: SubscriberData, base_url: str, now: str) -> None:
     token = new_token(store)
-    store.insert_confirmation({
+    backclick_tables.insert_confirmation(store, {
         "token": token, "kind": "change", "mandator_id": mandator_id,
         "subscriber_id": existing["id"], "changes": merged, "created": now})
     _send_confirmation_mail(store, mandator_id, existing, "change-confirm",
@@ -275,7 +277,7 @@ def _after_activation(store: Store, mandator_id: int, subscriber: dict, list_ids
     for list_id in list_ids:
         welcome = lists[list_id].get("welcome_template_id")
         if send_welcome and welcome:
-            template = store.template(mandator_id, welcome)
+            template = backclick_tables.template(store, mandator_id, welcome)
             if template:
                 outbox.put(store, outbox.Mail(
                     mandator_id=mandator_id, kind="welcome", to_addr=subscriber["email"],
@@ -285,7 +287,7 @@ def _after_activation(store: Store, mandator_id: int, subscriber: dict, list_ids
                     from_addr=sender, from_name=name, list_id=list_id, base_url=base_url,
                     subscriber_id=subscriber["id"]), now)
         if send_last_newsletter:
-            last = store.last_newsletter(mandator_id, list_id, now)
+            last = newsletter_tables.last_newsletter(store, mandator_id, list_id, now)
             if last:
                 outbox.put(store, outbox.Mail(  # rendered from the newsletter when read
                     mandator_id=mandator_id, kind="newsletter", to_addr=subscriber["email"],
@@ -301,24 +303,24 @@ def _after_activation(store: Store, mandator_id: int, subscriber: dict, list_ids
 def confirm(store: Store, token: str, base_url: str) -> dict | None:
     """Open a confirmation link: activate pending lists or apply staged changes. None if unknown."""
     with store.transaction():
-        row = store.confirmation(token)
+        row = backclick_tables.confirmation(store, token)
         if row is None:
             return None
         if row["confirmed"]:
             return dict(row, already=True)
         now = clock.now_stamp(store)
         sid = row["subscriber_id"]
-        store.mark_confirmed(token, now)
+        backclick_tables.mark_confirmed(store, token, now)
         if row["kind"] == "change":
-            store.update_subscriber_fields(sid, row["changes"], now)
+            backclick_tables.update_subscriber_fields(store, sid, row["changes"], now)
             return dict(row, already=False)
-        current = store.memberships(sid)
+        current = backclick_tables.memberships(store, sid)
         activated = [i for i in row["list_ids"] if current.get(i) == PENDING]
         for list_id in activated:
-            store.set_membership(sid, list_id, SUBSCRIBED, now)
-        subscriber = store.subscriber_by_id(sid)
+            backclick_tables.set_membership(store, sid, list_id, SUBSCRIBED, now)
+        subscriber = backclick_tables.subscriber_by_id(store, sid)
         _after_activation(store, row["mandator_id"], subscriber, activated,
-                          store.lists(row["mandator_id"]), bool(row["send_welcome"]),
+                          backclick_tables.lists(store, row["mandator_id"]), bool(row["send_welcome"]),
                           bool(row["send_last_newsletter"]), now, base_url)
         return dict(row, already=False, activated=activated)
 
@@ -336,8 +338,8 @@ def get_subscribers(store: Store, mandator_id: int, emails: list[str],
 
 def _views(store: Store, mandator_id: int, emails: list[str], keys: list[str],
            fill_fields: bool) -> list[SubscriberView]:
-    found = store.subscribers_with_memberships(mandator_id, keys)
-    field_names = list(store.field_names(mandator_id).values()) if fill_fields else []
+    found = backclick_tables.subscribers_with_memberships(store, mandator_id, keys)
+    field_names = list(backclick_tables.field_names(store, mandator_id).values()) if fill_fields else []
     views = []
     for email, key in zip(emails, keys):
         sub = found.get(key)
@@ -347,7 +349,7 @@ def _views(store: Store, mandator_id: int, emails: list[str], keys: list[str],
             continue
         statuses = sub["memberships"]
         active = [str(i) for i, s in statuses.items() if s == SUBSCRIBED]
-        if store.is_blocked(key):
+        if backclick_tables.is_blocked(store, key):
             status = BLOCKED
         elif active:
             status = ACTIVE
@@ -366,14 +368,14 @@ def _views(store: Store, mandator_id: int, emails: list[str], keys: list[str],
 def list_relation(store: Store, mandator_id: int, list_id: int,
                   email: str) -> tuple[list[ListInformation], bool]:
     """The subscriber's memberships (of one list, or of all for list 0) and whether they exist."""
-    lists = store.lists(mandator_id)
+    lists = backclick_tables.lists(store, mandator_id)
     if list_id:
         _check_lists(lists, [list_id])
-    sub = store.subscriber(mandator_id, (email or "").strip().lower())
+    sub = backclick_tables.subscriber(store, mandator_id, (email or "").strip().lower())
     if sub is None:
         return [], False
     infos = []
-    for lid, status in store.memberships(sub["id"]).items():
+    for lid, status in backclick_tables.memberships(store, sub["id"]).items():
         if list_id and lid != list_id:
             continue
         lst = lists.get(lid) or {"name": "", "description": ""}
@@ -384,14 +386,14 @@ def list_relation(store: Store, mandator_id: int, list_id: int,
 def unsubscribe(store: Store, mandator_id: int, email: str, list_ids: list[int]) -> int:
     """Unsubscribe from the given lists (all when empty): 0 done, 1 address unknown."""
     with store.transaction():
-        _check_lists(store.lists(mandator_id), list_ids)
-        sub = store.subscriber(mandator_id, (email or "").strip().lower())
+        _check_lists(backclick_tables.lists(store, mandator_id), list_ids)
+        sub = backclick_tables.subscriber(store, mandator_id, (email or "").strip().lower())
         if sub is None:
             return 1
         now = clock.now_stamp(store)
-        for lid, status in store.memberships(sub["id"]).items():
+        for lid, status in backclick_tables.memberships(store, sub["id"]).items():
             if (not list_ids or lid in list_ids) and status in (SUBSCRIBED, PENDING):
-                store.set_membership(sub["id"], lid, WAS_SUBSCRIBED, now)
+                backclick_tables.set_membership(store, sub["id"], lid, WAS_SUBSCRIBED, now)
     return 0
 
 
@@ -408,7 +410,7 @@ def parse_import(store: Store, mandator_id: int, data: str) -> tuple[list[str], 
         raise InvalidRequest("Import data has no EMAIL column.")
     if "NEWSLETTER" in upper and upper.index("NEWSLETTER") != len(upper) - 1:
         raise InvalidRequest("The NEWSLETTER column must be the last column.")
-    known = store.field_names(mandator_id)
+    known = backclick_tables.field_names(store, mandator_id)
     names = []
     for h in upper:
         if h in ("EMAIL", "NEWSLETTER"):
@@ -417,7 +419,7 @@ def parse_import(store: Store, mandator_id: int, data: str) -> tuple[list[str], 
             names.append(known[h.lower()])
         else:
             raise InvalidRequest("Invalid field name in request.")
-    lists = store.lists(mandator_id)
+    lists = backclick_tables.lists(store, mandator_id)
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -444,15 +446,15 @@ def import_subscribers(store: Store, mandator_id: int, data: str) -> ImportResul
     """Import a BACKCLICK import file, all or nothing, one import per mandator at a time."""
     started = clock.now(store)
     stale_before = clock.stamp(started - IMPORT_LOCK_STALE_AFTER)
-    if not store.acquire_import_lock(mandator_id, clock.stamp(started), stale_before):
+    if not backclick_tables.acquire_import_lock(store, mandator_id, clock.stamp(started), stale_before):
         raise Busy("Another auto import is running. Please try again later.")
     try:
         _, rows = parse_import(store, mandator_id, data)
         invalid, blocked, imported = [], [], set()
         with store.transaction():
             now = clock.now_stamp(store)
-            blocks = store.block_list()
-            existing = store.subscribers_with_memberships(
+            blocks = backclick_tables.block_list(store)
+            existing = backclick_tables.subscribers_with_memberships(store, 
                 mandator_id, [email.lower() for email, _, _ in rows])
             # Collected row by row, written in bulk: the same end state as one write per row.
             created: dict[str, dict] = {}  # new subscribers by key, in order of first row
@@ -487,12 +489,12 @@ def import_subscribers(store: Store, mandator_id: int, data: str) -> ImportResul
                             joined.append((sub["id"], list_id, SUBSCRIBED))
                             sub["memberships"][list_id] = SUBSCRIBED
                 imported.add(key)
-            ids = store.insert_subscribers(
+            ids = backclick_tables.insert_subscribers(store, 
                 mandator_id, [(new["email"], new["fields"]) for new in created.values()], now)
-            store.update_subscribers_fields(changed.items(), now)
-            store.set_memberships(joined + [(sid, list_id, SUBSCRIBED) for sid, new in
+            backclick_tables.update_subscribers_fields(store, changed.items(), now)
+            backclick_tables.set_memberships(store, joined + [(sid, list_id, SUBSCRIBED) for sid, new in
                                             zip(ids, created.values()) for list_id in new["lists"]],
                                   now)
         return ImportResult(len(imported), invalid, blocked)
     finally:
-        store.release_import_lock(mandator_id)
+        backclick_tables.release_import_lock(store, mandator_id)

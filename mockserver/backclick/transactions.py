@@ -10,6 +10,8 @@ from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.backclick.newsletters import check_sender
 from mockserver.store import Store
 from mockserver.machinery.tokens import new_token
+from mockserver.backclick import tables as backclick_tables
+from mockserver.backclick import newsletter_tables as newsletter_tables
 
 
 @dataclass
@@ -40,7 +42,7 @@ def create_channel(store: Store, mandator_id: int, name: str | None,
             "mandator_id": mandator_id, "name": name or "", "description": description or "",
             "created": clock.now_stamp(store)})
         if not name:
-            store.rename_channel(channel_id, f"Channel {channel_id}")
+            newsletter_tables.rename_channel(store, channel_id, f"Channel {channel_id}")
     return channel_id
 
 
@@ -50,7 +52,7 @@ def _content(store: Store, mandator_id: int, mail: TransactionMail) -> tuple[str
         raise InvalidRequest("No templateId AND no newsletterContent given!")
     subject, html, text = mail.subject or "", "", ""
     if mail.template_id:
-        template = store.template(mandator_id, mail.template_id)
+        template = backclick_tables.template(store, mandator_id, mail.template_id)
         if template is None:
             raise NotFound(f"Template with ID {mail.template_id} does not exist!")
         subject = subject or template["subject"]
@@ -75,7 +77,7 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
                           base_url: str) -> int:
     """Render one transaction mail into the outbox; its transaction id (the outbox mail id)."""
     with store.transaction():
-        if store.channel(mandator_id, mail.channel_id) is None:
+        if newsletter_tables.channel(store, mandator_id, mail.channel_id) is None:
             raise NotFound(f"Transaction channel {mail.channel_id} does not exist.")
         sender_email = check_sender(store, mandator_id, mail.sender_email)
         reply_to = (mail.reply_to or "").strip()
@@ -85,18 +87,18 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
         email = (mail.recipient_email or "").strip()
         if not subscribers.is_valid_address(email):
             raise InvalidRequest(f'Invalid recipient address "{email}".')
-        if mail.list_id and mail.list_id not in store.lists(mandator_id):
+        if mail.list_id and mail.list_id not in backclick_tables.lists(store, mandator_id):
             raise NotFound(f"Newsletter list {mail.list_id} does not exist.")
         now = clock.now_stamp(store)
         values = {(n or "").strip().upper(): v or "" for n, v in mail.fields}
-        stored = store.subscriber(mandator_id, email.lower())
+        stored = backclick_tables.subscriber(store, mandator_id, email.lower())
         values = {**outbox.blank_fields(store, mandator_id),
                   **{k.upper(): v for k, v in (stored or {}).get("fields", {}).items()}, **values}
         values["EMAIL"] = email
         if mail.voucher_list_id:
-            if store.voucher_list(mandator_id, mail.voucher_list_id) is None:
+            if newsletter_tables.voucher_list(store, mandator_id, mail.voucher_list_id) is None:
                 raise NotFound(f"Voucher list {mail.voucher_list_id} does not exist.")
-            code = store.take_voucher(mandator_id, mail.voucher_list_id, email, now)
+            code = newsletter_tables.take_voucher(store, mandator_id, mail.voucher_list_id, email, now)
             if code is None:
                 raise InvalidRequest(f"Voucher list {mail.voucher_list_id} is exhausted.")
             values["VOUCHER"] = code
@@ -120,16 +122,16 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
 def _store_on_list(store: Store, mandator_id: int, email: str, mail: TransactionMail,
                    now: str) -> int:
     """Keep the recipient on ``mail.list_id`` (creating the subscriber); the subscriber id."""
-    known = store.field_names(mandator_id)
+    known = backclick_tables.field_names(store, mandator_id)
     fields = {known[n.strip().lower()]: v for n, v in mail.fields
               if (n or "").strip().lower() in known and v}
-    existing = store.subscriber(mandator_id, email.lower())
+    existing = backclick_tables.subscriber(store, mandator_id, email.lower())
     if existing is None:
-        subscriber_id = store.insert_subscriber(mandator_id, email, fields, now)
+        subscriber_id = backclick_tables.insert_subscriber(store, mandator_id, email, fields, now)
     else:
         subscriber_id = existing["id"]
         if fields and {**existing["fields"], **fields} != existing["fields"]:
-            store.update_subscriber_fields(subscriber_id, {**existing["fields"], **fields}, now)
-    if store.memberships(subscriber_id).get(mail.list_id) != subscribers.SUBSCRIBED:
-        store.set_membership(subscriber_id, mail.list_id, subscribers.SUBSCRIBED, now)
+            backclick_tables.update_subscriber_fields(store, subscriber_id, {**existing["fields"], **fields}, now)
+    if backclick_tables.memberships(store, subscriber_id).get(mail.list_id) != subscribers.SUBSCRIBED:
+        backclick_tables.set_membership(store, subscriber_id, mail.list_id, subscribers.SUBSCRIBED, now)
     return subscriber_id

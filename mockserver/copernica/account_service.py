@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mockserver.copernica import accounts, databases, users
 from mockserver.copernica import values as v
+from mockserver.copernica import tables as copernica_tables
 
 
 def login(call: v.Call, p):
@@ -22,7 +23,7 @@ def account_database(call: v.Call, p):
 
 def account_databases(call: v.Call, p):
     """The account's databases."""
-    rows = call.store.databases_of(call.account_id)
+    rows = copernica_tables.databases_of(call.store, call.account_id)
     return v.listing("database", v.whole([v.database(call, r) for r in rows], p))
 
 

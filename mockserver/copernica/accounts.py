@@ -16,6 +16,7 @@ from mockserver.machinery import networks, clock, tokens
 from mockserver.copernica import users
 from mockserver.machinery.errors import AccessDenied, InvalidRequest
 from mockserver.store import Store
+from mockserver.copernica import tables as copernica_tables
 
 COOKIE_NAME = "soap_session"
 NOT_LOGGED_ON = "Not logged on"
@@ -38,13 +39,13 @@ def check_credentials(store: Store, username: str, password: str,
 
     ``account`` names one of the user's accounts by name or id; none means the first one.
     """
-    user = store.user(username or "")
+    user = copernica_tables.user(store, username or "")
     if user is None or not hmac.compare_digest(user["password"].encode(),
                                                (password or "").encode()):
         raise AccessDenied(INVALID_LOGIN)
     if users.properties(user)["disabled"]:
         raise AccessDenied(INVALID_LOGIN)
-    chosen = _choose_account(store, store.user_account_ids(user["username"]), account)
+    chosen = _choose_account(store, copernica_tables.user_account_ids(store, user["username"]), account)
     if chosen is None:
         raise AccessDenied(INVALID_LOGIN)
     return user["username"], chosen
@@ -73,7 +74,7 @@ def _choose_account(store: Store, account_ids: list[int], account: str | None) -
         return account_ids[0]
     wanted = account.strip()
     for account_id in account_ids:
-        row = store.account(account_id)
+        row = copernica_tables.account(store, account_id)
         if row and (row["name"].lower() == wanted.lower() or str(account_id) == wanted):
             return account_id
     return None
@@ -116,7 +117,7 @@ def resolve(store: Store, *, authorization: str | None, access_token: str | None
     if token is None and access_token:
         token, via = access_token.strip(), "parameter"
     if token is not None:
-        row = store.access_token(token)
+        row = copernica_tables.access_token(store, token)
         if row is None:
             raise AccessDenied(NOT_LOGGED_ON)
         if row["allowed_ips"] and not networks.in_networks(caller, row["allowed_ips"]):
@@ -127,7 +128,7 @@ def resolve(store: Store, *, authorization: str | None, access_token: str | None
     if login is not None:
         return Access(check_credentials(store, *login)[1], "login")
     cookie = session_cookie(cookie_header)
-    session = store.login_session(cookie) if cookie else None
+    session = copernica_tables.login_session(store, cookie) if cookie else None
     if session is None:
         raise AccessDenied(NOT_LOGGED_ON)
     return Access(session["account_id"], "session")
@@ -145,7 +146,7 @@ ACCOUNT_PROPERTIES = {"created": "", "description": "", "showpoweredby": False,
 def account_record(store: Store, account_id: int) -> dict:
     """The account as the vendor's ``Account`` members: name, the ones set, the defaults
     for the rest, and ``active``."""
-    row = store.account(account_id)
+    row = copernica_tables.account(store, account_id)
     members = {**ACCOUNT_PROPERTIES, **json.loads(row["properties"])}
     return {"name": row["name"], **members, "active": users.is_active(members["end"], store)}
 
@@ -154,15 +155,15 @@ def update_account(store: Store, account_id: int, name: str | None, changes: dic
     """Change the account's name (unique in the store, compared without case) and members
     (``changes``: member -> value, None: kept); the account after."""
     with store.transaction():
-        row = store.account(account_id)
+        row = copernica_tables.account(store, account_id)
         members = users.checked_properties(changes, ACCOUNT_PROPERTIES)
         new_name = row["name"] if name is None else name.strip()
         if not new_name:
             raise InvalidRequest("An account needs a name.")
-        other = store.account_by_name(new_name)
+        other = copernica_tables.account_by_name(store, new_name)
         if other is not None and other["id"] != account_id:
             raise InvalidRequest(f"An account named '{new_name}' already exists.")
-        store.set_account(account_id, new_name, users.in_order(
+        copernica_tables.set_account(store, account_id, new_name, users.in_order(
             {**json.loads(row["properties"]), **members}, ACCOUNT_PROPERTIES))
         return account_record(store, account_id)
 
@@ -171,4 +172,4 @@ def remove_account(store: Store, account_id: int) -> None:
     """Delete the account with everything it holds (databases, callbacks, tokens, sessions);
     its users who belong to no other account go too."""
     with store.transaction():
-        store.delete_account(account_id)
+        copernica_tables.delete_account(store, account_id)

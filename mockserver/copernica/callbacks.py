@@ -33,6 +33,7 @@ from mockserver.machinery import clock
 from mockserver.copernica import databases
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
+from mockserver.copernica import callback_tables as callback_tables
 
 log = logging.getLogger(__name__)
 
@@ -466,13 +467,13 @@ def create_callback(store: Store, account_id: int, *, database_id: int | None = 
     parse_expression(expression)
     signing_key(store)  # made now, so the first delivery does not wait for it
     with store.transaction():
-        callback_id = store.insert_callback({
+        callback_id = callback_tables.insert_callback(store, {
             "account_id": account_id, "database_id": database_id,
             "collection_id": collection_id, "url": url, "method": method,
             "expression": expression, "actionfilter": actionfilter,
             "sources": json.dumps(sources), "base_url": base_url or "",
             "created": _local_time(clock.now(store))})
-        return _callback_json(store.callback(callback_id))
+        return _callback_json(callback_tables.callback(store, callback_id))
 
 
 def _checked_target(url: str, base_url: str, server_port) -> str:
@@ -517,7 +518,7 @@ def update_callback(store: Store, account_id: int, callback_id: int, *, url: str
     with store.transaction():
         if get_callback(store, account_id, callback_id) is None:
             return None
-        store.update_callback(callback_id, changes)
+        callback_tables.update_callback(store, callback_id, changes)
         return get_callback(store, account_id, callback_id)
 
 
@@ -535,32 +536,32 @@ def set_source(store: Store, account_id: int, callback_id: int, *,
             databases.require_database(store, account_id, database_id)
         else:
             databases.require_collection(store, account_id, collection_id)
-        store.update_callback(callback_id, {"database_id": database_id,
+        callback_tables.update_callback(store, callback_id, {"database_id": database_id,
                                             "collection_id": collection_id})
         return get_callback(store, account_id, callback_id)
 
 
 def get_callback(store: Store, account_id: int, callback_id: int) -> dict | None:
     """One of the account's callbacks, or None."""
-    row = store.callback(callback_id)
+    row = callback_tables.callback(store, callback_id)
     return _callback_json(row) if row and row["account_id"] == account_id else None
 
 
 def callback_by_url(store: Store, account_id: int, database_id: int | None, url: str) -> dict | None:
     """The account's callback of a database with this URL, or None."""
-    row = store.callback_by_url(account_id, database_id, url)
+    row = callback_tables.callback_by_url(store, account_id, database_id, url)
     return _callback_json(row) if row else None
 
 
 def callbacks_of(store: Store, database_id: int | None = None,
                  collection_id: int | None = None) -> list[dict]:
     """The callbacks of a collection, or of a database's profiles, oldest first."""
-    return [_callback_json(r) for r in store.callbacks_of(database_id, collection_id)]
+    return [_callback_json(r) for r in callback_tables.callbacks_of(store, database_id, collection_id)]
 
 
 def remove_callback(store: Store, account_id: int, callback_id: int) -> bool:
     """Remove one of the account's callbacks and its queued deliveries; False when unknown."""
-    return store.delete_callback(account_id, callback_id)
+    return callback_tables.delete_callback(store, account_id, callback_id)
 
 
 # -- changes -> deliveries -------------------------------------------------------------------
@@ -627,7 +628,7 @@ def record_change(store: Store, *, account_id: int, database_id: int,
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {ACTIONS}, not {action!r}")
-    rows = store.callbacks_of(None if kind == "subprofile" else database_id,
+    rows = callback_tables.callbacks_of(store, None if kind == "subprofile" else database_id,
                               collection_id if kind == "subprofile" else None)
     if not rows:
         return 0
@@ -656,7 +657,7 @@ def record_change(store: Store, *, account_id: int, database_id: int,
             content_type, body = "text/xml; charset=utf-8", xml_payload(payload)
         else:
             content_type, body = "application/x-www-form-urlencoded", json_payload(payload)
-        store.insert_callback_delivery({
+        callback_tables.insert_callback_delivery(store, {
             "callback_id": row["id"], "account_id": row["account_id"],
             "record": f"{kind}:{record_id}", "action": action, "url": row["url"],
             "content_type": content_type, "body": body, "state": "pending",
@@ -783,10 +784,10 @@ def _post(url: str, headers: dict, body: bytes) -> tuple[int | None, str]:
 
 def send(store: Store, delivery_id: int) -> bool:
     """Make one attempt of a claimed delivery and record it; True when it was accepted."""
-    row = store.callback_delivery(delivery_id)
+    row = callback_tables.callback_delivery(store, delivery_id)
     if row is None:  # removed with its callback, or by a reset
         return False
-    callback = store.callback(row["callback_id"]) or {}
+    callback = callback_tables.callback(store, row["callback_id"]) or {}
     body = bytes(row["body"]) if not isinstance(row["body"], str) else row["body"].encode()
     moment = clock.now(store)
     if is_the_mock(row["url"], callback.get("base_url", "")):
@@ -810,7 +811,7 @@ def send(store: Store, delivery_id: int) -> bool:
     else:
         state, finished = "pending", None
         next_at = clock.stamp(now + dt.timedelta(seconds=RETRY_DELAYS[attempt_number - 1]))
-    store.finish_callback_attempt(delivery_id, {
+    callback_tables.finish_callback_attempt(store, delivery_id, {
         "at": clock.stamp(moment), "status": status, "error": error,
         "duration_ms": duration_ms, "request_headers": headers}, state, next_at, finished)
     if not ok:
@@ -823,7 +824,7 @@ def _refuse_delivery(store: Store, row: dict, moment: dt.datetime) -> bool:
     """Give a delivery to the mock itself up at once, nothing sent: one attempt without a
     status whose error says why, state ``failed``, no retries. False."""
     log.warning("callback delivery %s to %s refused: %s", row["id"], row["url"], ITSELF)
-    store.finish_callback_attempt(row["id"], {
+    callback_tables.finish_callback_attempt(store, row["id"], {
         "at": clock.stamp(moment), "status": None,
         "error": f"Refused, not sent: {row['url']!r}: {ITSELF}", "duration_ms": 0,
         "request_headers": {}}, "failed", row["next_attempt"], clock.now_stamp(store))
@@ -851,9 +852,9 @@ def _claim(store: Store, limit: int) -> list[int]:
     now = clock.now_stamp(store)
     real = dt.datetime.now(dt.timezone.utc)
     real_now = clock.stamp(real)
-    if limit <= 0 or not store.callback_work_due(now, real_now):
+    if limit <= 0 or not callback_tables.callback_work_due(store, now, real_now):
         return []
-    return store.claim_callback_deliveries(
+    return callback_tables.claim_callback_deliveries(store, 
         now, real_now, clock.stamp(real + dt.timedelta(seconds=CLAIM_SECONDS)), limit)
 
 
@@ -890,7 +891,7 @@ def flush(store: Store, timeout: float = 60.0) -> int:
                  timeout=max(0.0, deadline - time.monotonic()))
             attempts += len(ids)
             continue
-        if not store.callback_deliveries_open(now):
+        if not callback_tables.callback_deliveries_open(store, now):
             break
         time.sleep(0.02)
     return attempts
@@ -900,7 +901,7 @@ def deliveries(store: Store, callback_id: int | None = None, state: str | None =
                account_id: int | None = None, limit: int = 1000) -> list[dict]:
     """Deliveries with their attempts, as the admin API shows them, oldest first."""
     result = []
-    for row in store.callback_deliveries(callback_id, state, account_id, limit):
+    for row in callback_tables.callback_deliveries(store, callback_id, state, account_id, limit):
         body = bytes(row["body"]) if not isinstance(row["body"], str) else row["body"].encode()
         result.append({
             "id": row["id"], "callback": row["callback_id"],

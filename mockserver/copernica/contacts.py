@@ -17,6 +17,7 @@ from mockserver.copernica import databases, profiles, users
 from mockserver.copernica.databases import vendor_time
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
+from mockserver.copernica import tables as copernica_tables
 
 STATUSES = ("open", "done")
 IMPORTANCES = ("important", "normal")
@@ -30,12 +31,12 @@ DATE_FILTERS = ("from", "to")
 def contact_types(store: Store, account_id: int, database_id: int) -> list[dict]:
     """The contact types of the account's database, by id."""
     databases.require_database(store, account_id, database_id)
-    return store.contact_types_of(database_id)
+    return copernica_tables.contact_types_of(store, database_id)
 
 
 def require_contact_type(store: Store, account_id: int, type_id: int) -> dict:
     """The account's contact type with this id; NotFound otherwise."""
-    row = store.contact_type(account_id, type_id)
+    row = copernica_tables.contact_type(store, account_id, type_id)
     if row is None:
         raise NotFound(f"Unknown contact type {type_id}.")
     return row
@@ -44,9 +45,9 @@ def require_contact_type(store: Store, account_id: int, type_id: int) -> dict:
 def find_contact_type(store: Store, database_id: int, identifier) -> dict | None:
     """The database's contact type named (or numbered) ``identifier``, or None."""
     text = "" if identifier is None else str(identifier).strip()
-    row = store.contact_type_by_name(database_id, text) if text else None
+    row = copernica_tables.contact_type_by_name(store, database_id, text) if text else None
     if row is None and text.isdigit():
-        row = next((t for t in store.contact_types_of(database_id) if t["id"] == int(text)),
+        row = next((t for t in copernica_tables.contact_types_of(store, database_id) if t["id"] == int(text)),
                    None)
     return row
 
@@ -56,7 +57,7 @@ def _free_name(store: Store, database_id: int, name, type_id: int | None = None)
     name = (name or "").strip()
     if not name:
         raise InvalidRequest("A contact type needs a name.")
-    other = store.contact_type_by_name(database_id, name)
+    other = copernica_tables.contact_type_by_name(store, database_id, name)
     if other is not None and other["id"] != type_id:
         raise InvalidRequest(f"A contact type named '{name}' already exists.")
     return name
@@ -108,7 +109,7 @@ def contact_record(row: dict) -> dict:
 
 def require_contact(store: Store, account_id: int, contact_id: int) -> dict:
     """The account's contact with this id; NotFound otherwise."""
-    row = store.contact(account_id, contact_id)
+    row = copernica_tables.contact(store, account_id, contact_id)
     if row is None:
         raise NotFound(f"Unknown contact {contact_id}.")
     return contact_record(row)
@@ -185,13 +186,13 @@ def set_user(store: Store, account_id: int, contact_id: int, user_id: int) -> No
 def type_of(store: Store, account_id: int, contact: dict) -> dict | None:
     """The contact type of a contact, or None."""
     type_id = contact["contact_type_id"]
-    return None if type_id is None else store.contact_type(account_id, type_id)
+    return None if type_id is None else copernica_tables.contact_type(store, account_id, type_id)
 
 
 def user_of(store: Store, account_id: int, contact: dict) -> dict | None:
     """The user a contact is for while that user is one of the account's, or None."""
     name = contact["username"]
-    return None if name is None else store.account_user_by_name(account_id, name)
+    return None if name is None else copernica_tables.account_user_by_name(store, account_id, name)
 
 
 def remove_contact(store: Store, account_id: int, contact_id: int) -> None:
@@ -252,7 +253,7 @@ def find_contacts(store: Store, account_id: int, *, database_id: int | None = No
         type_id = row["id"]
     needle = (search or "").strip().lower()
     found = []
-    for row in store.contacts_of(account_id, database_id, profile_id, username):
+    for row in copernica_tables.contacts_of(store, account_id, database_id, profile_id, username):
         c = contact_record(row)
         if type_id is not None and c["contact_type_id"] != type_id:
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mockserver.copernica import accounts, databases, profiles, unsubscribes
 from mockserver.copernica import values as v
+from mockserver.copernica import tables as copernica_tables
 
 
 def _db(call: v.Call, p) -> dict:
@@ -137,7 +138,7 @@ def database_update_profiles(call: v.Call, p):
 def database_remove_profiles(call: v.Call, p):
     """Delete profiles by id (``completely`` or not: the mock keeps nothing of them)."""
     _db(call, p)
-    ids = [i for i in v.ids(p.ids) if (call.store.profile(call.account_id, i) or {})
+    ids = [i for i in v.ids(p.ids) if (copernica_tables.profile(call.store, call.account_id, i) or {})
            .get("database_id") == p.id]
     profiles.remove_profiles(call.store, call.account_id, ids)
     return v.value(True)

@@ -15,6 +15,7 @@ from mockserver.machinery import clock, tokens
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.backclick.subscribers import is_valid_address
+from mockserver.copernica import tables as copernica_tables
 
 FIELD_TYPES = ("integer", "float", "date", "empty_date", "datetime", "empty_datetime", "text",
                "email", "phone_fax", "phone_gsm", "select", "big")
@@ -54,7 +55,7 @@ def vendor_time(stamp: str | None) -> str:
 
 def require_database(store: Store, account_id: int, database_id: int) -> dict:
     """The account's database with this id; NotFound otherwise."""
-    row = store.database(account_id, database_id)
+    row = copernica_tables.database(store, account_id, database_id)
     if row is None:
         raise NotFound(f"Unknown database {database_id}.")
     return row
@@ -70,9 +71,9 @@ def by_name_or_id(rows, identifier: str) -> dict | None:
 def find_database(store: Store, account_id: int, identifier: str) -> dict | None:
     """The account's database named ``identifier``, or with it as id; None when there is none."""
     text = (identifier or "").strip()
-    row = store.database_by_name(account_id, text)
+    row = copernica_tables.database_by_name(store, account_id, text)
     if row is None and text.isdigit():
-        row = store.database(account_id, int(text))
+        row = copernica_tables.database(store, account_id, int(text))
     return row
 
 
@@ -82,12 +83,12 @@ def create_database(store: Store, account_id: int, name: str, description: str =
     if not name:
         raise InvalidRequest("A database needs a name.")
     with store.transaction():
-        if store.database_by_name(account_id, name) is not None:
+        if copernica_tables.database_by_name(store, account_id, name) is not None:
             raise InvalidRequest(f"A database named '{name}' already exists.")
         database_id = store.insert_row("databases", {
             "account_id": account_id, "name": name, "description": description or "",
             "created": clock.now_stamp(store)})
-        return store.database(account_id, database_id)
+        return copernica_tables.database(store, account_id, database_id)
 
 
 def update_database(store: Store, account_id: int, database_id: int, name: str | None = None,
@@ -99,7 +100,7 @@ def update_database(store: Store, account_id: int, database_id: int, name: str |
         row = require_database(store, account_id, database_id)
         changes = {}
         if name is not None and name.strip() and name.strip() != row["name"]:
-            other = store.database_by_name(account_id, name.strip())
+            other = copernica_tables.database_by_name(store, account_id, name.strip())
             if other is not None and other["id"] != database_id:
                 raise InvalidRequest(f"A database named '{name.strip()}' already exists.")
             changes["name"] = name.strip()
@@ -111,7 +112,7 @@ def update_database(store: Store, account_id: int, database_id: int, name: str |
             changes["archived"] = int(bool(archived))
         if changes:
             store.update_row("databases", database_id, changes)
-        return store.database(account_id, database_id)
+        return copernica_tables.database(store, account_id, database_id)
 
 
 def _checked_behavior(behavior: str) -> str:
@@ -134,7 +135,7 @@ def clear_database(store: Store, account_id: int, database_id: int) -> int:
     collections and callbacks (no callbacks fire); how many profiles went."""
     with store.transaction():
         require_database(store, account_id, database_id)
-        ids = [row["id"] for row in store.profiles_of(database_id)]
+        ids = [row["id"] for row in copernica_tables.profiles_of(store, database_id)]
         store.delete_rows("profiles", ids)
         return len(ids)
 
@@ -170,7 +171,7 @@ def copy_database(store: Store, account_id: int, database_id: int, name: str,
         collection_ids = _copy_structure(store, database_id, copy_id)
         if "profiles" in chosen:
             _copy_records(store, database_id, copy_id, collection_ids, "subprofiles" in chosen)
-        return store.database(account_id, copy_id)
+        return copernica_tables.database(store, account_id, copy_id)
 
 
 def _copy_structure(store: Store, database_id: int, copy_id: int) -> dict[int, int]:
@@ -178,20 +179,20 @@ def _copy_structure(store: Store, database_id: int, copy_id: int) -> dict[int, i
     database into another; the new collection ids by the old ones."""
     now = clock.now_stamp(store)
     collection_ids = {}
-    for c in store.collections_of(database_id):
+    for c in copernica_tables.collections_of(store, database_id):
         collection_ids[c["id"]] = store.insert_row("collections", {
             **{k: v for k, v in c.items() if k != "id"}, "database_id": copy_id, "created": now})
     owners = [None, *collection_ids]
     store.insert_rows("database_fields", [
         {**{k: v for k, v in f.items() if k != "id"}, "database_id": copy_id,
          "collection_id": collection_ids.get(owner)}
-        for owner in owners for f in store.fields_of(database_id, owner)])
+        for owner in owners for f in copernica_tables.fields_of(store, database_id, owner)])
     store.insert_rows("interests", [{"database_id": copy_id, "name": i["name"],
                                      "groupname": i["groupname"], "weight": i["weight"]}
-                                    for i in store.interests_of(database_id)])
+                                    for i in copernica_tables.interests_of(store, database_id)])
     store.insert_rows("contact_types", [
         {**{k: v for k, v in c.items() if k != "id"}, "database_id": copy_id}
-        for c in store.contact_types_of(database_id)])
+        for c in copernica_tables.contact_types_of(store, database_id)])
     return collection_ids
 
 
@@ -200,7 +201,7 @@ def _copy_records(store: Store, database_id: int, copy_id: int, collection_ids: 
     """Copy the profiles (and their subprofiles) of a database into its copy: same values
     and interests, new codes, created and modified now."""
     now = clock.now_stamp(store)
-    rows = store.profiles_of(database_id)
+    rows = copernica_tables.profiles_of(store, database_id)
     codes = iter(tokens.new_tokens(store, len(rows)))
     for row in rows:
         profile_id = store.insert_row("profiles", {
@@ -209,7 +210,7 @@ def _copy_records(store: Store, database_id: int, copy_id: int, collection_ids: 
             "modified": now})
         if not with_subprofiles:
             continue
-        subs = store.subprofiles_of(profile_id=row["id"])
+        subs = copernica_tables.subprofiles_of(store, profile_id=row["id"])
         sub_codes = iter(tokens.new_tokens(store, len(subs)))
         store.insert_rows("subprofiles", [
             {"collection_id": collection_ids[sub["collection_id"]], "profile_id": profile_id,
@@ -257,30 +258,30 @@ def _known_values(store: Store, database_id: int, collection_id: int | None,
 
 def fields(store: Store, database_id: int, collection_id: int | None = None) -> list[dict]:
     """The fields of a database (or of one of its collections), by id."""
-    return store.fields_of(database_id, collection_id)
+    return copernica_tables.fields_of(store, database_id, collection_id)
 
 
 def field_map(store: Store, database_id: int, collection_id: int | None) -> dict[str, dict]:
     """The fields by lower-case name."""
-    return {f["name"].lower(): f for f in store.fields_of(database_id, collection_id)}
+    return {f["name"].lower(): f for f in copernica_tables.fields_of(store, database_id, collection_id)}
 
 
 def find_field(store: Store, database_id: int, collection_id: int | None,
                identifier: str) -> dict | None:
     """A field by name (case-insensitive) or id, or None."""
-    return by_name_or_id(store.fields_of(database_id, collection_id), identifier)
+    return by_name_or_id(copernica_tables.fields_of(store, database_id, collection_id), identifier)
 
 
 def displayed_fields(store: Store, database_id: int,
                      collection_id: int | None = None) -> list[dict]:
     """The fields of a database (or collection) whose ``displayed`` is on, by id."""
-    return [f for f in store.fields_of(database_id, collection_id) if f["displayed"]]
+    return [f for f in copernica_tables.fields_of(store, database_id, collection_id) if f["displayed"]]
 
 
 def ordered_field(store: Store, database_id: int, collection_id: int | None = None) -> dict | None:
     """The field that orders the records by default: the first (by id) whose ``ordered`` is on;
     None when there is none."""
-    return next((f for f in store.fields_of(database_id, collection_id) if f["ordered"]), None)
+    return next((f for f in copernica_tables.fields_of(store, database_id, collection_id) if f["ordered"]), None)
 
 
 def special_field(store: Store, database_id: int, collection_id: int | None,
@@ -291,15 +292,15 @@ def special_field(store: Store, database_id: int, collection_id: int | None,
     kind = (special or "").strip().lower()
     if kind not in ONE_PER_DATABASE:
         return None
-    return next((f for f in store.fields_of(database_id, collection_id) if f["type"] == kind),
+    return next((f for f in copernica_tables.fields_of(store, database_id, collection_id) if f["type"] == kind),
                 None)
 
 
 def _taken_names(store: Store, database_id: int) -> set[str]:
     """Lower-case names of the database's fields, interests and collections."""
-    return ({f["name"].lower() for f in store.fields_of(database_id, None)} |
-            {i["name"].lower() for i in store.interests_of(database_id)} |
-            {c["name"].lower() for c in store.collections_of(database_id)})
+    return ({f["name"].lower() for f in copernica_tables.fields_of(store, database_id, None)} |
+            {i["name"].lower() for i in copernica_tables.interests_of(store, database_id)} |
+            {c["name"].lower() for c in copernica_tables.collections_of(store, database_id)})
 
 
 def _require_free_name(store: Store, database_id: int, collection_id: int | None,
@@ -341,7 +342,7 @@ def create_field(store: Store, account_id: int, database_id: int, collection_id:
     kind = _field_type(spec.type or "text")
     with store.transaction():
         require_database(store, account_id, database_id)
-        existing = store.fields_of(database_id, collection_id)
+        existing = copernica_tables.fields_of(store, database_id, collection_id)
         _require_free_name(store, database_id, collection_id, existing, name)
         if kind in ONE_PER_DATABASE:
             for f in existing:
@@ -354,7 +355,7 @@ def create_field(store: Store, account_id: int, database_id: int, collection_id:
             "ordered": int(bool(spec.ordered)), "length": spec.length or 50,
             "textlines": spec.textlines or 1, "hidden": int(bool(spec.hidden)),
             "indexed": int(bool(spec.index))})
-        field = next(f for f in store.fields_of(database_id, collection_id)
+        field = next(f for f in copernica_tables.fields_of(store, database_id, collection_id)
                      if f["id"] == field_id)
         _add_to_records(store, database_id, collection_id, field)
         return field
@@ -367,7 +368,7 @@ FIELD_PROPERTIES = ("name", "type", "value", "displayed", "ordered", "length", "
 def require_field(store: Store, account_id: int, field_id: int, in_collection: bool) -> dict:
     """The account's database field (``in_collection``: collection field) with this id;
     NotFound otherwise."""
-    row = store.database_field(account_id, field_id)
+    row = copernica_tables.database_field(store, account_id, field_id)
     if row is None or (row["collection_id"] is not None) != in_collection:
         raise NotFound(f"Unknown {'collection field' if in_collection else 'field'} "
                        f"{field_id}.")
@@ -385,7 +386,7 @@ def update_field(store: Store, account_id: int, field_id: int, in_collection: bo
     with store.transaction():
         field = require_field(store, account_id, field_id, in_collection)
         database_id, collection_id = field["database_id"], field["collection_id"]
-        others = [f for f in store.fields_of(database_id, collection_id) if f["id"] != field_id]
+        others = [f for f in copernica_tables.fields_of(store, database_id, collection_id) if f["id"] != field_id]
         row: dict = {}
         name = changes.get("name")
         if name is not None and name.strip() != field["name"]:
@@ -410,7 +411,7 @@ def update_field(store: Store, account_id: int, field_id: int, in_collection: bo
                 row[columns.get(key, key)] = int(value) if isinstance(value, bool) else value
         if row:
             store.update_row("database_fields", field_id, row)
-        after = store.database_field(account_id, field_id)
+        after = copernica_tables.database_field(store, account_id, field_id)
         if "name" in row or "type" in row:
             _convert_records(store, account_id, field, after)
         return after
@@ -421,9 +422,9 @@ def _convert_records(store: Store, account_id: int, before: dict, after: dict) -
     database_id, collection_id = before["database_id"], before["collection_id"]
     now = clock.now(store)
     if collection_id is None:
-        rows, table = store.profiles_of(database_id), "profiles"
+        rows, table = copernica_tables.profiles_of(store, database_id), "profiles"
     else:
-        rows, table = store.subprofiles_of(collection_id=collection_id), "subprofiles"
+        rows, table = copernica_tables.subprofiles_of(store, collection_id=collection_id), "subprofiles"
     for record in rows:
         values = json.loads(record["fields"])
         value = values.pop(before["name"], None)
@@ -437,8 +438,8 @@ def _convert_records(store: Store, account_id: int, before: dict, after: dict) -
 def _owner(store: Store, account_id: int, field: dict) -> tuple[str, dict]:
     """The table and row of what a field belongs to: its database, or its collection."""
     if field["collection_id"] is None:
-        return "databases", store.database(account_id, field["database_id"])
-    return "collections", store.collection(account_id, field["collection_id"])
+        return "databases", copernica_tables.database(store, account_id, field["database_id"])
+    return "collections", copernica_tables.collection(store, account_id, field["collection_id"])
 
 
 def _rename_unsubscribe_value(store: Store, account_id: int, field: dict,
@@ -457,8 +458,8 @@ def _rename_unsubscribe_value(store: Store, account_id: int, field: dict,
 def _records_of(store: Store, field: dict) -> tuple[list[dict], str]:
     """The rows holding a value of the field (profiles or subprofiles) and their table."""
     if field["collection_id"] is None:
-        return store.profiles_of(field["database_id"]), "profiles"
-    return store.subprofiles_of(collection_id=field["collection_id"]), "subprofiles"
+        return copernica_tables.profiles_of(store, field["database_id"]), "profiles"
+    return copernica_tables.subprofiles_of(store, collection_id=field["collection_id"]), "subprofiles"
 
 
 def remove_field(store: Store, account_id: int, field_id: int, in_collection: bool) -> None:
@@ -498,9 +499,9 @@ def _add_to_records(store: Store, database_id: int, collection_id: int | None,
     """Give every existing (sub)profile the new field's default value (not a change)."""
     value = default_value(field, clock.now(store))
     if collection_id is None:
-        rows, table = store.profiles_of(database_id), "profiles"
+        rows, table = copernica_tables.profiles_of(store, database_id), "profiles"
     else:
-        rows, table = store.subprofiles_of(collection_id=collection_id), "subprofiles"
+        rows, table = copernica_tables.subprofiles_of(store, collection_id=collection_id), "subprofiles"
     for row in rows:
         store.update_row(table, row["id"],
                          {"fields": {**json.loads(row["fields"]), field["name"]: value}})
@@ -508,7 +509,7 @@ def _add_to_records(store: Store, database_id: int, collection_id: int | None,
 
 def interests(store: Store, database_id: int) -> list[dict]:
     """A database's interests, by id."""
-    return store.interests_of(database_id)
+    return copernica_tables.interests_of(store, database_id)
 
 
 def create_interest(store: Store, account_id: int, database_id: int, name: str,
@@ -522,12 +523,12 @@ def create_interest(store: Store, account_id: int, database_id: int, name: str,
                                  f"'{name}'.")
         interest_id = store.insert_row("interests", {"database_id": database_id, "name": name,
                                                      "groupname": groupname or ""})
-        return next(i for i in store.interests_of(database_id) if i["id"] == interest_id)
+        return next(i for i in copernica_tables.interests_of(store, database_id) if i["id"] == interest_id)
 
 
 def require_interest(store: Store, account_id: int, interest_id: int) -> dict:
     """The account's interest with this id; NotFound otherwise."""
-    row = store.interest(account_id, interest_id)
+    row = copernica_tables.interest(store, account_id, interest_id)
     if row is None:
         raise NotFound(f"Unknown interest {interest_id}.")
     return row
@@ -558,7 +559,7 @@ def update_interest(store: Store, account_id: int, interest_id: int, name: str |
             store.update_row("interests", interest_id, row)
         if "name" in row:
             _carry_interest(store, database_id, interest["name"], name)
-        return store.interest(account_id, interest_id)
+        return copernica_tables.interest(store, account_id, interest_id)
 
 
 def remove_interest(store: Store, account_id: int, interest_id: int) -> None:
@@ -572,7 +573,7 @@ def remove_interest(store: Store, account_id: int, interest_id: int) -> None:
 
 def _carry_interest(store: Store, database_id: int, name: str, new_name: str | None) -> None:
     """Rename an interest in every profile's flags (``new_name`` None: drop it)."""
-    for record in store.profiles_of(database_id):
+    for record in copernica_tables.profiles_of(store, database_id):
         flags = json.loads(record["interests"])
         if name not in flags:
             continue
@@ -584,17 +585,17 @@ def _carry_interest(store: Store, database_id: int, name: str, new_name: str | N
 
 def find_interest(store: Store, database_id: int, identifier: str) -> dict | None:
     """An interest of the database by name (case-insensitive) or id, or None."""
-    return by_name_or_id(store.interests_of(database_id), identifier)
+    return by_name_or_id(copernica_tables.interests_of(store, database_id), identifier)
 
 
 def collections(store: Store, database_id: int) -> list[dict]:
     """A database's collections, by id."""
-    return store.collections_of(database_id)
+    return copernica_tables.collections_of(store, database_id)
 
 
 def require_collection(store: Store, account_id: int, collection_id: int) -> dict:
     """The account's collection with this id; NotFound otherwise."""
-    row = store.collection(account_id, collection_id)
+    row = copernica_tables.collection(store, account_id, collection_id)
     if row is None:
         raise NotFound(f"Unknown collection {collection_id}.")
     return row
@@ -602,7 +603,7 @@ def require_collection(store: Store, account_id: int, collection_id: int) -> dic
 
 def find_collection(store: Store, database_id: int, identifier: str) -> dict | None:
     """A collection of the database by name (case-insensitive) or id, or None."""
-    return by_name_or_id(store.collections_of(database_id), identifier)
+    return by_name_or_id(copernica_tables.collections_of(store, database_id), identifier)
 
 
 def create_collection(store: Store, account_id: int, database_id: int, name: str) -> dict:
@@ -615,7 +616,7 @@ def create_collection(store: Store, account_id: int, database_id: int, name: str
                                  f"'{name}'.")
         collection_id = store.insert_row("collections", {
             "database_id": database_id, "name": name, "created": clock.now_stamp(store)})
-        return store.collection(account_id, collection_id)
+        return copernica_tables.collection(store, account_id, collection_id)
 
 
 def update_collection(store: Store, account_id: int, collection_id: int,
@@ -638,7 +639,7 @@ def update_collection(store: Store, account_id: int, collection_id: int,
             changes["unsubscribebehavior"] = _checked_behavior(unsubscribebehavior)
         if changes:
             store.update_row("collections", collection_id, changes)
-        return store.collection(account_id, collection_id)
+        return copernica_tables.collection(store, account_id, collection_id)
 
 
 def collection_unsubscribe_values(store: Store, account_id: int,

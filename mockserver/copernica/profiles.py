@@ -18,6 +18,7 @@ from mockserver.copernica.databases import vendor_time
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.backclick.subscribers import is_valid_address
+from mockserver.copernica import tables as copernica_tables
 
 OPERATORS = ("=", "==", "!=", "<>", "<", ">", "<=", ">=", "=~", "!~")
 PSEUDO_FIELDS = ("id", "code", "created", "modified")
@@ -83,15 +84,15 @@ def subprofile_record(row: dict, defined: list[dict]) -> dict:
 
 
 def _interest_names(store: Store, database_id: int) -> list[str]:
-    return [i["name"] for i in store.interests_of(database_id)]
+    return [i["name"] for i in copernica_tables.interests_of(store, database_id)]
 
 
 def get_profile(store: Store, account_id: int, profile_id: int) -> dict | None:
     """A profile of the account with its fields and interests, or None."""
-    row = store.profile(account_id, profile_id)
+    row = copernica_tables.profile(store, account_id, profile_id)
     if row is None:
         return None
-    return _profile(row, store.fields_of(row["database_id"], None),
+    return _profile(row, copernica_tables.fields_of(store, row["database_id"], None),
                     _interest_names(store, row["database_id"]))
 
 
@@ -105,10 +106,10 @@ def require_profile(store: Store, account_id: int, profile_id: int) -> dict:
 
 def get_subprofile(store: Store, account_id: int, subprofile_id: int) -> dict | None:
     """A subprofile of the account with its fields, or None."""
-    row = store.subprofile(account_id, subprofile_id)
+    row = copernica_tables.subprofile(store, account_id, subprofile_id)
     if row is None:
         return None
-    return subprofile_record(row, store.fields_of(row["database_id"], row["collection_id"]))
+    return subprofile_record(row, copernica_tables.fields_of(store, row["database_id"], row["collection_id"]))
 
 
 def require_subprofile(store: Store, account_id: int, subprofile_id: int) -> dict:
@@ -193,7 +194,7 @@ def create_profile(store: Store, account_id: int, database_id: int, fields: dict
     """Create a profile; fields not given get their defaults. InvalidRequest on a bad value."""
     with store.transaction():
         databases.require_database(store, account_id, database_id)
-        defined = store.fields_of(database_id, None)
+        defined = copernica_tables.fields_of(store, database_id, None)
         names = _interest_names(store, database_id)
         values = checked_or_fault(fields, defined)
         now = clock.now(store)
@@ -233,7 +234,7 @@ def update_fields(store: Store, account_id: int, profile_id: int, fields: dict,
     """Change some field values of a profile; False (nothing changed) on a type violation."""
     with store.transaction():
         profile = require_profile(store, account_id, profile_id)
-        values = checked_values(fields, store.fields_of(profile["database_id"], None))
+        values = checked_values(fields, copernica_tables.fields_of(store, profile["database_id"], None))
         if values is None:
             return False
         _write_profile(store, account_id, profile, values, None, source)
@@ -308,7 +309,7 @@ def distinct_profiles(store: Store, account_id: int, database_id: int, names: li
     """The database's profiles, one per distinct combination of the named fields (see
     ``distinct``), and the field names used."""
     databases.require_database(store, account_id, database_id)
-    return distinct(all_profiles(store, database_id), names, store.fields_of(database_id, None),
+    return distinct(all_profiles(store, database_id), names, copernica_tables.fields_of(store, database_id, None),
                     order, asc)
 
 
@@ -372,9 +373,9 @@ def page_of(found: list, start: int | None, length: int | None) -> Page:
 
 def all_profiles(store: Store, database_id: int) -> list[dict]:
     """Every profile of a database, read in full, by id."""
-    defined = store.fields_of(database_id, None)
+    defined = copernica_tables.fields_of(store, database_id, None)
     names = _interest_names(store, database_id)
-    return [_profile(row, defined, names) for row in store.profiles_of(database_id)]
+    return [_profile(row, defined, names) for row in copernica_tables.profiles_of(store, database_id)]
 
 
 def search_profiles(store: Store, account_id: int, database_id: int,
@@ -383,7 +384,7 @@ def search_profiles(store: Store, account_id: int, database_id: int,
     """The database's profiles meeting every requirement, ordered and paged."""
     databases.require_database(store, account_id, database_id)
     found = matching(all_profiles(store, database_id), requirements,
-                      store.fields_of(database_id, None), order, asc)
+                      copernica_tables.fields_of(store, database_id, None), order, asc)
     return page_of(found, start, length)
 
 
@@ -402,7 +403,7 @@ def update_profiles(store: Store, account_id: int, database_id: int,
     the profiles touched, after the change."""
     with store.transaction():
         databases.require_database(store, account_id, database_id)
-        defined = store.fields_of(database_id, None)
+        defined = copernica_tables.fields_of(store, database_id, None)
         found = matching(all_profiles(store, database_id), requirements, defined, None, True)
         if not found:
             if not create:
@@ -428,7 +429,7 @@ def remove_profiles(store: Store, account_id: int, profile_ids: list[int],
             profile = get_profile(store, account_id, profile_id)
             if profile is None:
                 continue
-            for row in store.subprofiles_of(profile_id=profile_id):
+            for row in copernica_tables.subprofiles_of(store, profile_id=profile_id):
                 sub = get_subprofile(store, account_id, row["id"])
                 store.delete_rows("subprofiles", [sub["id"]])
                 record_subprofile(store, account_id, profile["database_id"], sub, "delete", {},
@@ -492,13 +493,13 @@ def move_profile(store: Store, account_id: int, profile_id: int, target_id: int,
         if taken:
             store.update_row("profiles", target_id, taken)
         if chosen["subprofiles"]:
-            for row in store.subprofiles_of(profile_id=profile_id):
+            for row in copernica_tables.subprofiles_of(store, profile_id=profile_id):
                 store.update_row("subprofiles", row["id"], {"profile_id": target_id})
                 record_subprofile(store, account_id, profile["database_id"],
                                   get_subprofile(store, account_id, row["id"]), "update", {},
                                   source)
         if chosen["contacts"]:
-            store.move_contacts(profile_id, target_id)
+            copernica_tables.move_contacts(store, profile_id, target_id)
         remove_profiles(store, account_id, [profile_id], source)
         return require_profile(store, account_id, target_id)
 
@@ -538,7 +539,7 @@ def update_profile(store: Store, account_id: int, profile_id: int, code: str | N
         profile = require_profile(store, account_id, profile_id)
         row = {}
         if code is not None and code != profile["code"]:
-            other = store.record_with_code("profiles", profile["database_id"], checked_code(code))
+            other = copernica_tables.record_with_code(store, "profiles", profile["database_id"], checked_code(code))
             if other is not None:
                 raise InvalidRequest(f"Code '{code}' is already the code of profile {other}.")
             row["code"] = code
@@ -566,7 +567,7 @@ def interest_value(store: Store, profile: dict, identifier: str) -> int:
     """A profile's 0/1 of the interest named ``identifier`` (or with it as id); NotFound
     when the database has no such interest."""
     text = (identifier or "").strip()
-    for interest in store.interests_of(profile["database_id"]):
+    for interest in copernica_tables.interests_of(store, profile["database_id"]):
         if interest["name"].lower() == text.lower() or str(interest["id"]) == text:
             return profile["interests"][interest["name"]]
     raise NotFound(f"Unknown interest '{identifier}'.")
@@ -584,7 +585,7 @@ def email_address_state(store: Store, record: dict, database_id: int,
     """Whether the (sub)profile's e-mail field holds a valid address: ``yes`` or ``no``;
     ``invalid_type`` when its database (collection) has no field of type ``email``. The mock
     checks at once, so it never answers ``busy`` or ``unknown``."""
-    for f in store.fields_of(database_id, collection_id):
+    for f in copernica_tables.fields_of(store, database_id, collection_id):
         if f["type"] == "email":
             value = record["fields"][f["name"]].strip()
             return "yes" if value and is_valid_address(value) else "no"
@@ -603,5 +604,5 @@ def unsubscribe_profile(store: Store, account_id: int, profile_id: int,
             remove_profiles(store, account_id, [profile_id], source)
         elif behaviour == "update":
             values = checked_or_fault(json.loads(database["unsubscribe_values"]),
-                                      store.fields_of(profile["database_id"], None))
+                                      copernica_tables.fields_of(store, profile["database_id"], None))
             _write_profile(store, account_id, profile, values, None, source)

@@ -14,6 +14,7 @@ from mockserver.machinery import clock, tokens
 from mockserver.copernica import databases, profiles
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
+from mockserver.copernica import tables as copernica_tables
 
 
 def create_subprofile(store: Store, account_id: int, profile_id: int, collection_id: int,
@@ -25,7 +26,7 @@ def create_subprofile(store: Store, account_id: int, profile_id: int, collection
         if collection["database_id"] != profile["database_id"]:
             raise InvalidRequest(f"Collection {collection_id} is not in the database of "
                                  f"profile {profile_id}.")
-        defined = store.fields_of(profile["database_id"], collection_id)
+        defined = copernica_tables.fields_of(store, profile["database_id"], collection_id)
         values = profiles.checked_or_fault(fields, defined)
         now = clock.now(store)
         full = {f["name"]: values.get(f["name"], databases.default_value(f, now))
@@ -58,7 +59,7 @@ def update_subprofile_fields(store: Store, account_id: int, subprofile_id: int, 
     with store.transaction():
         sub = profiles.require_subprofile(store, account_id, subprofile_id)
         collection = databases.require_collection(store, account_id, sub["collection_id"])
-        values = profiles.checked_values(fields, store.fields_of(collection["database_id"],
+        values = profiles.checked_values(fields, copernica_tables.fields_of(store, collection["database_id"],
                                                   sub["collection_id"]))
         if values is None:
             return False
@@ -84,14 +85,14 @@ def search_subprofiles(store: Store, account_id: int, collection_id: int | None,
         if profile_id is not None and profile["database_id"] != database_id:
             raise InvalidRequest(f"Collection {collection_id} is not in the database of "
                                  f"profile {profile_id}.")
-    rows = store.subprofiles_of(collection_id=collection_id, profile_id=profile_id)
+    rows = copernica_tables.subprofiles_of(store, collection_id=collection_id, profile_id=profile_id)
     defined_by: dict = {}
     subs = []
     for row in rows:
         if row["collection_id"] not in defined_by:
-            defined_by[row["collection_id"]] = store.fields_of(database_id, row["collection_id"])
+            defined_by[row["collection_id"]] = copernica_tables.fields_of(store, database_id, row["collection_id"])
         subs.append(profiles.subprofile_record(row, defined_by[row["collection_id"]]))
-    defined = store.fields_of(database_id, collection_id) if collection_id is not None else []
+    defined = copernica_tables.fields_of(store, database_id, collection_id) if collection_id is not None else []
     return profiles.page_of(profiles.matching(subs, requirements, defined, order, asc), start,
                             length)
 
@@ -110,7 +111,7 @@ def update_subprofiles(store: Store, account_id: int, profile_id: int, collectio
             return [create_subprofile(store, account_id, profile_id, collection_id,
                                       profiles.created_values(requirements, fields), source)]
         collection = databases.require_collection(store, account_id, collection_id)
-        values = profiles.checked_or_fault(fields, store.fields_of(collection["database_id"],
+        values = profiles.checked_or_fault(fields, copernica_tables.fields_of(store, collection["database_id"],
                                                            collection_id))
         for sub in found:
             _write_subprofile(store, account_id, collection["database_id"], sub, values, source)
@@ -123,7 +124,7 @@ def remove_subprofiles(store: Store, account_id: int, subprofile_ids: list[int],
     removed = 0
     with store.transaction():
         for sub_id in dict.fromkeys(subprofile_ids):
-            row = store.subprofile(account_id, sub_id)
+            row = copernica_tables.subprofile(store, account_id, sub_id)
             if row is None or (collection_id is not None and row["collection_id"] != collection_id):
                 continue
             sub = profiles.get_subprofile(store, account_id, sub_id)
@@ -138,7 +139,7 @@ def move_subprofile(store: Store, account_id: int, subprofile_id: int, profile_i
                     source: str = "soap") -> None:
     """Give a subprofile to another profile of the same database."""
     with store.transaction():
-        row = store.subprofile(account_id, subprofile_id)
+        row = copernica_tables.subprofile(store, account_id, subprofile_id)
         if row is None:
             raise NotFound(f"Unknown subprofile {subprofile_id}.")
         target = profiles.require_profile(store, account_id, profile_id)
@@ -162,7 +163,7 @@ def update_collection_subprofiles(store: Store, account_id: int, collection_id: 
     with store.transaction():
         collection = databases.require_collection(store, account_id, collection_id)
         found = search_subprofiles(store, account_id, collection_id, None, requirements).items
-        values = profiles.checked_or_fault(fields, store.fields_of(collection["database_id"],
+        values = profiles.checked_or_fault(fields, copernica_tables.fields_of(store, collection["database_id"],
                                                                    collection_id))
         for sub in found:
             _write_subprofile(store, account_id, collection["database_id"], sub, values, source)
@@ -177,14 +178,14 @@ def update_subprofile(store: Store, account_id: int, subprofile_id: int,
         sub = profiles.require_subprofile(store, account_id, subprofile_id)
         if code is None or code == sub["code"]:
             return sub
-        other = store.record_with_code("subprofiles", sub["collection_id"],
+        other = copernica_tables.record_with_code(store, "subprofiles", sub["collection_id"],
                                        profiles.checked_code(code))
         if other is not None:
             raise InvalidRequest(f"Code '{code}' is already the code of subprofile {other}.")
         store.update_row("subprofiles", subprofile_id,
                          {"code": code, "modified": clock.now_stamp(store)})
         after = profiles.get_subprofile(store, account_id, subprofile_id)
-        database_id = store.subprofile(account_id, subprofile_id)["database_id"]
+        database_id = copernica_tables.subprofile(store, account_id, subprofile_id)["database_id"]
         profiles.record_subprofile(store, account_id, database_id, after, "update", {}, source)
         return after
 
@@ -218,7 +219,7 @@ def move_into_subprofile(store: Store, account_id: int, subprofile_id: int, targ
         row: dict = {"fields": {**target["fields"], **values}} if values else {}
         if chosen["code"] and target["code"] != sub["code"]:
             row["code"] = sub["code"]
-        database_id = store.subprofile(account_id, subprofile_id)["database_id"]
+        database_id = copernica_tables.subprofile(store, account_id, subprofile_id)["database_id"]
         if row:
             store.update_row("subprofiles", target_id,
                              {**row, "modified": clock.now_stamp(store)})
@@ -242,7 +243,7 @@ def unsubscribe_subprofile(store: Store, account_id: int, subprofile_id: int,
         elif behaviour == "update":
             values = profiles.checked_or_fault(
                 json.loads(collection["unsubscribe_values"]),
-                store.fields_of(collection["database_id"], collection["id"]))
+                copernica_tables.fields_of(store, collection["database_id"], collection["id"]))
             _write_subprofile(store, account_id, collection["database_id"], sub, values, source)
 
 
@@ -252,7 +253,7 @@ def distinct_subprofiles(store: Store, account_id: int, collection_id: int, name
     """The collection's subprofiles, one per distinct combination of the named fields (see
     ``profiles.distinct``), and the field names used."""
     collection = databases.require_collection(store, account_id, collection_id)
-    defined = store.fields_of(collection["database_id"], collection_id)
+    defined = copernica_tables.fields_of(store, collection["database_id"], collection_id)
     subs = [profiles.subprofile_record(row, defined)
-            for row in store.subprofiles_of(collection_id=collection_id)]
+            for row in copernica_tables.subprofiles_of(store, collection_id=collection_id)]
     return profiles.distinct(subs, names, defined, order, asc)

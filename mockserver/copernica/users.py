@@ -18,6 +18,7 @@ from mockserver.copernica.databases import vendor_time
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.backclick.subscribers import is_valid_address
+from mockserver.copernica import tables as copernica_tables
 
 # The members of the vendor's User a client or a fixture sets, with their defaults (``email``:
 # the user's name when not set); ``id``, ``name`` and ``active`` come from elsewhere, the
@@ -83,7 +84,7 @@ def user_record(store: Store, row: dict) -> dict:
 
 def require_user(store: Store, account_id: int, user_id: int) -> dict:
     """The row of the account's user with this number; NotFound otherwise."""
-    row = store.account_user(account_id, user_id)
+    row = copernica_tables.account_user(store, account_id, user_id)
     if row is None:
         raise NotFound(f"Unknown user {user_id}.")
     return row
@@ -94,9 +95,9 @@ def find_user(store: Store, account_id: int, identifier: str,
     """The row of the account's user named (or numbered) ``identifier``; with a ``password``
     only when it is the user's. None when there is none."""
     text = (identifier or "").strip()
-    row = store.account_user_by_name(account_id, text) if text else None
+    row = copernica_tables.account_user_by_name(store, account_id, text) if text else None
     if row is None and text.isdigit():
-        row = store.account_user(account_id, int(text))
+        row = copernica_tables.account_user(store, account_id, int(text))
     if row is not None and password and not hmac.compare_digest(password.encode(),
                                                                 row["password"].encode()):
         return None
@@ -108,7 +109,7 @@ def _free_name(store: Store, name, current: str | None = None) -> str:
     name = (name or "").strip()
     if not name:
         raise InvalidRequest("A user needs a name.")
-    other = store.user(name)
+    other = copernica_tables.user(store, name)
     if other is not None and (current is None or other["username"].lower() != current.lower()):
         raise InvalidRequest(f"A user named '{name}' already exists.")
     return name
@@ -127,8 +128,8 @@ def create_user(store: Store, account_id: int, name: str, password: str,
         name = _free_name(store, name)
         members = checked_properties({"email": email}, USER_PROPERTIES)
         members["created"] = vendor_time(clock.now_stamp(store))
-        user_id = store.add_user(account_id, name, _password(password), members)
-        return store.account_user(account_id, user_id)
+        user_id = copernica_tables.add_user(store, account_id, name, _password(password), members)
+        return copernica_tables.account_user(store, account_id, user_id)
 
 
 def update_user(store: Store, account_id: int, user_id: int, name: str | None,
@@ -139,10 +140,10 @@ def update_user(store: Store, account_id: int, user_id: int, name: str | None,
         row = require_user(store, account_id, user_id)
         members = checked_properties(changes, USER_PROPERTIES)
         if name is not None and name.strip() != row["username"]:
-            store.rename_user(row["username"], _free_name(store, name, row["username"]))
+            copernica_tables.rename_user(store, row["username"], _free_name(store, name, row["username"]))
             row = require_user(store, account_id, user_id)
         if members:
-            store.set_user(row["username"], {"properties": in_order(
+            copernica_tables.set_user(store, row["username"], {"properties": in_order(
                 {**json.loads(row["properties"]), **members}, USER_PROPERTIES)})
         return require_user(store, account_id, user_id)
 
@@ -151,7 +152,7 @@ def set_password(store: Store, account_id: int, user_id: int, password: str) -> 
     """Give a user of the account a new password (its sessions stay)."""
     with store.transaction():
         row = require_user(store, account_id, user_id)
-        store.set_user(row["username"], {"password": _password(password)})
+        copernica_tables.set_user(store, row["username"], {"password": _password(password)})
 
 
 def remove_user(store: Store, account_id: int, user_id: int) -> None:
@@ -159,4 +160,4 @@ def remove_user(store: Store, account_id: int, user_id: int) -> None:
     account is deleted."""
     with store.transaction():
         row = require_user(store, account_id, user_id)
-        store.leave_account(account_id, row["username"])
+        copernica_tables.leave_account(store, account_id, row["username"])

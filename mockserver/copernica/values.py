@@ -9,6 +9,7 @@ from mockserver.copernica import catalogue
 from mockserver.copernica import types as t
 from mockserver.copernica.databases import vendor_time
 from mockserver.machinery.errors import InvalidRequest
+from mockserver.copernica import tables as copernica_tables
 
 
 @dataclass
@@ -88,7 +89,7 @@ def database(call: Call, row: dict):
         id=row["id"], name=row["name"], description=row["description"],
         archived=bool(row["archived"]), created=vendor_time(row["created"]),
         unsubscribebehavior=row["unsubscribebehavior"],
-        countprofiles=call.store.count_profiles(row["id"]), lastbuilt="")
+        countprofiles=copernica_tables.count_profiles(call.store, row["id"]), lastbuilt="")
 
 
 def collection(call: Call, row: dict):
@@ -96,7 +97,7 @@ def collection(call: Call, row: dict):
     return t.model("Collection")(
         id=row["id"], name=row["name"], weight=row["weight"], created=vendor_time(row["created"]),
         unsubscribebehavior=row["unsubscribebehavior"],
-        countsubprofiles=call.store.count_subprofiles(row["id"]), lastbuilt="")
+        countsubprofiles=copernica_tables.count_subprofiles(call.store, row["id"]), lastbuilt="")
 
 
 def field(row: dict, kind: str = "Field"):

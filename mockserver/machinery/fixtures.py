@@ -18,7 +18,7 @@ import yaml
 
 from mockserver.machinery import clock, fixture_schema, outbox, tokens
 from mockserver.machinery.fixture_schema.backclick import STATUS_NAMES
-from mockserver.store import TABLES, Store
+from mockserver.store import Store
 
 SUFFIXES = (".yaml", ".yml", ".json")
 REQUEST_BODY = "<request body>"
@@ -696,7 +696,7 @@ def seed(store: Store, document: dict, source: str = DOCUMENT) -> dict:
             store.meta_set("seed", str(doc["seed"]))
         tokens.continue_after(store, state.get("tokensIssued", 0))
         max_ids = store.max_ids()
-        tables = _rows(doc, now, max_ids, store.block_list())
+        tables = _rows(doc, now, max_ids, store.block_list(), store.schema.tables)
         tables.update(_copernica_rows(doc["copernica"], now, max_ids, store))
         try:
             store.load(tables)
@@ -716,8 +716,9 @@ def _next_ids(rows: list[dict], start: int) -> None:
             next_id += 1
 
 
-def _rows(doc: dict, now: str, max_ids: dict, blocked: set) -> dict[str, list[dict]]:
-    tables: dict[str, list[dict]] = {table: [] for table in TABLES}
+def _rows(doc: dict, now: str, max_ids: dict, blocked: set,
+          table_names: list[str]) -> dict[str, list[dict]]:
+    tables: dict[str, list[dict]] = {table: [] for table in table_names}
     tables["block_list"] = [{"pattern": p} for p in doc["backclick"]["blockList"] if p not in blocked]
     mandators = doc["backclick"]["mandators"]
     all_subscribers = [dict(s) for m in mandators for s in m["subscribers"]]

@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 
-from mockserver.store import SCHEMA_VERSION, Store
+from mockserver.store import Store
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 SUFFIX = ".db"
@@ -82,12 +82,13 @@ def restore(store: Store, name: str) -> dict:
     if not os.path.exists(path):
         raise SnapshotError(f"No snapshot named {name!r}.", 404)
     version = Store.file_schema_version(path)
-    if not 0 < version <= SCHEMA_VERSION:
+    latest = store.schema.version
+    if not 0 < version <= latest:
         raise SnapshotError(f"Snapshot {name!r} has schema version {version}; this mockserver "
-                            f"restores versions 1 to {SCHEMA_VERSION}.", 409)
+                            f"restores versions 1 to {latest}.", 409)
     started = time.perf_counter()
     store.restore_from(path)
-    if version < SCHEMA_VERSION:
+    if version < latest:
         store.migrate()
     return dict(_describe(path, name), ms=round((time.perf_counter() - started) * 1000, 1))
 

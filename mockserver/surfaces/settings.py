@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from mockserver.vendors import store as vendor_store
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_JOURNAL_BODY_LIMIT = 64 * 1024
@@ -69,20 +70,20 @@ def open_store(settings: Settings):
 def open_store_telling(settings: Settings):
     """``open_store``, and the Opening saying whether the store was made, seeded or reused."""
     import os
-    from mockserver.store import Store
+    from mockserver.vendors.store import open_store
     db = settings.db
     created = db == ":memory:" or not os.path.exists(db) or os.path.getsize(db) == 0
-    store = Store(db)
+    store = open_store(db)
     store.migrate()
     store.set_relay(settings.smtp_relay)
-    empty = store.is_empty()
+    empty = vendor_store.is_empty(store)
     if settings.fixtures and empty:
         from mockserver.machinery import fixtures  # YAML and validation: only when seeding
         try:
             fixtures.seed(store, fixtures.load_paths(settings.fixtures))
         except fixtures.FixtureError as error:  # worded "file: path: problem"
             raise RuntimeError(str(error)) from error
-    sizes = store.sizes()
+    sizes = vendor_store.sizes(store)
     state = "seeded" if settings.fixtures and empty else (
         "empty" if empty and not any(sizes.values()) else "reused")
     return store, Opening(state, created, sizes["subscribers"], sizes["profiles"],

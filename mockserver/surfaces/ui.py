@@ -30,6 +30,8 @@ from mockserver.surfaces.admin import (CONVERTERS, ApiError, _choice_arg, _int_a
     mail_json, outbox_filters)
 from mockserver.machinery.errors import NotFound, VendorError
 from mockserver.surfaces.gate import bearer_matches, names_host
+from mockserver.backclick import tables as backclick_tables
+from mockserver.copernica import tables as copernica_tables
 
 log = logging.getLogger(__name__)
 
@@ -340,11 +342,11 @@ class WebUi:
         store = self.server.store
         choices = [(t["tenant"], f"{t['tenant']} (tenant)")
                    for t in tenants.listing(store, "")]
-        for mandator_id in sorted(store.mandator_ids()):
-            name = (store.mandator(mandator_id) or {}).get("name", "")
+        for mandator_id in sorted(backclick_tables.mandator_ids(store)):
+            name = (backclick_tables.mandator(store, mandator_id) or {}).get("name", "")
             choices.append((f"mandator-{mandator_id}", f"mandator-{mandator_id} {name}".strip()))
-        for account_id in sorted(store.account_ids()):
-            name = (store.account(account_id) or {}).get("name", "")
+        for account_id in sorted(copernica_tables.account_ids(store)):
+            name = (copernica_tables.account(store, account_id) or {}).get("name", "")
             choices.append((f"account-{account_id}", f"account-{account_id} {name}".strip()))
         return choices
 
@@ -537,17 +539,17 @@ class WebUi:
         """Tenants made by ``POST /_mock/tenants``, mandators and Copernica accounts."""
         store = self.server.store
         tenant, names = self._tenant_filter(request)
-        mandator_ids = sorted(store.mandator_ids())
-        account_ids = sorted(store.account_ids())
+        mandator_ids = sorted(backclick_tables.mandator_ids(store))
+        account_ids = sorted(copernica_tables.account_ids(store))
         found = tenants.listing(store, request.host_url)
         if names is not None:
             mandator_ids = [i for i in mandator_ids if i in self._of_kind(names, "mandator")]
             account_ids = [i for i in account_ids if i in self._of_kind(names, "account")]
             found = [t for t in found if t["tenant"] == tenant or
                      set(tenants.filter_names(store, t["tenant"])) & set(names)]
-        mandators = [dict(store.mandator(i), subscribers=store.subscribers_page(i, 0, 0)[0],
-                          lists=len(store.lists(i))) for i in mandator_ids]
-        accounts = [dict(store.account(i), databases=len(store.databases_of(i)))
+        mandators = [dict(backclick_tables.mandator(store, i), subscribers=backclick_tables.subscribers_page(store, i, 0, 0)[0],
+                          lists=len(backclick_tables.lists(store, i))) for i in mandator_ids]
+        accounts = [dict(copernica_tables.account(store, i), databases=len(copernica_tables.databases_of(store, i)))
                     for i in account_ids]
         return self.render(request, "tenants.html", section="tenants", tenants=found,
                            mandators=mandators, accounts=accounts)
@@ -555,23 +557,23 @@ class WebUi:
     def ui_mandator(self, request: Request, mandator_id: int) -> Response:
         """A mandator: fields, newsletter lists, subscribers (paged, searchable by address)."""
         store = self.server.store
-        mandator = store.mandator(mandator_id)
+        mandator = backclick_tables.mandator(store, mandator_id)
         if mandator is None:
             raise UiError(f"No mandator {mandator_id}.", 404)
         search = (request.args.get("q") or "").strip()
         page = _page_arg(request)
-        total, _ = store.subscribers_page(mandator_id, 0, 0, search)
+        total, _ = backclick_tables.subscribers_page(store, mandator_id, 0, 0, search)
         paging = _paging(page, total)
-        _, subscribers = store.subscribers_page(mandator_id, paging["offset"], PAGE_SIZE, search)
+        _, subscribers = backclick_tables.subscribers_page(store, mandator_id, paging["offset"], PAGE_SIZE, search)
         return self.render(request, "mandator.html", section="tenants", mandator=mandator,
-                           fields=list(store.field_names(mandator_id).values()),
-                           lists=store.lists(mandator_id),
-                           counts=store.list_member_counts(mandator_id),
+                           fields=list(backclick_tables.field_names(store, mandator_id).values()),
+                           lists=backclick_tables.lists(store, mandator_id),
+                           counts=backclick_tables.list_member_counts(store, mandator_id),
                            subscribers=subscribers, paging=paging, search=search,
                            membership=MEMBERSHIP)
 
     def _account(self, account_id: int) -> dict:
-        account = self.server.store.account(account_id)
+        account = copernica_tables.account(self.server.store, account_id)
         if account is None:
             raise UiError(f"No Copernica account {account_id}.", 404)
         return account
@@ -580,11 +582,11 @@ class WebUi:
         """A Copernica account: its databases with their fields, interests and collections."""
         store = self.server.store
         account = self._account(account_id)
-        databases = [dict(d, profiles=store.count_profiles(d["id"]),
-                          fields=store.fields_of(d["id"], None),
-                          interests=store.interests_of(d["id"]),
-                          collections=store.collections_of(d["id"]))
-                     for d in store.databases_of(account_id)]
+        databases = [dict(d, profiles=copernica_tables.count_profiles(store, d["id"]),
+                          fields=copernica_tables.fields_of(store, d["id"], None),
+                          interests=copernica_tables.interests_of(store, d["id"]),
+                          collections=copernica_tables.collections_of(store, d["id"]))
+                     for d in copernica_tables.databases_of(store, account_id)]
         return self.render(request, "account.html", section="tenants", account=account,
                            databases=databases)
 
@@ -592,35 +594,35 @@ class WebUi:
         """A database: fields, interests, collections, and its profiles (paged)."""
         store = self.server.store
         account = self._account(account_id)
-        database = store.database(account_id, database_id)
+        database = copernica_tables.database(store, account_id, database_id)
         if database is None:
             raise UiError(f"Account {account_id} has no database {database_id}.", 404)
-        paging = _paging(_page_arg(request), store.count_profiles(database_id))
+        paging = _paging(_page_arg(request), copernica_tables.count_profiles(store, database_id))
         profiles = [dict(p, fields=json.loads(p["fields"]),
                          interests=[n for n, v in json.loads(p["interests"]).items() if v])
-                    for p in store.profiles_page(database_id, paging["offset"], PAGE_SIZE)]
-        collections = [dict(c, subprofiles=store.count_subprofiles(c["id"]))
-                       for c in store.collections_of(database_id)]
+                    for p in copernica_tables.profiles_page(store, database_id, paging["offset"], PAGE_SIZE)]
+        collections = [dict(c, subprofiles=copernica_tables.count_subprofiles(store, c["id"]))
+                       for c in copernica_tables.collections_of(store, database_id)]
         return self.render(request, "database.html", section="tenants", account=account,
-                           database=database, fields=store.fields_of(database_id, None),
-                           interests=store.interests_of(database_id), collections=collections,
+                           database=database, fields=copernica_tables.fields_of(store, database_id, None),
+                           interests=copernica_tables.interests_of(store, database_id), collections=collections,
                            profiles=profiles, paging=paging)
 
     def ui_collection(self, request: Request, account_id: int, collection_id: int) -> Response:
         """A collection: its fields and subprofiles (paged)."""
         store = self.server.store
         account = self._account(account_id)
-        collection = store.collection(account_id, collection_id)
+        collection = copernica_tables.collection(store, account_id, collection_id)
         if collection is None:
             raise UiError(f"Account {account_id} has no collection {collection_id}.", 404)
-        database = store.database(account_id, collection["database_id"])
-        paging = _paging(_page_arg(request), store.count_subprofiles(collection_id))
+        database = copernica_tables.database(store, account_id, collection["database_id"])
+        paging = _paging(_page_arg(request), copernica_tables.count_subprofiles(store, collection_id))
         subprofiles = [dict(s, fields=json.loads(s["fields"]))
-                       for s in store.subprofiles_page(collection_id, paging["offset"],
+                       for s in copernica_tables.subprofiles_page(store, collection_id, paging["offset"],
                                                        PAGE_SIZE)]
         return self.render(request, "collection.html", section="tenants", account=account,
                            database=database, collection=collection,
-                           fields=store.fields_of(collection["database_id"], collection_id),
+                           fields=copernica_tables.fields_of(store, collection["database_id"], collection_id),
                            subprofiles=subprofiles, paging=paging)
 
     # -- callbacks --------------------------------------------------------------------------
