@@ -347,7 +347,7 @@ def cmd_check(args) -> int:
 
 def cmd_schema(args) -> int:
     """``mockserver schema``."""
-    from mockserver.machinery import fixture_schema
+    from mockserver.vendors import fixture_schema
 
     sys.stdout.write(fixture_schema.json_schema_text())
     return 0

@@ -113,8 +113,10 @@ def test_the_document_is_openapi_3_1_with_valid_schemas(document):
 def test_the_fixture_schemas_have_the_keys_the_fixture_format_has(document):
     """The document's fixture schemas name the keys of the format's models (the schema
     ``mockserver schema`` prints)."""
-    from mockserver.machinery import fixture_schema
-    from mockserver.machinery.fixture_schema import backclick, copernica, state
+    from mockserver.backclick import fixture_schema as backclick
+    from mockserver.copernica import fixture_schema as copernica
+    from mockserver.machinery.fixture_schema import state
+    from mockserver.vendors import fixture_schema
     schemas = document["components"]["schemas"]
     top = schemas["FixtureDocument"]["properties"]
     assert set(top) == set(fixture_schema.FixtureDocument.KEYS)

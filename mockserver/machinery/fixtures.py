@@ -16,8 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from mockserver.machinery import clock, fixture_schema, outbox, tokens
-from mockserver.machinery.fixture_schema.backclick import STATUS_NAMES
+from mockserver.machinery import clock, outbox, tokens
+from mockserver.vendors import fixture_schema
+from mockserver.backclick.fixture_schema import STATUS_NAMES
 from mockserver.store import Store
 
 SUFFIXES = (".yaml", ".yml", ".json")

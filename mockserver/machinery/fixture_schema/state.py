@@ -1,6 +1,6 @@
 """The ``state`` section: what the BACKCLICK mock did while it ran (confirmations, transaction
 channels, newsletters, the outbox). ``mockserver export`` writes it; the rows refer to
-mandators, subscribers, lists and to each other, checked in mockserver/machinery/fixtures.py."""
+mandators, subscribers, lists and to each other, checked in mockserver/vendors/fixtures.py."""
 from __future__ import annotations
 
 from typing import Any, Literal

@@ -2,7 +2,7 @@
 Account), access tokens, databases (fields, interests, collections, profiles with their
 subprofiles and contacts, callbacks, contact types), and login sessions. Names that refer to
 each other and values checked against their field's type are checked in
-mockserver/machinery/fixtures.py."""
+mockserver/copernica/fixtures.py."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,6 @@
 """The ``backclick`` section: the block list and the mandators with their configuration and
 subscribers. Ids, addresses and field names that refer to each other are checked in
-mockserver/machinery/fixtures.py."""
+mockserver/backclick/fixtures.py."""
 from __future__ import annotations
 
 import ipaddress
