@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mockserver.machinery import fixtures  # noqa: E402
+from mockserver.vendors import fixtures  # noqa: E402
 from mockserver.backclick import SERVICE_PATH  # noqa: E402
 from mockserver.backclick import tables as backclick_tables  # noqa: E402
 from mockserver.vendors.store import SCHEMA, open_store  # noqa: E402

@@ -256,7 +256,7 @@ def cmd_serve(args) -> int:
 
 def cmd_seed(args) -> int:
     """``mockserver seed``."""
-    from mockserver.machinery import fixtures
+    from mockserver.vendors import fixtures
     from mockserver.vendors.store import open_store
 
     try:
@@ -278,7 +278,7 @@ def cmd_seed(args) -> int:
 
 def cmd_export(args) -> int:
     """``mockserver export``."""
-    from mockserver.machinery import fixtures
+    from mockserver.vendors import fixtures
     from mockserver.vendors.store import open_store
 
     if args.db != ":memory:" and not Path(args.db).exists():
@@ -334,7 +334,7 @@ def _base_url(text: str) -> str | None:
 
 def cmd_check(args) -> int:
     """``mockserver check``."""
-    from mockserver.machinery import fixtures
+    from mockserver.vendors import fixtures
 
     try:
         fixtures.load_paths(args.paths)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from mockserver.machinery import fixtures
+from mockserver.vendors import fixtures
 from mockserver.backclick import subscribers
 from mockserver.backclick import tables as backclick_tables
 from mockserver.backclick import newsletter_tables as newsletter_tables

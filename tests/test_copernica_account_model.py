@@ -10,7 +10,7 @@ import zeep
 from conftest import http
 from copernica_harness import (Api, READ_ONLY, USER, as_dict, copernica_server, fresh_database,
                                pairs)
-from mockserver.machinery import fixtures
+from mockserver.vendors import fixtures
 from mockserver.vendors.store import open_store
 
 

@@ -10,7 +10,7 @@ from copernica_harness import (AGENCY, READ_ONLY, TOKEN, Api, as_dict, copernica
                                fresh_database, pairs)
 from test_backclick_bad_input import client_fault
 from test_copernica_bad_input import envelope, post
-from mockserver.machinery import fixtures
+from mockserver.vendors import fixtures
 from mockserver.vendors.store import open_store
 
 HOOK = "http://127.0.0.1:9/hook"  # nothing listens: deliveries stay queued or fail

@@ -2,7 +2,7 @@
 import pytest
 
 from copernica_harness import COPERNICA, Api, copernica_server, pairs
-from mockserver.machinery import fixtures
+from mockserver.vendors import fixtures
 from mockserver.store import Store
 from mockserver.copernica import tables as copernica_tables
 from mockserver.vendors.store import open_store

@@ -13,7 +13,7 @@ import yaml
 from conftest import BASIC, FIXTURES, ROOT
 from jsonschema import Draft202012Validator
 
-from mockserver.machinery import fixtures
+from mockserver.vendors import fixtures
 from mockserver.vendors import fixture_schema
 from mockserver.vendors.store import open_store
 

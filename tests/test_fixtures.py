@@ -18,7 +18,7 @@ import yaml
 from conftest import BASIC, ROOT, start_server
 from jsonschema import Draft202012Validator
 
-from mockserver.machinery import fixtures
+from mockserver.vendors import fixtures
 from mockserver.vendors import fixture_schema
 from mockserver.backclick import tables as backclick_tables
 from mockserver.vendors import store as vendor_store

@@ -118,7 +118,7 @@ def test_restore_while_other_threads_read_sees_old_or_new_never_an_error(cop):
 
 
 def test_restore_of_100_000_subscribers_takes_well_under_a_second(tmp_path):
-    from mockserver.machinery import fixtures
+    from mockserver.vendors import fixtures
     from mockserver.vendors.store import open_store
     path = tmp_path / "big.db"
     store = open_store(str(path))

@@ -103,7 +103,7 @@ def create(store: Store, base_url: str, document: dict | None = None,
 
     ``unguessable``: its secrets come from the system's randomness even with a seed."""
     # YAML and validation only when used: the tenant filters of every worker import this module
-    from mockserver.machinery import fixtures
+    from mockserver.vendors import fixtures
     source = source or fixtures.REQUEST_BODY
     if name is not None and (not NAME.match(name) or name in (".", "..")):
         raise TenantError(f"Invalid tenant name {name!r}: 1 to 64 of A-Z a-z 0-9 . _ -, "

@@ -371,7 +371,7 @@ class AdminApi:
 
     def reset(self, request: Request) -> Response:
         """``POST /_mock/reset``: empty the store, then re-apply the fixtures the server started with."""
-        from mockserver.machinery import fixtures  # YAML and validation: only when used
+        from mockserver.vendors import fixtures  # YAML and validation: only when used
         paths = list(self.server.settings.fixtures)
         store = self.server.store
         try:
@@ -386,7 +386,7 @@ class AdminApi:
 
     def seed(self, request: Request) -> Response:
         """``POST /_mock/seed[?replace=true]``: add a fixture document (JSON or YAML body) to the store."""
-        from mockserver.machinery import fixtures  # YAML and validation: only when used
+        from mockserver.vendors import fixtures  # YAML and validation: only when used
         limit = getattr(self.server.settings, "max_body", None)
         if limit and (request.content_length or 0) > limit:
             raise ApiError(f"Request body too large: more than {limit} bytes.", 413)
@@ -415,7 +415,7 @@ class AdminApi:
 
     def export(self, request: Request) -> Response:
         """``GET /_mock/export[?format=yaml]``: the whole store as a fixture document."""
-        from mockserver.machinery import fixtures  # YAML and validation: only when used
+        from mockserver.vendors import fixtures  # YAML and validation: only when used
         document = fixtures.export(self.server.store)
         fmt = request.args.get("format", "json")
         if fmt == "yaml":
@@ -453,7 +453,7 @@ class AdminApi:
     def tenants(self, request: Request) -> Response:
         """``GET /_mock/tenants``: every tenant; ``POST /_mock/tenants[?name=&template=]``
         with an optional fixture document as body: a fresh isolated tenant."""
-        from mockserver.machinery import fixtures  # YAML and validation: only when used
+        from mockserver.vendors import fixtures  # YAML and validation: only when used
         store = self.server.store
         if request.method == "GET":
             found = tenants.listing(store, request.host_url)

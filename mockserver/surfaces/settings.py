@@ -78,7 +78,7 @@ def open_store_telling(settings: Settings):
     store.set_relay(settings.smtp_relay)
     empty = vendor_store.is_empty(store)
     if settings.fixtures and empty:
-        from mockserver.machinery import fixtures  # YAML and validation: only when seeding
+        from mockserver.vendors import fixtures  # YAML and validation: only when seeding
         try:
             fixtures.seed(store, fixtures.load_paths(settings.fixtures))
         except fixtures.FixtureError as error:  # worded "file: path: problem"
