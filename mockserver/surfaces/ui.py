@@ -25,7 +25,8 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from mockserver.copernica import callbacks
-from mockserver.machinery import clock, faults, journal, outbox, background, tenants
+from mockserver.machinery import clock, faults, journal, outbox, background
+from mockserver.vendors import tenants
 from mockserver.surfaces.admin import (CONVERTERS, ApiError, _choice_arg, _int_arg, _stamp_arg,
     mail_json, outbox_filters)
 from mockserver.machinery.errors import NotFound, VendorError
