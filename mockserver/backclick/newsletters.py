@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from mockserver.machinery import clock, outbox
 from mockserver.machinery.errors import Busy, InvalidRequest, NotFound
 from mockserver.store import Store
-from mockserver.backclick.subscribers import SubscriberData, canonical_fields, is_valid_address
+from mockserver.backclick.subscribers import SubscriberData, canonical_fields
+from mockserver.machinery.addresses import is_valid_address
 from mockserver.machinery.tokens import new_tokens
 from mockserver.backclick import tables as backclick_tables
 from mockserver.backclick import newsletter_tables as newsletter_tables

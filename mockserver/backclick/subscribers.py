@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from mockserver.machinery import clock, outbox
+from mockserver.machinery.addresses import is_valid_address
 from mockserver.machinery.errors import Busy, InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.machinery.tokens import new_token
@@ -26,17 +27,7 @@ MAX_PER_REQUEST = 1000
 ROLE_LOCAL_PARTS = frozenset({"abuse", "postmaster", "noreply", "no-reply"})
 IMPORT_LOCK_STALE_AFTER = dt.timedelta(minutes=10)
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_QUOTED = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"'
-_LITERAL = r"\[[\x21-\x5a\x5e-\x7e]*\]"
-_ADDR_SPEC = re.compile(rf"(?:{_DOT_ATOM}|{_QUOTED})@(?:{_DOT_ATOM}|{_LITERAL})\Z")
 _LIST_SEPARATOR = re.compile(r"[;\-]")  # between list ids in an import's NEWSLETTER column
-
-
-def is_valid_address(address: str) -> bool:
-    """True when the address is an RFC 5322 addr-spec (no comments, no display name)."""
-    return bool(_ADDR_SPEC.match(address))
 
 
 def is_role_address(address: str) -> bool:

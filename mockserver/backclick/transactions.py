@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from mockserver.machinery import clock, outbox
+from mockserver.machinery import addresses, clock, outbox
 from mockserver.backclick import subscribers
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.backclick.newsletters import check_sender
@@ -81,11 +81,11 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
             raise NotFound(f"Transaction channel {mail.channel_id} does not exist.")
         sender_email = check_sender(store, mandator_id, mail.sender_email)
         reply_to = (mail.reply_to or "").strip()
-        if reply_to and not subscribers.is_valid_address(reply_to):
+        if reply_to and not addresses.is_valid_address(reply_to):
             raise InvalidRequest(f'Invalid reply-to address "{reply_to}".')
         subject, html, text = _content(store, mandator_id, mail)
         email = (mail.recipient_email or "").strip()
-        if not subscribers.is_valid_address(email):
+        if not addresses.is_valid_address(email):
             raise InvalidRequest(f'Invalid recipient address "{email}".')
         if mail.list_id and mail.list_id not in backclick_tables.lists(store, mandator_id):
             raise NotFound(f"Newsletter list {mail.list_id} does not exist.")
