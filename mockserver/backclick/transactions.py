@@ -10,6 +10,7 @@ from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.backclick.newsletters import check_sender
 from mockserver.store import Store
 from mockserver.machinery.tokens import new_token
+from mockserver.backclick import mail as backclick_mail
 from mockserver.backclick import tables as backclick_tables
 from mockserver.backclick import newsletter_tables as newsletter_tables
 
@@ -92,7 +93,7 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
         now = clock.now_stamp(store)
         values = {(n or "").strip().upper(): v or "" for n, v in mail.fields}
         stored = backclick_tables.subscriber(store, mandator_id, email.lower())
-        values = {**outbox.blank_fields(store, mandator_id),
+        values = {**backclick_mail.blank_fields(store, mandator_id),
                   **{k.upper(): v for k, v in (stored or {}).get("fields", {}).items()}, **values}
         values["EMAIL"] = email
         if mail.voucher_list_id:
@@ -105,7 +106,7 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
         subscriber_id = stored["id"] if stored else None
         if mail.list_id:
             subscriber_id = _store_on_list(store, mandator_id, email, mail, now)
-        default_sender, default_name = outbox.system_sender(store, mandator_id)
+        default_sender, default_name = backclick_mail.system_sender(store, mandator_id)
         token = new_token(store)
         row = {"token": token, "base_url": base_url}
         values["UNSUBSCRIBE-LINK"] = outbox.unsubscribe_url(row)

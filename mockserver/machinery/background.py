@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
+from typing import Sequence
 
 from mockserver.copernica import callbacks
 from mockserver.backclick import newsletters
@@ -21,7 +22,8 @@ INTERVAL = 0.2  # seconds of real time between rounds
 RELAY_BATCH = 200
 
 
-def relay(store: Store, mail_id: int, host: str, port: int) -> None:
+def relay(store: Store, mail_id: int, host: str, port: int,
+          sources: Sequence[outbox.ContentSource] = ()) -> None:
     """Deliver one outbox mail to the SMTP relay; record success or the error on the mail.
 
     Any error fails the mail (a claimed mail must never stay ``relaying``).
@@ -30,7 +32,7 @@ def relay(store: Store, mail_id: int, host: str, port: int) -> None:
         row = store.mail(mail_id)
         if row is None:  # emptied by a reset meanwhile
             return
-        message = outbox.as_eml(store, row)
+        message = outbox.as_eml(store, row, sources)
         with smtplib.SMTP(host, port, timeout=10) as smtp:
             smtp.sendmail(row["from_addr"] or "mockserver@localhost", [row["to_addr"]], message)
     except Exception as error:  # noqa: BLE001 - recorded on the mail, shown by the admin API
@@ -47,7 +49,8 @@ def send_fallen_due(store: Store) -> dict:
             "callbackAttempts": callbacks.flush(store)}
 
 
-def run_once(store: Store, smtp_relay: tuple[str, int] | None = None) -> int:
+def run_once(store: Store, smtp_relay: tuple[str, int] | None = None,
+             sources: Sequence[outbox.ContentSource] = ()) -> int:
     """One round: send due newsletters, start due callback deliveries, relay pending mails.
     Returns how much was done."""
     done = newsletters.dispatch_due(store)
@@ -55,7 +58,7 @@ def run_once(store: Store, smtp_relay: tuple[str, int] | None = None) -> int:
     if smtp_relay:
         for mail_id in store.relay_pending(RELAY_BATCH):
             if store.claim_relay(mail_id):
-                relay(store, mail_id, *smtp_relay)
+                relay(store, mail_id, *smtp_relay, sources=sources)
                 done += 1
     return done
 
@@ -63,17 +66,18 @@ def run_once(store: Store, smtp_relay: tuple[str, int] | None = None) -> int:
 class Scheduler(threading.Thread):
     """The daemon thread that calls ``run_once`` every ``INTERVAL`` seconds."""
 
-    def __init__(self, store: Store, smtp_relay: tuple[str, int] | None = None):
+    def __init__(self, store: Store, smtp_relay: tuple[str, int] | None = None,
+                 sources: Sequence[outbox.ContentSource] = ()):
         """Prepare the thread (start it with ``start()``)."""
         super().__init__(name="mockserver-scheduler", daemon=True)
-        self.store, self.smtp_relay = store, smtp_relay
+        self.store, self.smtp_relay, self.sources = store, smtp_relay, tuple(sources)
         self.stopping = threading.Event()
 
     def run(self) -> None:
         """Loop until stopped; an error is logged and the next round tries again."""
         while not self.stopping.is_set():
             try:
-                busy = run_once(self.store, self.smtp_relay)
+                busy = run_once(self.store, self.smtp_relay, self.sources)
             except Exception:  # noqa: BLE001 - keep serving; the log says what failed
                 log.exception("background round failed")
                 busy = 0
