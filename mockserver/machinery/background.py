@@ -1,4 +1,4 @@
-"""Background work of each worker process: scheduled sends, callbacks and the SMTP relay.
+"""Background work of each worker process: the jobs its caller hands it, and the SMTP relay.
 
 Every worker runs one scheduler thread. All it acts on lives in the store, and each
 piece of work is claimed with a single UPDATE, so workers never do the same thing
@@ -9,10 +9,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
-from typing import Sequence
+from typing import Callable, Sequence
 
-from mockserver.copernica import callbacks
-from mockserver.backclick import newsletters
 from mockserver.machinery import outbox
 from mockserver.store import Store
 
@@ -20,6 +18,9 @@ log = logging.getLogger(__name__)
 
 INTERVAL = 0.2  # seconds of real time between rounds
 RELAY_BATCH = 200
+
+# A background job: does what fell due, returns how much it did.
+Job = Callable[[Store], int]
 
 
 def relay(store: Store, mail_id: int, host: str, port: int,
@@ -42,19 +43,13 @@ def relay(store: Store, mail_id: int, host: str, port: int,
     store.set_relay_state(mail_id, "sent")
 
 
-def send_fallen_due(store: Store) -> dict:
-    """After the clock moved: send the newsletters and deliver the callbacks that fell due
-    now, waiting for them; ``{"newslettersSent": N, "callbackAttempts": M}``."""
-    return {"newslettersSent": newsletters.send_due_now(store),
-            "callbackAttempts": callbacks.flush(store)}
-
-
-def run_once(store: Store, smtp_relay: tuple[str, int] | None = None,
+def run_once(store: Store, jobs: Sequence[Job] = (), smtp_relay: tuple[str, int] | None = None,
              sources: Sequence[outbox.ContentSource] = ()) -> int:
-    """One round: send due newsletters, start due callback deliveries, relay pending mails.
+    """One round: run each job (the vendors' due sends and deliveries), relay pending mails.
     Returns how much was done."""
-    done = newsletters.dispatch_due(store)
-    done += callbacks.deliver_due(store)
+    done = 0
+    for job in jobs:
+        done += job(store)
     if smtp_relay:
         for mail_id in store.relay_pending(RELAY_BATCH):
             if store.claim_relay(mail_id):
@@ -66,18 +61,20 @@ def run_once(store: Store, smtp_relay: tuple[str, int] | None = None,
 class Scheduler(threading.Thread):
     """The daemon thread that calls ``run_once`` every ``INTERVAL`` seconds."""
 
-    def __init__(self, store: Store, smtp_relay: tuple[str, int] | None = None,
+    def __init__(self, store: Store, jobs: Sequence[Job] = (),
+                 smtp_relay: tuple[str, int] | None = None,
                  sources: Sequence[outbox.ContentSource] = ()):
         """Prepare the thread (start it with ``start()``)."""
         super().__init__(name="mockserver-scheduler", daemon=True)
-        self.store, self.smtp_relay, self.sources = store, smtp_relay, tuple(sources)
+        self.store, self.jobs, self.smtp_relay = store, tuple(jobs), smtp_relay
+        self.sources = tuple(sources)
         self.stopping = threading.Event()
 
     def run(self) -> None:
         """Loop until stopped; an error is logged and the next round tries again."""
         while not self.stopping.is_set():
             try:
-                busy = run_once(self.store, self.smtp_relay, self.sources)
+                busy = run_once(self.store, self.jobs, self.smtp_relay, self.sources)
             except Exception:  # noqa: BLE001 - keep serving; the log says what failed
                 log.exception("background round failed")
                 busy = 0

@@ -14,7 +14,8 @@ import time
 
 from mockserver import __version__
 from mockserver.copernica import callbacks
-from mockserver.machinery import clock, outbox, background, tenants
+from mockserver.machinery import clock, outbox, tenants
+from mockserver.vendors import background
 from mockserver.vendors.mail import CONTENT_SOURCES, EVENT_REACTIONS
 from mockserver.surfaces import gate
 from mockserver.machinery.errors import NotFound, VendorError

@@ -25,7 +25,8 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from mockserver.copernica import callbacks
-from mockserver.machinery import clock, faults, journal, outbox, background, tenants
+from mockserver.machinery import clock, faults, journal, outbox, tenants
+from mockserver.vendors import background
 from mockserver.vendors.mail import CONTENT_SOURCES, EVENT_REACTIONS
 from mockserver.surfaces.admin import (CONVERTERS, ApiError, _choice_arg, _int_arg, _stamp_arg,
     mail_json, outbox_filters)

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 from mockserver.copernica import accounts, callbacks
 from mockserver.surfaces import admin, admin_journal, front_page, gate, request_log
 from mockserver.machinery import networks, faults, journal, outbox, background
+from mockserver.vendors import background as vendor_background
 from mockserver.vendors.mail import CONTENT_SOURCES, EVENT_REACTIONS
 from mockserver import backclick, copernica
 from mockserver.backclick import subscribers
@@ -86,7 +87,8 @@ class MockServer:
             *self.journal_api.rules(),
         ], strict_slashes=False, converters=admin.CONVERTERS)
         callbacks.listening_on(settings.port)  # never a callback to the mock itself
-        self.scheduler = background.Scheduler(store, settings.relay_address(), CONTENT_SOURCES)
+        self.scheduler = background.Scheduler(store, vendor_background.JOBS, settings.relay_address(),
+                                              CONTENT_SOURCES)
         self.scheduler.start()
         self._logged = request_log.RequestLog(self._answer) if settings.log_requests \
             else self._answer
