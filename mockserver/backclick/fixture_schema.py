@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_serializer, m
 
 from mockserver.machinery.fixture_schema.scalars import (FieldValue, FixtureMapping, Ident,
     IdentKey, Moment, Name, NonEmpty, domain_ok, only_given)
-from mockserver.backclick.subscribers import is_valid_address
+from mockserver.machinery.addresses import is_valid_address
 
 STATUS_NAMES = {"subscribed": 0, "unsubscribed": 1, "pending": 2}
 OPERATORS = ("=", "!=", "<", ">", "<=", ">=", "contains")

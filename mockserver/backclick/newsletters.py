@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from mockserver.machinery import clock, outbox
 from mockserver.machinery.errors import Busy, InvalidRequest, NotFound
 from mockserver.store import Store
-from mockserver.backclick.subscribers import SubscriberData, canonical_fields, is_valid_address
+from mockserver.backclick.subscribers import SubscriberData, canonical_fields
+from mockserver.machinery.addresses import is_valid_address
 from mockserver.machinery.tokens import new_tokens
+from mockserver.backclick import mail as backclick_mail
 from mockserver.backclick import tables as backclick_tables
 from mockserver.backclick import newsletter_tables as newsletter_tables
 
@@ -206,7 +208,7 @@ def deliver(store: Store, newsletter_id: int) -> int:
     letter = newsletter_tables.newsletter_by_id(store, newsletter_id)
     mandator_id = letter["mandator_id"]
     blocks = backclick_tables.block_list(store)
-    sender, name = outbox.system_sender(store, mandator_id)
+    sender, name = backclick_mail.system_sender(store, mandator_id)
     sender, name = letter["sender_email"] or sender, letter["sender_name"] or name
     name = outbox.header_text(name)  # a mandator's name from fixtures, too
     relay = outbox.relay_state(store)
@@ -218,7 +220,7 @@ def deliver(store: Store, newsletter_id: int) -> int:
     subject = outbox.personalise(letter["subject"], {"SPECIAL-REPLACEMENT-TEXT": letter["adhock"]})
     personal_subject = "$$" in subject
     subject = subject if personal_subject else outbox.header_text(subject)
-    blanks = outbox.blank_fields(store, mandator_id)
+    blanks = backclick_mail.blank_fields(store, mandator_id)
     list_id, base_url = letter["list_id"], letter["base_url"]
 
     def flush():

@@ -4,8 +4,8 @@ import mimetypes
 from spyne import ServiceBase, rpc
 from spyne.model.primitive import Boolean, DateTime, Unicode
 
-from mockserver.machinery import networks, clock, outbox
-from mockserver.backclick import newsletters, subscribers, transactions
+from mockserver.machinery import clock, outbox
+from mockserver.backclick import access, newsletters, subscribers, transactions
 from mockserver.backclick.types import (
     Int, IntArray, ListInformationArray, StringArray, SubscriberArray,
     SubscriberDataArray, optional, required,
@@ -29,7 +29,7 @@ def _flag(value, default: bool) -> bool:
 def _admit(ctx, mandator_id: int, api_key: str | None) -> None:
     call = ctx.udc
     call.tenant = mandator_id
-    networks.check_mandator(call.store, mandator_id, api_key, call.caller)
+    access.check_mandator(call.store, mandator_id, api_key, call.caller)
 
 
 def _subscriber_data(item) -> subscribers.SubscriberData:

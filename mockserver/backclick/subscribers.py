@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass, field
 
 from mockserver.machinery import clock, outbox
+from mockserver.machinery.addresses import is_valid_address
 from mockserver.machinery.errors import Busy, InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.machinery.tokens import new_token
+from mockserver.backclick import mail as backclick_mail
 from mockserver.backclick import tables as backclick_tables
 from mockserver.backclick import newsletter_tables as newsletter_tables
 
@@ -26,17 +28,7 @@ MAX_PER_REQUEST = 1000
 ROLE_LOCAL_PARTS = frozenset({"abuse", "postmaster", "noreply", "no-reply"})
 IMPORT_LOCK_STALE_AFTER = dt.timedelta(minutes=10)
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_QUOTED = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"'
-_LITERAL = r"\[[\x21-\x5a\x5e-\x7e]*\]"
-_ADDR_SPEC = re.compile(rf"(?:{_DOT_ATOM}|{_QUOTED})@(?:{_DOT_ATOM}|{_LITERAL})\Z")
 _LIST_SEPARATOR = re.compile(r"[;\-]")  # between list ids in an import's NEWSLETTER column
-
-
-def is_valid_address(address: str) -> bool:
-    """True when the address is an RFC 5322 addr-spec (no comments, no display name)."""
-    return bool(_ADDR_SPEC.match(address))
 
 
 def is_role_address(address: str) -> bool:
@@ -247,7 +239,7 @@ def _send_confirmation_mail(store: Store, mandator_id: int, subscriber: dict, ki
                             list_id: int | None = None) -> None:
     template = _check_template(store, mandator_id, template_id)
     link = confirmation_link(base_url, token)
-    values = dict(outbox.blank_fields(store, mandator_id), **subscriber["fields"],
+    values = dict(backclick_mail.blank_fields(store, mandator_id), **subscriber["fields"],
                   EMAIL=subscriber["email"], **{
         "CONFIRMATION-LINK": link, "CONFIRM-LINK": link})
     html, text = template["html"], template["text"]
@@ -256,7 +248,7 @@ def _send_confirmation_mail(store: Store, mandator_id: int, subscriber: dict, ki
         if html:
             html += f'\n<p><a href="{link}">{link}</a></p>'
         text = (text + "\n\n" if text else "") + link
-    sender, name = outbox.system_sender(store, mandator_id)
+    sender, name = backclick_mail.system_sender(store, mandator_id)
     default_subject = "Please confirm your subscription" if kind == "doi" \
         else "Please confirm the change of your data"
     outbox.put(store, outbox.Mail(
@@ -271,9 +263,9 @@ def _after_activation(store: Store, mandator_id: int, subscriber: dict, list_ids
                       lists: dict, send_welcome: bool, send_last_newsletter: bool, now: str,
                       base_url: str) -> None:
     """Welcome mail and last newsletter for lists that just became active."""
-    values = dict(outbox.blank_fields(store, mandator_id), **subscriber["fields"],
+    values = dict(backclick_mail.blank_fields(store, mandator_id), **subscriber["fields"],
                   EMAIL=subscriber["email"])
-    sender, name = outbox.system_sender(store, mandator_id)
+    sender, name = backclick_mail.system_sender(store, mandator_id)
     for list_id in list_ids:
         welcome = lists[list_id].get("welcome_template_id")
         if send_welcome and welcome:

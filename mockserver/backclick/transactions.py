@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from mockserver.machinery import clock, outbox
+from mockserver.machinery import addresses, clock, outbox
 from mockserver.backclick import subscribers
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.backclick.newsletters import check_sender
 from mockserver.store import Store
 from mockserver.machinery.tokens import new_token
+from mockserver.backclick import mail as backclick_mail
 from mockserver.backclick import tables as backclick_tables
 from mockserver.backclick import newsletter_tables as newsletter_tables
 
@@ -81,18 +82,18 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
             raise NotFound(f"Transaction channel {mail.channel_id} does not exist.")
         sender_email = check_sender(store, mandator_id, mail.sender_email)
         reply_to = (mail.reply_to or "").strip()
-        if reply_to and not subscribers.is_valid_address(reply_to):
+        if reply_to and not addresses.is_valid_address(reply_to):
             raise InvalidRequest(f'Invalid reply-to address "{reply_to}".')
         subject, html, text = _content(store, mandator_id, mail)
         email = (mail.recipient_email or "").strip()
-        if not subscribers.is_valid_address(email):
+        if not addresses.is_valid_address(email):
             raise InvalidRequest(f'Invalid recipient address "{email}".')
         if mail.list_id and mail.list_id not in backclick_tables.lists(store, mandator_id):
             raise NotFound(f"Newsletter list {mail.list_id} does not exist.")
         now = clock.now_stamp(store)
         values = {(n or "").strip().upper(): v or "" for n, v in mail.fields}
         stored = backclick_tables.subscriber(store, mandator_id, email.lower())
-        values = {**outbox.blank_fields(store, mandator_id),
+        values = {**backclick_mail.blank_fields(store, mandator_id),
                   **{k.upper(): v for k, v in (stored or {}).get("fields", {}).items()}, **values}
         values["EMAIL"] = email
         if mail.voucher_list_id:
@@ -105,7 +106,7 @@ def send_transaction_mail(store: Store, mandator_id: int, mail: TransactionMail,
         subscriber_id = stored["id"] if stored else None
         if mail.list_id:
             subscriber_id = _store_on_list(store, mandator_id, email, mail, now)
-        default_sender, default_name = outbox.system_sender(store, mandator_id)
+        default_sender, default_name = backclick_mail.system_sender(store, mandator_id)
         token = new_token(store)
         row = {"token": token, "base_url": base_url}
         values["UNSUBSCRIBE-LINK"] = outbox.unsubscribe_url(row)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from mockserver.machinery import clock, tokens
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
-from mockserver.backclick.subscribers import is_valid_address
+from mockserver.machinery.addresses import is_valid_address
 from mockserver.copernica import tables as copernica_tables
 
 FIELD_TYPES = ("integer", "float", "date", "empty_date", "datetime", "empty_datetime", "text",

@@ -17,7 +17,7 @@ from mockserver.copernica import databases
 from mockserver.copernica.databases import vendor_time
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
-from mockserver.backclick.subscribers import is_valid_address
+from mockserver.machinery.addresses import is_valid_address
 from mockserver.copernica import tables as copernica_tables
 
 # The members of the vendor's User a client or a fixture sets, with their defaults (``email``:

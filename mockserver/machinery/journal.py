@@ -27,12 +27,12 @@ import time
 from lxml import etree
 
 from mockserver.machinery import clock
-from mockserver.surfaces.settings import DEFAULT_JOURNAL_BODY_LIMIT
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 0.2  # seconds between batch writes of a worker's buffer
 DEFAULT_SIZE = 10_000
+DEFAULT_JOURNAL_BODY_LIMIT = 64 * 1024  # bytes of each envelope kept
 SECRETS = frozenset({"apikey", "access_token", "password", "accesstoken"})
 # A secret element's text; at the very end of a cut envelope it may have no end tag.
 _SECRET_TEXT = re.compile(

@@ -1,11 +1,8 @@
-"""Access control: who is calling, and may they use this mandator."""
+"""Callers' addresses: the caller behind trusted proxies, loopback, membership of CIDR networks."""
 from __future__ import annotations
 
 import functools
 import ipaddress
-
-from mockserver.machinery.errors import AccessDenied
-from mockserver.store import Store
 
 
 @functools.lru_cache(maxsize=4096)
@@ -72,15 +69,3 @@ def _valid(text: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def check_mandator(store: Store, mandator_id: int, api_key: str | None, caller: str) -> None:
-    """Raise AccessDenied unless the key, or else the caller's address, admits the mandator."""
-    if store.mandator(mandator_id) is None:
-        raise AccessDenied(f"Unknown mandatorId {mandator_id}.")
-    if api_key:
-        if not store.mandator_has_key(mandator_id, api_key):
-            raise AccessDenied("Invalid API key.")
-        return
-    if not in_networks(caller, store.allowed_ips(mandator_id)):
-        raise AccessDenied(f"IP [{caller}] is not allowed to access this service.")

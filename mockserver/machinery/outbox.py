@@ -12,6 +12,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Callable, Sequence
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -22,6 +23,11 @@ from mockserver.machinery import clock
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.machinery.tokens import new_token
+
+# A vendor's content of a mail it keeps compact: (subject, html, text), or None if not its.
+ContentSource = Callable[[Store, dict], "tuple[str, str, str] | None"]
+# What a vendor does when an event is recorded on a mail: (store, mail row, event type).
+EventReaction = Callable[[Store, dict, str], None]
 
 KINDS = ("newsletter", "transaction", "doi", "welcome", "change-confirm")
 EVENT_TYPES = ("open", "click", "bounce", "unsubscribe", "complaint")
@@ -59,12 +65,6 @@ def personalise(text: str, values: dict[str, str]) -> str:
         return match.group(0) if value is None else str(value)
 
     return _PLACEHOLDER.sub(replace, text)
-
-
-def blank_fields(store: Store, mandator_id: int) -> dict[str, str]:
-    """Every database field of the mandator with an empty value: a field a recipient has no
-    value for renders as nothing, as at the vendor (unknown placeholders stay as written)."""
-    return {name: "" for name in store.field_names(mandator_id).values()}
 
 
 def has_placeholder(text: str, name: str) -> bool:
@@ -169,14 +169,6 @@ def mail(store: Store, mail_id: int) -> dict | None:
     return store.mail(mail_id)
 
 
-def system_sender(store: Store, mandator_id: int) -> tuple[str, str]:
-    """(address, name) the mandator's system mails (opt-in, welcome) come from."""
-    domains = store.sender_domains(mandator_id)
-    mandator = store.mandator(mandator_id) or {}
-    domain = domains[0] if domains else "backclick.example"
-    return f"newsletter@{domain}", mandator.get("name", "")
-
-
 # -- links --------------------------------------------------------------------------------
 
 def unsubscribe_url(row: dict) -> str:
@@ -194,33 +186,30 @@ def click_url(row: dict, number: int) -> str:
     return f"{row['base_url'].rstrip('/')}/bc/t/c/{row['token']}/{number}"
 
 
-def _content(store: Store, row: dict) -> tuple[str, str, str]:
-    """(subject, html, text) personalised, before tracking."""
-    if row["kind"] == "newsletter" and row["newsletter_id"] and not (row["html"] or row["text"]):
-        # a compact newsletter mail: the newsletter's content with this recipient's values
-        letter = store.newsletter_by_id(row["newsletter_id"]) or {}
-        values = dict(blank_fields(store, row["mandator_id"]), **json.loads(row["personalisation"]),
-                      EMAIL=row["to_addr"])
-        values["SPECIAL-REPLACEMENT-TEXT"] = letter.get("adhock", "")
-        values["UNSUBSCRIBE-LINK"] = unsubscribe_url(row)
-        return (row["subject"], personalise(letter.get("html", ""), values),
-                personalise(letter.get("text", ""), values))
+def _content(store: Store, row: dict, sources: Sequence[ContentSource]) -> tuple[str, str, str]:
+    """(subject, html, text) personalised, before tracking: the first source's that knows
+    the mail, else the mail's own."""
+    for source in sources:
+        content = source(store, row)
+        if content is not None:
+            return content
     values = {"UNSUBSCRIBE-LINK": unsubscribe_url(row)} if row["token"] else {}
     return row["subject"], personalise(row["html"], values), personalise(row["text"], values)
 
 
-def links(store: Store, row: dict) -> list[str]:
+def links(store: Store, row: dict, sources: Sequence[ContentSource] = ()) -> list[str]:
     """The tracked links of a mail's HTML part, in order (what click URLs stand for): every
     http(s) link but the unsubscribe link."""
-    _, html, _ = _content(store, row)
+    _, html, _ = _content(store, row, sources)
     unsubscribe = unsubscribe_url(row) if row["token"] else None
     return [m.group(3) for m in _HREF.finditer(html) if m.group(3) != unsubscribe]
 
 
-def render(store: Store, row: dict, open_pixel: bool = True) -> dict:
+def render(store: Store, row: dict, open_pixel: bool = True,
+           sources: Sequence[ContentSource] = ()) -> dict:
     """A mail as its recipient gets it: subject, html and text, with tracking where the vendor
     tracks (without the open-tracking pixel when not ``open_pixel``: a preview)."""
-    subject, html, text = _content(store, row)
+    subject, html, text = _content(store, row, sources)
     if html and row["kind"] in TRACKED_KINDS and row["token"]:
         unsubscribe = unsubscribe_url(row)
         counter = iter(range(1 << 30))
@@ -239,14 +228,14 @@ def render(store: Store, row: dict, open_pixel: bool = True) -> dict:
     return {"subject": subject, "html": html, "text": text}
 
 
-def as_eml(store: Store, row: dict) -> bytes:
+def as_eml(store: Store, row: dict, sources: Sequence[ContentSource] = ()) -> bytes:
     """The mail as RFC 5322 bytes: multipart/alternative, attachments, List-Unsubscribe.
 
     Values are made one-line on their way into the outbox (``put``); every header value is
     passed through ``header_text`` here again, so that a row from an older store or snapshot
     is exported too (the email package refuses line breaks in a header value).
     """
-    content = render(store, row)
+    content = render(store, row, sources=sources)
     message = EmailMessage(policy=_POLICY)
     from_addr, from_name = header_text(row["from_addr"]), header_text(row["from_name"])
     message["From"] = formataddr((from_name, from_addr)) if from_name else from_addr
@@ -279,10 +268,10 @@ def as_eml(store: Store, row: dict) -> bytes:
 
 # -- events -------------------------------------------------------------------------------
 
-def record_event(store: Store, mail_id: int, event_type: str, detail: str = "") -> dict:
-    """Record an open, click (detail: URL), bounce (hard|soft), unsubscribe or complaint."""
-    from mockserver.backclick import subscribers  # unsubscribe acts on the subscriber
-
+def record_event(store: Store, mail_id: int, event_type: str, detail: str = "",
+                 reactions: Sequence[EventReaction] = ()) -> dict:
+    """Record an open, click (detail: URL), bounce (hard|soft), unsubscribe or complaint;
+    each reaction sees it in the same transaction."""
     if event_type not in EVENT_TYPES:
         raise InvalidRequest(f"Unknown event type {event_type!r}; one of {', '.join(EVENT_TYPES)}.")
     if event_type == "bounce" and detail not in ("hard", "soft"):
@@ -294,7 +283,6 @@ def record_event(store: Store, mail_id: int, event_type: str, detail: str = "") 
         now = clock.now_stamp(store)
         store.insert_row("mail_events", {"mail_id": mail_id, "type": event_type,
                                          "detail": detail or "", "at": now})
-        if event_type == "unsubscribe":
-            subscribers.unsubscribe(store, row["mandator_id"], row["to_addr"],
-                                    [row["list_id"]] if row["list_id"] else [])
+        for reaction in reactions:
+            reaction(store, row, event_type)
     return {"mail": mail_id, "type": event_type, "detail": detail or "", "at": now}

@@ -28,7 +28,7 @@ from spyne import MethodContext
 
 from mockserver.machinery.errors import VendorError
 from mockserver.soap.members import MemberError, Reading, Shape, model_shape, normalise, restyle
-from mockserver.surfaces.settings import DEFAULT_MAX_BODY, DEFAULT_MAX_ITEMS
+from mockserver.soap.limits import DEFAULT_MAX_BODY, DEFAULT_MAX_ITEMS
 
 log = logging.getLogger(__name__)
 logging.getLogger("spyne").setLevel(logging.CRITICAL)  # faults are answers, not log events

@@ -14,8 +14,9 @@ import time
 
 from mockserver import __version__
 from mockserver.copernica import callbacks
-from mockserver.machinery import clock, outbox, background
-from mockserver.vendors import tenants
+from mockserver.machinery import clock, outbox
+from mockserver.vendors import background, tenants
+from mockserver.vendors.mail import CONTENT_SOURCES, EVENT_REACTIONS
 from mockserver.surfaces import gate
 from mockserver.machinery.errors import NotFound, VendorError
 
@@ -66,15 +67,15 @@ def limit_arg(request: Request, default: int) -> int:
 
 def mail_json(store, row: dict) -> dict:
     """An outbox mail as the admin API shows it: rendered as its recipient gets it."""
-    content = outbox.render(store, row)
+    content = outbox.render(store, row, sources=CONTENT_SOURCES)
     links = dict(row["links"])
     if row["token"]:
         links.update(unsubscribe=outbox.unsubscribe_url(row))
         if row["kind"] in outbox.TRACKED_KINDS:
             links.update(openPixel=outbox.open_pixel_url(row),
                          tracked=[outbox.click_url(row, i)
-                                  for i in range(len(outbox.links(store, row)))],
-                         original=outbox.links(store, row))
+                                  for i in range(len(outbox.links(store, row, CONTENT_SOURCES)))],
+                         original=outbox.links(store, row, CONTENT_SOURCES))
     return {
         "id": row["id"], "kind": row["kind"], "tenant": f"mandator-{row['mandator_id']}",
         "mandatorId": row["mandator_id"], "to": row["to_addr"], "from": row["from_addr"],
@@ -271,7 +272,7 @@ class AdminApi:
 
     def eml(self, request: Request, mail_id: int) -> Response:
         """``GET /_mock/outbox/ID.eml``: the mail as RFC 5322 message bytes."""
-        return Response(outbox.as_eml(self.server.store, self._row(mail_id)),
+        return Response(outbox.as_eml(self.server.store, self._row(mail_id), CONTENT_SOURCES),
                         content_type="message/rfc822")
 
     def wait(self, request: Request) -> Response:
@@ -306,10 +307,10 @@ class AdminApi:
             if body.get(name) is not None and not isinstance(body[name], str):
                 raise ApiError(f"'{name}' must be a string.")
         if event_type == "click":  # without a url: the mail's first link
-            detail = body.get("url") or next(iter(outbox.links(self.server.store, row)), "")
+            detail = body.get("url") or next(iter(outbox.links(self.server.store, row, CONTENT_SOURCES)), "")
         elif event_type == "bounce":
             detail = body.get("bounce") or body.get("kind") or ""
-        return json_response(outbox.record_event(self.server.store, mail_id, event_type, detail),
+        return json_response(outbox.record_event(self.server.store, mail_id, event_type, detail, reactions=EVENT_REACTIONS),
                              201)
 
     def clock(self, request: Request) -> Response:

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from mockserver.machinery.journal import DEFAULT_JOURNAL_BODY_LIMIT
+from mockserver.soap.limits import DEFAULT_MAX_BODY, DEFAULT_MAX_ITEMS
 from mockserver.vendors import store as vendor_store
 
-DEFAULT_MAX_BODY = 10 * 1024 * 1024
-DEFAULT_JOURNAL_BODY_LIMIT = 64 * 1024
-# Items of one array in a request: ten times the largest count BACKCLICK documents (1000
-# subscribers or addresses per call, refused with the vendor's own fault).
-DEFAULT_MAX_ITEMS = 10_000
 DEFAULT_READ_TIMEOUT = 10.0
 
 

@@ -25,8 +25,9 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from mockserver.copernica import callbacks
-from mockserver.machinery import clock, faults, journal, outbox, background
-from mockserver.vendors import tenants
+from mockserver.machinery import clock, faults, journal, outbox
+from mockserver.vendors import background, tenants
+from mockserver.vendors.mail import CONTENT_SOURCES, EVENT_REACTIONS
 from mockserver.surfaces.admin import (CONVERTERS, ApiError, _choice_arg, _int_arg, _stamp_arg,
     mail_json, outbox_filters)
 from mockserver.machinery.errors import NotFound, VendorError
@@ -448,7 +449,7 @@ class WebUi:
         store = self.server.store
         row = self._mail_row(mail_id)
         mail = mail_json(store, row)
-        message = email.message_from_bytes(outbox.as_eml(store, row), policy=email.policy.default)
+        message = email.message_from_bytes(outbox.as_eml(store, row, CONTENT_SOURCES), policy=email.policy.default)
         links = mail["links"]
         tracked = list(zip(links.get("original", []), links.get("tracked", [])))
         others = {k: v for k, v in links.items() if k not in ("original", "tracked")}
@@ -460,7 +461,7 @@ class WebUi:
     def ui_mail_html(self, request: Request, mail_id: int) -> Response:
         """The HTML part of a mail, for the mail page's sandboxed frame: links open in a new
         window, the open-tracking pixel left out (looking is not opening)."""
-        content = outbox.render(self.server.store, self._mail_row(mail_id), open_pixel=False)
+        content = outbox.render(self.server.store, self._mail_row(mail_id), open_pixel=False, sources=CONTENT_SOURCES)
         html = content["html"] or ""
         base = '<base target="_blank">'
         lowered = html.lower()
@@ -475,7 +476,7 @@ class WebUi:
     def ui_eml(self, request: Request, mail_id: int) -> Response:
         """The mail as an RFC 5322 message, downloaded (the admin API's ``.eml`` for a browser
         that logged in with a cookie)."""
-        response = Response(outbox.as_eml(self.server.store, self._mail_row(mail_id)),
+        response = Response(outbox.as_eml(self.server.store, self._mail_row(mail_id), CONTENT_SOURCES),
                             content_type="message/rfc822", headers=ATTACHMENT_HEADERS)
         response.headers.set("Content-Disposition", "attachment", filename=f"mail-{mail_id}.eml")
         return response
@@ -498,7 +499,7 @@ class WebUi:
         event_type = request.form.get("type", "")
         detail = request.form.get("bounce", "") if event_type == "bounce" else \
             request.form.get("url", "") if event_type == "click" else ""
-        outbox.record_event(self.server.store, mail_id, event_type, detail)
+        outbox.record_event(self.server.store, mail_id, event_type, detail, reactions=EVENT_REACTIONS)
         return self._back(request, f"outbox/{mail_id}")
 
     # -- journal ----------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from werkzeug.wrappers import Request, Response
 from mockserver.copernica import accounts, callbacks
 from mockserver.surfaces import admin, admin_journal, front_page, gate, request_log
 from mockserver.machinery import networks, faults, journal, outbox, background
+from mockserver.vendors import background as vendor_background
+from mockserver.vendors.mail import CONTENT_SOURCES, EVENT_REACTIONS
 from mockserver import backclick, copernica
 from mockserver.backclick import subscribers
 from mockserver.machinery.networks import is_loopback
@@ -85,7 +87,8 @@ class MockServer:
             *self.journal_api.rules(),
         ], strict_slashes=False, converters=admin.CONVERTERS)
         callbacks.listening_on(settings.port)  # never a callback to the mock itself
-        self.scheduler = background.Scheduler(store, settings.relay_address())
+        self.scheduler = background.Scheduler(store, vendor_background.JOBS, settings.relay_address(),
+                                              CONTENT_SOURCES)
         self.scheduler.start()
         self._logged = request_log.RequestLog(self._answer) if settings.log_requests \
             else self._answer
@@ -316,17 +319,17 @@ class MockServer:
         """The open-tracking pixel: records an open, answers a transparent GIF."""
         row = self.store.mail_by_token(token)
         if row is not None:
-            outbox.record_event(self.store, row["id"], "open")
+            outbox.record_event(self.store, row["id"], "open", reactions=EVENT_REACTIONS)
         return Response(PIXEL, content_type="image/gif",
                         headers={"Cache-Control": "no-store"})
 
     def clicked(self, request: Request, token: str, number: int) -> Response:
         """A tracked link: records the click, redirects to the original address."""
         row = self.store.mail_by_token(token)
-        targets = outbox.links(self.store, row) if row else []
+        targets = outbox.links(self.store, row, CONTENT_SOURCES) if row else []
         if number >= len(targets):
             return _page("Link not valid", "This link is unknown.", 404)
-        outbox.record_event(self.store, row["id"], "click", targets[number])
+        outbox.record_event(self.store, row["id"], "click", targets[number], reactions=EVENT_REACTIONS)
         return redirect(targets[number], 302)
 
     def unsubscribe(self, request: Request, token: str) -> Response:
@@ -334,7 +337,7 @@ class MockServer:
         row = self.store.mail_by_token(token)
         if row is None:
             return _page("Link not valid", "This unsubscribe link is unknown.", 404)
-        outbox.record_event(self.store, row["id"], "unsubscribe")
+        outbox.record_event(self.store, row["id"], "unsubscribe", reactions=EVENT_REACTIONS)
         return _page("Unsubscribed", f"{row['to_addr']} will receive no more of these mails.")
 
 

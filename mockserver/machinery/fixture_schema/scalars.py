@@ -16,7 +16,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       model_validator)
 
 from mockserver.machinery import clock
-from mockserver.backclick.subscribers import is_valid_address
+from mockserver.machinery.addresses import is_valid_address
 
 MAX_ID = 2**31 - 1
 MOMENT_PROBLEM = "expected an ISO 8601 date and time, e.g. 2026-11-22T12:00:00+01:00"
