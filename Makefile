@@ -55,6 +55,7 @@ serve: $(BIN)/mockserver
 	$(BIN)/mockserver serve --demo
 
 test: $(VENV)/.test-deps node_modules/.installed
+	$(BIN)/lint-imports  # the layers of docs/architecture.md (pyproject.toml: tool.importlinter)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.test-deps

@@ -1,4 +1,10 @@
-"""The BACKCLICK SOAP API v2 dialect."""
+"""The BACKCLICK SOAP API v2 dialect, in one folder.
+
+Its wire (the spyne service and types, ``endpoint`` below), its rules (subscribers,
+newsletters, transaction mails, access by API key or allowed IP, its mails), its part of the
+store (``schema``, ``tables``, ``newsletter_tables``), its part of the fixture format
+(``fixture_schema``, ``fixtures``) and its half of a tenant (``tenant``).
+"""
 SERVICE_PATH = "/bc/rpc/soap/backclickService"
 WSDL_PATH = SERVICE_PATH + ".wsdl"
 WSDL_FILE = "backclickService.wsdl"

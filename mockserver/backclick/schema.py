@@ -108,7 +108,7 @@ BACKCLICK_TABLES = {
 }
 
 
-def part(queries: tuple = ()) -> SchemaPart:
-    """BACKCLICK's share of the schema (``queries``: modules old ``store.x(...)`` calls reach)."""
+def part() -> SchemaPart:
+    """BACKCLICK's share of the schema."""
     return SchemaPart("backclick", BACKCLICK_STEPS, BACKCLICK_TABLES,
-                      transient=("import_locks",), queries=queries)
+                      transient=("import_locks",))

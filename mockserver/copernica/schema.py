@@ -147,6 +147,6 @@ ID_TABLES = ("databases", "collections", "database_fields", "interests", "profil
              "subprofiles", "contact_types", "contacts")
 
 
-def part(queries: tuple = ()) -> SchemaPart:
-    """Copernica's share of the schema (``queries``: modules old ``store.x(...)`` calls reach)."""
-    return SchemaPart("copernica", COPERNICA_STEPS, COPERNICA_TABLES, queries=queries)
+def part() -> SchemaPart:
+    """Copernica's share of the schema."""
+    return SchemaPart("copernica", COPERNICA_STEPS, COPERNICA_TABLES)

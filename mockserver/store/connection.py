@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import os
 import sqlite3
 import tempfile
@@ -96,18 +95,6 @@ class Store(StoreFiles, MetaTable, FaultRuleTable, OutboxTable):
             yield conn
         finally:
             conn.execute("COMMIT")
-
-    def __getattr__(self, name: str):
-        """Transitional: an old ``store.x(...)`` call of a query that moved to a vendor's
-        tables reaches ``x(store, ...)`` of the schema's query modules (until every caller
-        calls the function itself)."""
-        if name.startswith("_") or "schema" not in self.__dict__:
-            raise AttributeError(name)
-        for module in self.schema.query_modules():
-            function = getattr(module, name, None)
-            if callable(function) and getattr(function, "__module__", None) == module.__name__:
-                return functools.partial(function, self)
-        raise AttributeError(f"'Store' object has no attribute {name!r}")
 
     # -- schema ---------------------------------------------------------------
 

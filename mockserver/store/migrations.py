@@ -6,7 +6,7 @@ run in part order, so a store file at any version 1..8 made before the split kee
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mockserver.store.unavailable import StoreUnavailable, unavailable
@@ -25,7 +25,6 @@ class SchemaPart:
     steps: dict[int, str]
     tables: dict[str, str]
     transient: tuple[str, ...] = ()
-    queries: tuple = ()  # modules whose functions old ``store.x(...)`` calls still reach
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,6 @@ class Schema:
     """The whole schema: parts in order (the order of ``tables``, dumps and each step)."""
 
     parts: tuple[SchemaPart, ...]
-    queries: tuple = field(default=())  # more modules for old ``store.x(...)`` calls
 
     @property
     def version(self) -> int:
@@ -65,10 +63,6 @@ class Schema:
     def sql(self, number: int) -> str:
         """Step ``number`` as one SQL script (the statements of every part)."""
         return ";\n".join(self.statements(number))
-
-    def query_modules(self) -> tuple:
-        """The modules old ``store.x(...)`` calls reach (transitional)."""
-        return tuple(self.queries) + tuple(m for part in self.parts for m in part.queries)
 
 
 def schema_version(store: "Store") -> int:

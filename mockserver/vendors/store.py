@@ -2,20 +2,18 @@
 tables are dumped) and the queries that span both vendors."""
 from __future__ import annotations
 
-import sys
-
-from mockserver.backclick import newsletter_tables, schema as backclick_schema
+from mockserver.backclick import schema as backclick_schema
 from mockserver.backclick import tables as backclick_tables
-from mockserver.copernica import callback_tables, schema as copernica_schema
+from mockserver.copernica import schema as copernica_schema
 from mockserver.copernica import tables as copernica_tables
 from mockserver.store import Schema, Store
 from mockserver.store.schema import MACHINERY
 
 SCHEMA = Schema((
-    backclick_schema.part(queries=(backclick_tables, newsletter_tables)),
+    backclick_schema.part(),
     MACHINERY,
-    copernica_schema.part(queries=(copernica_tables, callback_tables)),
-), queries=(sys.modules[__name__],))
+    copernica_schema.part(),
+))
 
 SCHEMA_VERSION = SCHEMA.version
 TABLES = SCHEMA.tables
