@@ -3,6 +3,7 @@ the admin reset/seed/export calls and the shipped demo."""
 from __future__ import annotations
 
 import base64
+import collections
 import email
 import email.policy
 import json
@@ -302,7 +303,8 @@ def test_subscriber_fields_are_stored_under_the_defined_spelling(tmp_path):
     assert backclick_tables.memberships(store, sub["id"]) == {1: 0}
 
 
-def test_seeding_ten_thousand_subscribers_is_quick(tmp_path):
+def test_seeding_ten_thousand_subscribers_writes_every_row(tmp_path):
+    # How long this takes is a figure of bench/seeding.py, not a limit here.
     store = open_store(str(tmp_path / "big.db"))
     store.migrate()
     doc = yaml.safe_load(MANDATOR)
@@ -310,12 +312,15 @@ def test_seeding_ten_thousand_subscribers_is_quick(tmp_path):
         {"email": f"user{i}@example.com", "fields": {"FIRSTNAME": f"U{i}", "LASTNAME": "X"},
          "lists": {1: "subscribed", 2: "pending" if i % 3 else "unsubscribed"}}
         for i in range(10_000)]
-    started = time.perf_counter()
     counts = fixtures.seed(store, doc)
-    elapsed = time.perf_counter() - started
     assert counts["subscribers"] == 10_000
-    assert elapsed < 2.0, f"seeding 10 000 subscribers took {elapsed:.2f}s"
-    assert len(store.dump()["memberships"]) == 20_000
+    dump = store.dump()
+    memberships = dump["memberships"]
+    assert len(memberships) == 20_000
+    statuses = collections.Counter((row["list_id"], row["status"]) for row in memberships)
+    assert len(statuses) == 3 and statuses[next(iter(statuses))] == 10_000
+    assert sorted(statuses.values()) == [3_334, 6_666, 10_000]
+    assert len(dump["subscribers"]) == 10_000
 
 
 # -- command line -------------------------------------------------------------------
