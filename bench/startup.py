@@ -2,15 +2,19 @@
 
 Prints, over five fresh interpreters each, the median and the slowest time to import the
 WSGI app and to build the Copernica endpoint (spyne's part for the emulated methods, the rest
-of the 1 762 catalogue methods added from the catalogue) and its WSDL, beside the BACKCLICK one.
+of the 1 762 catalogue methods added from the catalogue) and its WSDL, beside the BACKCLICK one,
+and the time ``mockserver serve`` takes to refuse a port another program holds (exit 1).
 
     .venv/bin/python bench/startup.py
 """
 from __future__ import annotations
 
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,11 +38,27 @@ def seconds(setup: str, step: str) -> float:
     return float(out)
 
 
+def refused_on_a_taken_port() -> float:
+    """How long ``mockserver serve`` takes to say that its port is taken, and exit 1."""
+    with socket.socket() as other, tempfile.TemporaryDirectory() as folder:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        command = [sys.executable, "-m", "mockserver", "serve", "--demo", "--db",
+                   str(Path(folder) / "store.db"), "--port", str(other.getsockname()[1])]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        took = time.perf_counter() - started
+    assert done.returncode == 1 and "is taken" in done.stderr, done.stderr
+    return took
+
+
 def main() -> None:
     """Print each step's median and slowest time over RUNS fresh interpreters."""
-    for name, (setup, step) in STEPS.items():
-        times = [seconds(setup, step) for _ in range(RUNS)]
-        print(f"{name:28} median {statistics.median(times) * 1000:7.0f} ms   "
+    steps = {name: (lambda s=setup, t=step: seconds(s, t)) for name, (setup, step) in STEPS.items()}
+    steps["serve on a taken port, exit 1"] = refused_on_a_taken_port
+    for name, step in steps.items():
+        times = [step() for _ in range(RUNS)]
+        print(f"{name:30} median {statistics.median(times) * 1000:7.0f} ms   "
               f"slowest {max(times) * 1000:7.0f} ms")
 
 
