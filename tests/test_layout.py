@@ -50,3 +50,19 @@ def test_no_module_is_a_god(path):
 def test_every_package_says_what_lives_there(package):
     docstring = ast.get_docstring(ast.parse((package / "__init__.py").read_text("utf-8")))
     assert docstring and len(docstring.split()) >= 8, "no docstring saying what lives here"
+
+
+@pytest.mark.parametrize("package", sorted(p.parent for p in PACKAGE.rglob("__init__.py")
+                                           if "__pycache__" not in p.parts),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_submodule_shadows_a_name_of_its_package(package):
+    # importing package.x sets the package's attribute x to the module, replacing a function
+    # or class x its __init__ defines (then a second call of package.x() fails)
+    tree = ast.parse((package / "__init__.py").read_text("utf-8"))
+    defined = {node.name for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    defined |= {target.id for node in tree.body if isinstance(node, ast.Assign)
+                for target in node.targets if isinstance(target, ast.Name)}
+    submodules = {p.stem for p in package.glob("*.py")} | {p.name for p in package.iterdir()
+                                                          if (p / "__init__.py").exists()}
+    assert defined & submodules == set()

@@ -16,7 +16,7 @@ BINDING_NAME = "POMBinding"
 
 def endpoint(max_body: int | None = None, max_items: int | None = None):
     """The Copernica endpoint (a CopernicaEndpoint): spyne application, WSDL, request pipeline."""
-    from mockserver.copernica.endpoint import CopernicaEndpoint
+    from mockserver.copernica.soap_endpoint import CopernicaEndpoint
     from mockserver.copernica.service import POM_SOAP_API
     from mockserver.copernica.types import TNS
     from mockserver.soap.envelope import WsdlNames

@@ -6,7 +6,7 @@ straight from the catalogue, every other operation (message, port type and bindi
 its ``input_X``), every type no emulated operation uses, and the catalogue's full ``Result``
 and ``Items`` (spyne's hold only the members the mock answers, in the same order). A client
 generated from the served WSDL therefore has the vendor's API; the operations the mock does
-not emulate answer a fault naming them (mockserver.copernica.endpoint).
+not emulate answer a fault naming them (mockserver.copernica.soap_endpoint).
 """
 from __future__ import annotations
 
