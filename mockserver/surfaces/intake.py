@@ -222,7 +222,7 @@ def answer(path: str | None, content_type: str, status: int, message: str,
         body = (json.dumps({"error": message}, ensure_ascii=False) + "\n").encode("utf-8")
         kind = "application/json; charset=utf-8"
     else:
-        from mockserver.soap.envelope import fault_envelope  # lxml: loaded by the app already
+        from mockserver.soap.faults import fault_envelope  # lxml: loaded by the app already
         soap12 = "application/soap+xml" in content_type.lower()
         body = fault_envelope(code, message, soap12)
         kind = "application/soap+xml; charset=utf-8" if soap12 else "text/xml; charset=utf-8"
