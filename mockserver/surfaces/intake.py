@@ -1,6 +1,6 @@
 """Reading a request whole before it is served, and the answers refusing one.
 
-The serving worker (mockserver/surfaces/server.py) reads every connection without waiting and
+The serving worker (mockserver/surfaces/worker.py) reads every connection without waiting and
 feeds an ``Intake`` until one request (headers and body) is buffered; only then does
 gunicorn parse and serve it. llhttp (through httptools) frames the bytes strictly, so a
 malformed request, a header block or body over its limit, and a client that stops
