@@ -19,7 +19,7 @@ def endpoint(max_body: int | None = None, max_items: int | None = None):
     from mockserver.copernica.soap_endpoint import CopernicaEndpoint
     from mockserver.copernica.service import POM_SOAP_API
     from mockserver.copernica.types import TNS
-    from mockserver.soap.envelope import WsdlNames
+    from mockserver.soap.wsdl_writing import WsdlNames
 
     kwargs = {"max_body": max_body} if max_body else {}
     if max_items:

@@ -15,7 +15,9 @@ import threading
 from lxml import etree
 
 from mockserver.copernica import catalogue
-from mockserver.soap.envelope import SoapEndpoint, WireError, _trim
+from mockserver.soap.defences import _trim
+from mockserver.soap.envelope import SoapEndpoint
+from mockserver.soap.faults import WireError
 
 WSDL_COPIES = 8  # hosts whose WSDL copy is kept ready (each is ~3 MB)
 

@@ -13,7 +13,7 @@ from spyne.model.complex import Array, ComplexModel
 from spyne.model.primitive import Boolean, Float, Integer32, Unicode
 
 from mockserver.copernica import catalogue
-from mockserver.soap.envelope import ADDRESS_PLACEHOLDER
+from mockserver.soap.wsdl_writing import ADDRESS_PLACEHOLDER
 
 # The WSDL's own URL, as the vendor's target namespace is; served with the host the client
 # fetched it from in place of the placeholder (as soap:address is).

@@ -13,7 +13,7 @@ from __future__ import annotations
 from lxml import etree
 
 from mockserver.copernica import catalogue
-from mockserver.soap.envelope import WSDL, WSDL_SOAP, XSD
+from mockserver.soap.namespaces import WSDL, WSDL_SOAP, XSD
 
 XS_TYPES = {"int": "xs:int", "string": "xs:string", "bool": "xs:boolean", "float": "xs:float"}
 NOT_EMULATED_DOC = "Not emulated by mockserver: answers a fault naming the method."

@@ -5,53 +5,34 @@ entities, no network), SOAP 1.1/1.2 detection, case-insensitive operation lookup
 normalisation of unwrapped arrays, XML Schema validation against the served WSDL,
 and then spyne, which turns elements into Python values, calls the operation and
 serialises the answer. Every failure becomes a SOAP fault, never an HTML page.
+
+The pipeline is SoapEndpoint's; the defences it applies live in ``defences``, the faults
+it writes in ``faults``, the WSDL it serves is written by ``wsdl_writing``, and spyne's
+protocol as it drives it is ``spyne_protocol``.
 """
 from __future__ import annotations
 
-import ctypes
-import functools
 import logging
 import re
 import threading
-import zlib
 from dataclasses import dataclass, field
 
 from lxml import etree
-from spyne import Application, Fault
-from spyne.const import xml as spyne_ns
+from spyne import Fault
 from spyne.interface.wsdl import Wsdl11
-from spyne.model.primitive import DateTime
 from spyne.protocol import ProtocolBase
-from spyne.protocol.soap import Soap11
 from spyne.server import ServerBase
 from spyne import MethodContext
 
-from mockserver.machinery.errors import VendorError
+from mockserver.soap.defences import TRIM_AFTER, _too_many, _trim, parse_envelope
+from mockserver.soap.faults import WireError, fault_envelope
 from mockserver.soap.members import MemberError, Reading, Shape, model_shape, normalise, restyle
 from mockserver.soap.limits import DEFAULT_MAX_BODY, DEFAULT_MAX_ITEMS
+from mockserver.soap.namespaces import SOAP11_ENV, SOAP12_ENV, WSDL, XSD
+from mockserver.soap.spyne_protocol import SoapProtocol, VendorFaults, _release
+from mockserver.soap.wsdl_writing import ADDRESS_PLACEHOLDER, WsdlNames, _rpc_wrappers, canonical_wsdl
 
 log = logging.getLogger(__name__)
-logging.getLogger("spyne").setLevel(logging.CRITICAL)  # faults are answers, not log events
-
-SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
-XSD = "http://www.w3.org/2001/XMLSchema"
-WSDL = "http://schemas.xmlsoap.org/wsdl/"
-ADDRESS_PLACEHOLDER = "http://mockserver.invalid/"
-
-# Answer with the conventional ``soap`` prefix (``soap:Server``), not spyne's ``soap11env``.
-spyne_ns.NSMAP.pop("soap11env", None)
-spyne_ns.NSMAP["soap"] = SOAP11_ENV
-spyne_ns._regen_prefmap()
-
-
-class WireError(Exception):
-    """A request the wire layer refuses: answered as a SOAP fault with this code and message
-    (HTTP status 500, as SOAP 1.1 answers faults, unless the refusal is the transport's)."""
-
-    def __init__(self, message: str, code: str = "Client", status: int = 500):
-        super().__init__(message)
-        self.code, self.status = code, status
 
 
 @dataclass
@@ -66,295 +47,6 @@ class SoapCall:
     tenant: object = None
     headers: list = field(default_factory=list)  # extra response headers, e.g. Set-Cookie
     answer: object = None  # the wire's form of the answer: f(envelope, body), None: spyne's
-
-
-class SoapProtocol(Soap11):
-    """spyne's SOAP 1.1 protocol with the ``soap`` envelope prefix, minus per-call overhead."""
-
-    soap_env = "soap"
-
-    def __init__(self, *args, unqualified_parts: frozenset = frozenset(), **kwargs):
-        """spyne's protocol, plus a plain memo of class attributes and vendor-style dates.
-
-        ``unqualified_parts``: rpc/literal part accessors (``{tns}result``) to answer
-        unqualified, as children of the response wrapper.
-        """
-        super().__init__(*args, **kwargs)
-        self.unqualified_parts = unqualified_parts
-        self._attrs_by_class: dict = {}
-        # 2026-11-22T12:00:00.000+01:00, as the vendor prints dates
-        self._to_unicode_handlers[DateTime] = \
-            lambda cls, value: value.isoformat(timespec="milliseconds")
-
-    def get_cls_attrs(self, cls):
-        """spyne's attributes of a model class, memoised in a plain dict.
-
-        spyne's own cache is a WeakKeyDictionary that also formats a debug message and
-        counts itself on every lookup; serialising one response asks it ~35 times.
-        """
-        attrs = self._attrs_by_class.get(cls)
-        if attrs is None:
-            attrs = super().get_cls_attrs(cls)
-            if len(self._attrs_by_class) < 4096:
-                self._attrs_by_class[cls] = attrs
-        return attrs
-
-    def serialize(self, ctx, message):
-        """spyne's envelope, with rpc/literal part accessors unqualified when so configured,
-        then in the wire's namespace and form when the call says so (``SoapCall.answer``)."""
-        super().serialize(ctx, message)
-        if ctx.out_error is None and ctx.out_body_doc is not None:
-            if self.unqualified_parts:
-                for wrapper in ctx.out_body_doc:
-                    for part in wrapper:
-                        if part.tag in self.unqualified_parts:
-                            part.tag = etree.QName(part).localname
-            answer = getattr(ctx.udc, "answer", None)
-            if answer is not None:
-                answer(ctx.out_document, ctx.out_body_doc)
-
-    def decompose_incoming_envelope(self, ctx, message=ProtocolBase.REQUEST):
-        """spyne's split into header and body, found by tag instead of by a fresh XPath."""
-        envelope, _xmlids = ctx.in_document
-        header = envelope.find(f"{{{self.ns_soap_env}}}Header")
-        body = envelope.find(f"{{{self.ns_soap_env}}}Body")
-        ctx.in_document = envelope
-        body_document = body[0] if body is not None and len(body) > 0 else None
-        if body_document is not None and body_document.tag == f"{{{self.ns_soap_env}}}Fault":
-            ctx.in_body_doc = body_document
-            return
-        ctx.in_header_doc = header.getchildren() if header is not None else None
-        ctx.in_body_doc = body_document
-        ctx.method_request_string = body_document.tag
-        self.validate_body(ctx, message)
-
-
-class VendorFaults(Application):
-    """A spyne Application that answers domain errors with the vendor's fault."""
-
-    def call_wrapper(self, ctx):
-        """Call the operation; a VendorError becomes a ``soap:Server`` fault with its message."""
-        try:
-            return super().call_wrapper(ctx)
-        except VendorError as error:
-            raise Fault("Server", str(error)) from error
-
-
-_local = threading.local()
-
-
-def _parser() -> etree.XMLParser:
-    parser = getattr(_local, "parser", None)
-    if parser is None:
-        parser = _local.parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-            huge_tree=False, remove_comments=True, remove_pis=True)
-    return parser
-
-
-def read_body(environ: dict, limit: int) -> bytes:
-    """The request body, un-gzipped, refusing more than ``limit`` bytes."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or -1)
-    except ValueError:
-        raise WireError("Content-Length is not a number.")
-    if length > limit:
-        raise WireError(f"Request body of {length} bytes exceeds the limit of {limit} bytes.")
-    stream = environ["wsgi.input"]
-    body = stream.read(length) if length >= 0 else stream.read(limit + 1)
-    if len(body) > limit:
-        raise WireError(f"Request body exceeds the limit of {limit} bytes.")
-    encoding = (environ.get("HTTP_CONTENT_ENCODING") or "").strip().lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        try:
-            inflater = zlib.decompressobj(zlib.MAX_WBITS | 32 if encoding != "deflate" else 15)
-            body = inflater.decompress(body, limit + 1)
-        except zlib.error as error:
-            raise WireError(f"Request body is not valid {encoding}: {error}.")
-        if len(body) > limit:
-            raise WireError(f"Decompressed request body exceeds the limit of {limit} bytes.")
-    elif encoding not in ("", "identity"):
-        raise WireError(f"Unsupported Content-Encoding {encoding!r}.")
-    return body
-
-
-def parse_envelope(body: bytes) -> tuple[etree._Element, str]:
-    """Parse a SOAP envelope; return it and its envelope namespace. Refuses any DOCTYPE."""
-    if not body.strip():
-        raise WireError("The request body is empty; expected a SOAP envelope.")
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise WireError("DOCTYPE and entity declarations are not allowed.")
-    try:
-        root = etree.fromstring(body, _parser())
-    except etree.XMLSyntaxError as error:
-        raise WireError(f"Request is not well-formed XML: {error}")
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise WireError("DOCTYPE and entity declarations are not allowed.")
-    ns = etree.QName(root).namespace
-    if etree.QName(root).localname != "Envelope" or ns not in (SOAP11_ENV, SOAP12_ENV):
-        raise WireError(f"The root element is {root.tag!r}; expected a SOAP 1.1 or 1.2 Envelope.")
-    return root, ns
-
-
-def fault_envelope(code: str, message: str, soap12: bool = False) -> bytes:
-    """A SOAP fault envelope (1.1, or 1.2 when asked) with a ``Client``/``Server`` code."""
-    if soap12:
-        env = etree.Element(f"{{{SOAP12_ENV}}}Envelope", nsmap={"soap": SOAP12_ENV})
-        body = etree.SubElement(env, f"{{{SOAP12_ENV}}}Body")
-        fault = etree.SubElement(body, f"{{{SOAP12_ENV}}}Fault")
-        value = etree.SubElement(etree.SubElement(fault, f"{{{SOAP12_ENV}}}Code"),
-                                 f"{{{SOAP12_ENV}}}Value")
-        value.text = "soap:Sender" if code.startswith("Client") else "soap:Receiver"
-        reason = etree.SubElement(etree.SubElement(fault, f"{{{SOAP12_ENV}}}Reason"),
-                                  f"{{{SOAP12_ENV}}}Text")
-        reason.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
-        reason.text = message
-    else:
-        env = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soap": SOAP11_ENV})
-        body = etree.SubElement(env, f"{{{SOAP11_ENV}}}Body")
-        fault = etree.SubElement(body, f"{{{SOAP11_ENV}}}Fault")
-        etree.SubElement(fault, "faultcode").text = f"soap:{code}"
-        etree.SubElement(fault, "faultstring").text = message
-    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
-
-
-WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-
-
-@dataclass
-class WsdlNames:
-    """Names a dialect gives its WSDL's service, port, port type and binding, and the
-    SOAPAction of each operation (``{operation}`` stands for its name)."""
-
-    service: str
-    port: str
-    port_type: str
-    binding: str
-    soap_action: str = "{operation}"
-    style: str = "document"  # or "rpc": rpc/literal, parts typed, wrappers named by the binding
-
-
-def rename_wsdl(doc: etree._Element, tns: str, names: WsdlNames) -> None:
-    """Give spyne's WSDL the dialect's service, port, port type and binding names and
-    SOAPActions."""
-    doc.set("name", names.service)
-    style = "rpc" if names.style == "rpc" else None
-    for service in doc.iterfind(f"{{{WSDL}}}service"):
-        service.set("name", names.service)
-        for port in service.iterfind(f"{{{WSDL}}}port"):
-            port.set("name", names.port)
-            port.set("binding", f"tns:{names.binding}")
-    for port_type in doc.iterfind(f"{{{WSDL}}}portType"):
-        port_type.set("name", names.port_type)
-    for binding in doc.iterfind(f"{{{WSDL}}}binding"):
-        binding.set("name", names.binding)
-        binding.set("type", f"tns:{names.port_type}")
-        for operation in binding.iterfind(f"{{{WSDL}}}operation"):
-            for action in operation.iterfind(f"{{{WSDL_SOAP}}}operation"):
-                action.set("soapAction", names.soap_action.format(operation=operation.get("name")))
-                if style:
-                    action.set("style", style)
-            if style:
-                for body in operation.iterfind(f"*/{{{WSDL_SOAP}}}body"):
-                    body.set("namespace", tns)
-        if style:
-            for soap_binding in binding.iterfind(f"{{{WSDL_SOAP}}}binding"):
-                soap_binding.set("style", style)
-
-
-def _as_rpc(doc: etree._Element, schema: etree._Element) -> None:
-    """Turn spyne's document/literal wrapped messages into rpc/literal ones: each message's one
-    part takes the name and type of its wrapper's only child, and the wrappers go."""
-    types = {t.get("name"): t for t in schema.findall(f"{{{XSD}}}complexType")}
-    wrappers = set()
-    for part in doc.iter(f"{{{WSDL}}}part"):
-        wrapper = part.attrib.pop("element").split(":", 1)[-1]
-        (child,) = types[wrapper].findall(f"{{{XSD}}}sequence/{{{XSD}}}element")
-        part.set("name", child.get("name"))
-        part.set("type", child.get("type"))
-        wrappers.add(wrapper)
-    for child in list(schema):
-        if child.get("name") in wrappers:
-            schema.remove(child)
-
-
-def canonical_wsdl(doc: etree._Element, tns: str, operations: set[str],
-                   names: WsdlNames | None = None) -> etree._Element:
-    """spyne's WSDL made stable and plain: sorted types, only operation elements, one part
-    named ``parameters`` per message, only the namespace prefixes it uses, and the
-    dialect's ``names`` when given (rpc/literal when they say so: no operation elements or
-    wrapper types, each message's part named and typed after its wrapper's only child)."""
-    if names is not None:
-        rename_wsdl(doc, tns, names)
-    schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
-    types = sorted(schema.findall(f"{{{XSD}}}complexType"), key=lambda e: e.get("name"))
-    elements = sorted((e for e in schema.findall(f"{{{XSD}}}element")
-                       if e.get("name") in operations or
-                       e.get("name")[:-len("Response")] in operations),
-                      key=lambda e: e.get("name"))
-    for child in list(schema):
-        schema.remove(child)
-    schema.extend(types + elements)
-    if names is not None and names.style == "rpc":
-        _as_rpc(doc, schema)
-    else:
-        for part in doc.iter(f"{{{WSDL}}}part"):
-            part.set("name", "parameters")
-    for operation in doc.iter(f"{{{WSDL}}}operation"):
-        operation.attrib.pop("parameterOrder", None)
-    nsmap = {"wsdl": WSDL, "soap": WSDL_SOAP, "xs": XSD, "tns": tns}
-
-    def rebuild(old: etree._Element, parent=None) -> etree._Element:
-        if parent is None:
-            new = etree.Element(old.tag, attrib=dict(old.attrib), nsmap=nsmap)
-        else:
-            new = etree.SubElement(parent, old.tag, attrib=dict(old.attrib))
-        new.text = old.text if old.text and old.text.strip() else None
-        for child in old:
-            if isinstance(child.tag, str):
-                rebuild(child, new)
-        return new
-
-    return rebuild(doc)
-
-
-def _rpc_wrappers(doc: etree._Element) -> list[etree._Element]:
-    """Global elements for an rpc/literal WSDL's request wrappers, to validate requests with:
-    ``<X>`` holding each input part as a local element of the part's type."""
-    messages = {m.get("name"): m for m in doc.iterfind(f"{{{WSDL}}}message")}
-    wrappers = []
-    for operation in doc.iterfind(f"{{{WSDL}}}portType/{{{WSDL}}}operation"):
-        message = messages[operation.find(f"{{{WSDL}}}input").get("message").split(":", 1)[-1]]
-        wrapper = etree.Element(f"{{{XSD}}}element", name=operation.get("name"))
-        sequence = etree.SubElement(etree.SubElement(wrapper, f"{{{XSD}}}complexType"),
-                                    f"{{{XSD}}}sequence")
-        for part in message.iterfind(f"{{{WSDL}}}part"):
-            etree.SubElement(sequence, f"{{{XSD}}}element", name=part.get("name"),
-                             type=part.get("type"))
-        wrappers.append(wrapper)
-    return wrappers
-
-
-TRIM_AFTER = 1024 * 1024  # a request body this large: give the freed heap back afterwards
-
-
-def _trim() -> None:
-    """Return the memory a large request freed to the system (glibc's ``malloc_trim``): its
-    tree, objects and copies were many small blocks that glibc would otherwise keep, each
-    thread's arena growing on its own."""
-    trim = _libc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.lru_cache(maxsize=None)
-def _libc_trim():
-    """glibc's ``malloc_trim``, or None on a system without it."""
-    try:
-        return ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
-    except (OSError, AttributeError):
-        return None
 
 
 @dataclass(eq=False)
@@ -605,31 +297,6 @@ class SoapEndpoint:
         if soap12:
             out = out.replace(SOAP11_ENV.encode(), SOAP12_ENV.encode(), 1)
         return out
-
-
-# What a spyne MethodContext holds of one call: the request's tree and objects, the answer's.
-_CALL_DATA = ("in_document", "in_body_doc", "in_header_doc", "in_string", "in_object",
-              "in_header", "in_error", "out_object", "out_header", "out_error", "out_document",
-              "out_body_doc", "out_header_doc", "out_string", "udc")
-
-
-def _release(contexts: list) -> None:
-    """Drop what spyne's method contexts hold of a call. A context is in reference cycles
-    (its transport and event contexts point back at it), so without this a large request's
-    tree and objects live on until the garbage collector's next full pass."""
-    for ctx in contexts:
-        for name in _CALL_DATA:
-            if name in ctx.__dict__:
-                setattr(ctx, name, None)
-
-
-def _too_many(element: etree._Element, limit: int) -> str:
-    """The fault text for an element with more than ``limit`` children, naming it and the
-    child past the limit (an item of the array, or a repeat of an unwrapped one)."""
-    past = element[limit]
-    child = etree.QName(past).localname if isinstance(past.tag, str) else "?"
-    return (f"'{etree.QName(element).localname}' holds {len(element)} child elements "
-            f"('{child}'); at most {limit} items are accepted in one array (--max-items).")
 
 
 def _fault_text(error) -> str:

@@ -18,7 +18,9 @@ from lxml import etree
 from spyne.model.complex import Array, ComplexModelBase
 
 from mockserver.soap.members import Member, Shape, model_shape
-from mockserver.soap.envelope import ADDRESS_PLACEHOLDER, WSDL, XSD, SoapEndpoint, WireOperation
+from mockserver.soap.envelope import SoapEndpoint, WireOperation
+from mockserver.soap.namespaces import WSDL, XSD
+from mockserver.soap.wsdl_writing import ADDRESS_PLACEHOLDER
 
 SOAP11_BINDING = "http://schemas.xmlsoap.org/wsdl/soap/"
 SOAP12_BINDING = "http://schemas.xmlsoap.org/wsdl/soap12/"

@@ -10,7 +10,7 @@ import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from mockserver.surfaces.server import urls
+from mockserver.surfaces.ready_line import urls
 from mockserver.surfaces.settings import Settings, open_store
 
 

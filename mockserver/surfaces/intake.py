@@ -1,6 +1,6 @@
 """Reading a request whole before it is served, and the answers refusing one.
 
-The serving worker (mockserver/surfaces/server.py) reads every connection without waiting and
+The serving worker (mockserver/surfaces/worker.py) reads every connection without waiting and
 feeds an ``Intake`` until one request (headers and body) is buffered; only then does
 gunicorn parse and serve it. llhttp (through httptools) frames the bytes strictly, so a
 malformed request, a header block or body over its limit, and a client that stops
@@ -222,7 +222,7 @@ def answer(path: str | None, content_type: str, status: int, message: str,
         body = (json.dumps({"error": message}, ensure_ascii=False) + "\n").encode("utf-8")
         kind = "application/json; charset=utf-8"
     else:
-        from mockserver.soap.envelope import fault_envelope  # lxml: loaded by the app already
+        from mockserver.soap.faults import fault_envelope  # lxml: loaded by the app already
         soap12 = "application/soap+xml" in content_type.lower()
         body = fault_envelope(code, message, soap12)
         kind = "application/soap+xml; charset=utf-8" if soap12 else "text/xml; charset=utf-8"

@@ -5,16 +5,17 @@ Every page reads without JavaScript; changes are HTML forms that POST to the UI,
 calls the same domain functions the admin API does. Jinja2 (templates under
 ``mockserver/surfaces/templates/ui/``, autoescaped) is imported on the first UI request only, so a
 worker that never serves the UI never pays for it.
+
+WebUi here routes, logs in, renders and shows the journal; its other pages are mixed in
+by what they show: the outbox (``ui_outbox``), the tenants' data (``ui_tenants``), and the
+callbacks, clock and fault rules (``ui_controls``).
 """
 from __future__ import annotations
 
-import email
-import email.policy
 import hashlib
 import hmac
 import json
 import logging
-import math
 import threading
 from pathlib import Path
 from urllib.parse import urlencode
@@ -24,14 +25,15 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from mockserver.copernica import callbacks
-from mockserver.machinery import clock, faults, journal, outbox
-from mockserver.vendors import background, tenants
-from mockserver.vendors.mail import CONTENT_SOURCES, EVENT_REACTIONS
-from mockserver.surfaces.admin import (CONVERTERS, ApiError, _choice_arg, _int_arg, _stamp_arg,
-    mail_json, outbox_filters)
+from mockserver.machinery import faults, journal
+from mockserver.vendors import tenants
+from mockserver.surfaces.admin import CONVERTERS, ApiError, _choice_arg, _int_arg, _stamp_arg
 from mockserver.machinery.errors import NotFound, VendorError
 from mockserver.surfaces.gate import bearer_matches, names_host
+from mockserver.surfaces.ui_controls import ControlPages
+from mockserver.surfaces.ui_outbox import OutboxPages
+from mockserver.surfaces.ui_requests import UiError
+from mockserver.surfaces.ui_tenants import TenantPages
 from mockserver.backclick import tables as backclick_tables
 from mockserver.copernica import tables as copernica_tables
 
@@ -42,9 +44,7 @@ LOGIN_PATH = PREFIX + "login"
 STYLE_PATH = PREFIX + "ui.css"
 OPEN_PATHS = frozenset({LOGIN_PATH, STYLE_PATH})  # reachable without the admin token
 COOKIE = "mockserver_ui"
-PAGE_SIZE = 50
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "ui"
-MEMBERSHIP = {0: "subscribed", 1: "unsubscribed", 2: "pending"}
 
 # UI pages: no script, nothing from elsewhere, frames and forms of the UI only.
 PAGE_HEADERS = {
@@ -54,27 +54,6 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
 }
-# A mail's HTML part: a sandbox (an origin of its own, no script, no forms); links open in
-# a new window (so a tracked link records its click); images and styles as the mail has them.
-MAIL_HTML_HEADERS = {
-    "Content-Security-Policy": "sandbox allow-popups allow-popups-to-escape-sandbox; "
-                               "default-src 'none'; img-src * data:; style-src * "
-                               "'unsafe-inline'; font-src * data:; frame-ancestors 'self'",
-    "X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
-}
-# A downloaded attachment: never shown inline, never run.
-ATTACHMENT_HEADERS = {"Content-Security-Policy": "sandbox; default-src 'none'",
-                      "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
-
-
-class UiError(Exception):
-    """A refused UI request, answered with the UI's error page and this status."""
-
-    def __init__(self, message: str, status: int = 400):
-        """The message to show and the HTTP status."""
-        super().__init__(message)
-        self.status = status
 
 
 def session_value(admin_token: str) -> str:
@@ -119,81 +98,7 @@ def _size(value: int) -> str:
     return f"{value / 1024 / 1024:.1f} MB"
 
 
-def _page_arg(request: Request) -> int:
-    """The 1-based ``page`` query parameter (1 when absent)."""
-    page = _int_arg(request, "page")
-    page = 1 if page is None else page
-    if page < 1:
-        raise UiError("Query parameter 'page' must be 1 or more.")
-    return page
-
-
-def _paging(page: int, total: int) -> dict:
-    """What a paged table shows: this page, how many there are, the rows' offset."""
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    if page > pages:
-        raise UiError(f"There is no page {page}; there are {pages}.", 404)
-    return {"page": page, "pages": pages, "total": total, "offset": (page - 1) * PAGE_SIZE}
-
-
-def _form_int(form, name: str, low: int | None = None) -> int | None:
-    """An optional integer form field."""
-    value = (form.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise UiError(f"'{name}' must be an integer, got {value!r}.")
-    if low is not None and number < low:
-        raise UiError(f"'{name}' must be {low} or more.")
-    return number
-
-
-def _rule_from_form(form) -> dict:
-    """A fault rule (the admin API's JSON form) from the faults page's form."""
-    rule: dict = {}
-    for name, field in (("dialect", "dialect"), ("operation", "operation"),
-                        ("tenant", "tenant_rule")):  # "tenant" is the page's own filter
-        value = (form.get(field) or "").strip()
-        if value:
-            rule[name] = value
-    times = _form_int(form, "times")
-    if times is not None:
-        rule["times"] = times
-    probability = (form.get("probability") or "").strip()
-    if probability:
-        try:
-            rule["probability"] = float(probability)
-        except ValueError:
-            raise UiError(f"'probability' must be a number from 0 to 1, got {probability!r}.")
-    seed = (form.get("seed") or "").strip()
-    if seed:
-        rule["seed"] = int(seed) if seed.lstrip("-").isdigit() else seed
-    effect = form.get("effect") or "fault"
-    if effect == "fault":
-        rule["fault"] = form.get("fault") or ""
-        if not rule["fault"]:
-            raise UiError("A fault rule with the effect 'fault' needs a fault string.")
-        if form.get("faultcode") in ("Server", "Client") and form["faultcode"] != "Server":
-            rule["faultcode"] = form["faultcode"]
-    elif effect == "status":
-        rule["status"] = _form_int(form, "status")
-        if rule["status"] is None:
-            raise UiError("A fault rule with the effect 'status' needs an HTTP status.")
-        if form.get("body"):
-            rule["body"] = form["body"]
-    elif effect in ("drop", "truncate"):
-        rule[effect] = True
-    elif effect != "delay":
-        raise UiError(f"Unknown effect {effect!r}; one of fault, status, drop, truncate, delay.")
-    delay = _form_int(form, "delayMs")
-    if delay is not None:
-        rule["delayMs"] = delay
-    return rule
-
-
-class WebUi:
+class WebUi(OutboxPages, TenantPages, ControlPages):
     """Routes and handlers of ``/_mock/ui/``."""
 
     def __init__(self, server):
@@ -417,91 +322,6 @@ class WebUi:
         """The ids among filter names of one kind (``mandator`` or ``account``)."""
         return [int(n[len(kind) + 1:]) for n in names or () if n.startswith(kind + "-")]
 
-    # -- inbox ------------------------------------------------------------------------------
-
-    def ui_inbox(self, request: Request) -> Response:
-        """The outbox as an inbox: newest first, filtered by recipient, kind, subject, tenant."""
-        store = self.server.store
-        tenant, names = self._tenant_filter(request)
-        mandators = self._of_kind(names, "mandator")
-        before = _int_arg(request, "before")
-        filters = outbox_filters(request)
-        rows: list = []
-        if names is None or mandators:
-            rows = outbox.mails(store, limit=PAGE_SIZE + 1, newest_first=True, before_id=before,
-                                mandator_id=mandators[0] if mandators else None, **filters)
-        older = rows[PAGE_SIZE - 1]["id"] if len(rows) > PAGE_SIZE else None
-        rows = rows[:PAGE_SIZE]
-        return self.render(request, "inbox.html", section="inbox", mails=rows, kinds=outbox.KINDS,
-                           older=older, before=before, no_mails_for=tenant if names is not None
-                           and not mandators else None,
-                           events={r["id"]: store.events(r["id"]) for r in rows})
-
-    def _mail_row(self, mail_id: int) -> dict:
-        row = outbox.mail(self.server.store, mail_id)
-        if row is None:
-            raise UiError(f"No mail with id {mail_id}.", 404)
-        return row
-
-    def ui_mail(self, request: Request, mail_id: int) -> Response:
-        """One mail: headers, the HTML part in a sandboxed frame, the text part, attachments,
-        links (tracked ones record a click), events, and buttons that record events."""
-        store = self.server.store
-        row = self._mail_row(mail_id)
-        mail = mail_json(store, row)
-        message = email.message_from_bytes(outbox.as_eml(store, row, CONTENT_SOURCES), policy=email.policy.default)
-        links = mail["links"]
-        tracked = list(zip(links.get("original", []), links.get("tracked", [])))
-        others = {k: v for k, v in links.items() if k not in ("original", "tracked")}
-        return self.render(request, "mail.html", section="inbox", mail=mail,
-                           headers=[(k, str(v)) for k, v in message.items()
-                                    if k.lower() not in ("content-type", "mime-version")],
-                           tracked=tracked, other_links=others)
-
-    def ui_mail_html(self, request: Request, mail_id: int) -> Response:
-        """The HTML part of a mail, for the mail page's sandboxed frame: links open in a new
-        window, the open-tracking pixel left out (looking is not opening)."""
-        content = outbox.render(self.server.store, self._mail_row(mail_id), open_pixel=False, sources=CONTENT_SOURCES)
-        html = content["html"] or ""
-        base = '<base target="_blank">'
-        lowered = html.lower()
-        head = lowered.find("<head")
-        if head >= 0 and lowered.find(">", head) >= 0:
-            end = lowered.find(">", head) + 1
-            html = html[:end] + base + html[end:]
-        else:
-            html = base + html
-        return Response(html, content_type="text/html; charset=utf-8", headers=MAIL_HTML_HEADERS)
-
-    def ui_eml(self, request: Request, mail_id: int) -> Response:
-        """The mail as an RFC 5322 message, downloaded (the admin API's ``.eml`` for a browser
-        that logged in with a cookie)."""
-        response = Response(outbox.as_eml(self.server.store, self._mail_row(mail_id), CONTENT_SOURCES),
-                            content_type="message/rfc822", headers=ATTACHMENT_HEADERS)
-        response.headers.set("Content-Disposition", "attachment", filename=f"mail-{mail_id}.eml")
-        return response
-
-    def ui_attachment(self, request: Request, mail_id: int, number: int) -> Response:
-        """One attachment of a mail, as a download with its name and bytes."""
-        attachments = self.server.store.attachments(self._mail_row(mail_id)["id"])
-        if number >= len(attachments):
-            raise UiError(f"Mail {mail_id} has no attachment {number}.", 404)
-        attachment = attachments[number]
-        response = Response(bytes(attachment["data"]), headers=ATTACHMENT_HEADERS,
-                            content_type=attachment["content_type"] or "application/octet-stream")
-        response.headers.set("Content-Disposition", "attachment",
-                             **outbox.download_params(attachment["name"]))
-        return response
-
-    def ui_mail_event(self, request: Request, mail_id: int) -> Response:
-        """``POST``: record an open, bounce (hard or soft), unsubscribe or complaint."""
-        self._mail_row(mail_id)
-        event_type = request.form.get("type", "")
-        detail = request.form.get("bounce", "") if event_type == "bounce" else \
-            request.form.get("url", "") if event_type == "click" else ""
-        outbox.record_event(self.server.store, mail_id, event_type, detail, reactions=EVENT_REACTIONS)
-        return self._back(request, f"outbox/{mail_id}")
-
     # -- journal ----------------------------------------------------------------------------
 
     def ui_journal(self, request: Request) -> Response:
@@ -534,201 +354,3 @@ class WebUi:
                           f"{server.journal.size}).", 404)
         return self.render(request, "exchange.html", section="journal",
                            exchange=journal.row_json(row))
-
-    # -- tenants and their data -------------------------------------------------------------
-
-    def ui_tenants(self, request: Request) -> Response:
-        """Tenants made by ``POST /_mock/tenants``, mandators and Copernica accounts."""
-        store = self.server.store
-        tenant, names = self._tenant_filter(request)
-        mandator_ids = sorted(backclick_tables.mandator_ids(store))
-        account_ids = sorted(copernica_tables.account_ids(store))
-        found = tenants.listing(store, request.host_url)
-        if names is not None:
-            mandator_ids = [i for i in mandator_ids if i in self._of_kind(names, "mandator")]
-            account_ids = [i for i in account_ids if i in self._of_kind(names, "account")]
-            found = [t for t in found if t["tenant"] == tenant or
-                     set(tenants.filter_names(store, t["tenant"])) & set(names)]
-        mandators = [dict(backclick_tables.mandator(store, i), subscribers=backclick_tables.subscribers_page(store, i, 0, 0)[0],
-                          lists=len(backclick_tables.lists(store, i))) for i in mandator_ids]
-        accounts = [dict(copernica_tables.account(store, i), databases=len(copernica_tables.databases_of(store, i)))
-                    for i in account_ids]
-        return self.render(request, "tenants.html", section="tenants", tenants=found,
-                           mandators=mandators, accounts=accounts)
-
-    def ui_mandator(self, request: Request, mandator_id: int) -> Response:
-        """A mandator: fields, newsletter lists, subscribers (paged, searchable by address)."""
-        store = self.server.store
-        mandator = backclick_tables.mandator(store, mandator_id)
-        if mandator is None:
-            raise UiError(f"No mandator {mandator_id}.", 404)
-        search = (request.args.get("q") or "").strip()
-        page = _page_arg(request)
-        total, _ = backclick_tables.subscribers_page(store, mandator_id, 0, 0, search)
-        paging = _paging(page, total)
-        _, subscribers = backclick_tables.subscribers_page(store, mandator_id, paging["offset"], PAGE_SIZE, search)
-        return self.render(request, "mandator.html", section="tenants", mandator=mandator,
-                           fields=list(backclick_tables.field_names(store, mandator_id).values()),
-                           lists=backclick_tables.lists(store, mandator_id),
-                           counts=backclick_tables.list_member_counts(store, mandator_id),
-                           subscribers=subscribers, paging=paging, search=search,
-                           membership=MEMBERSHIP)
-
-    def _account(self, account_id: int) -> dict:
-        account = copernica_tables.account(self.server.store, account_id)
-        if account is None:
-            raise UiError(f"No Copernica account {account_id}.", 404)
-        return account
-
-    def ui_account(self, request: Request, account_id: int) -> Response:
-        """A Copernica account: its databases with their fields, interests and collections."""
-        store = self.server.store
-        account = self._account(account_id)
-        databases = [dict(d, profiles=copernica_tables.count_profiles(store, d["id"]),
-                          fields=copernica_tables.fields_of(store, d["id"], None),
-                          interests=copernica_tables.interests_of(store, d["id"]),
-                          collections=copernica_tables.collections_of(store, d["id"]))
-                     for d in copernica_tables.databases_of(store, account_id)]
-        return self.render(request, "account.html", section="tenants", account=account,
-                           databases=databases)
-
-    def ui_database(self, request: Request, account_id: int, database_id: int) -> Response:
-        """A database: fields, interests, collections, and its profiles (paged)."""
-        store = self.server.store
-        account = self._account(account_id)
-        database = copernica_tables.database(store, account_id, database_id)
-        if database is None:
-            raise UiError(f"Account {account_id} has no database {database_id}.", 404)
-        paging = _paging(_page_arg(request), copernica_tables.count_profiles(store, database_id))
-        profiles = [dict(p, fields=json.loads(p["fields"]),
-                         interests=[n for n, v in json.loads(p["interests"]).items() if v])
-                    for p in copernica_tables.profiles_page(store, database_id, paging["offset"], PAGE_SIZE)]
-        collections = [dict(c, subprofiles=copernica_tables.count_subprofiles(store, c["id"]))
-                       for c in copernica_tables.collections_of(store, database_id)]
-        return self.render(request, "database.html", section="tenants", account=account,
-                           database=database, fields=copernica_tables.fields_of(store, database_id, None),
-                           interests=copernica_tables.interests_of(store, database_id), collections=collections,
-                           profiles=profiles, paging=paging)
-
-    def ui_collection(self, request: Request, account_id: int, collection_id: int) -> Response:
-        """A collection: its fields and subprofiles (paged)."""
-        store = self.server.store
-        account = self._account(account_id)
-        collection = copernica_tables.collection(store, account_id, collection_id)
-        if collection is None:
-            raise UiError(f"Account {account_id} has no collection {collection_id}.", 404)
-        database = copernica_tables.database(store, account_id, collection["database_id"])
-        paging = _paging(_page_arg(request), copernica_tables.count_subprofiles(store, collection_id))
-        subprofiles = [dict(s, fields=json.loads(s["fields"]))
-                       for s in copernica_tables.subprofiles_page(store, collection_id, paging["offset"],
-                                                       PAGE_SIZE)]
-        return self.render(request, "collection.html", section="tenants", account=account,
-                           database=database, collection=collection,
-                           fields=copernica_tables.fields_of(store, collection["database_id"], collection_id),
-                           subprofiles=subprofiles, paging=paging)
-
-    # -- callbacks --------------------------------------------------------------------------
-
-    def ui_callbacks(self, request: Request) -> Response:
-        """Callback deliveries with their attempts, filtered by state and tenant."""
-        tenant, names = self._tenant_filter(request)
-        accounts = self._of_kind(names, "account")
-        state = _choice_arg(request, "state", callbacks.STATES)
-        rows = []
-        if names is None or accounts:
-            rows = callbacks.deliveries(self.server.store, _int_arg(request, "callback"), state,
-                                        accounts[0] if accounts else None, 500)
-        return self.render(request, "callbacks.html", section="callbacks", deliveries=rows,
-                           states=callbacks.STATES, no_deliveries_for=tenant
-                           if names is not None and not accounts else None)
-
-    def ui_callbacks_flush(self, request: Request) -> Response:
-        """``POST``: deliver every callback due now, and wait for it."""
-        callbacks.flush(self.server.store)
-        return self._back(request, "callbacks")
-
-    # -- clock ------------------------------------------------------------------------------
-
-    def ui_clock(self, request: Request) -> Response:
-        """The clock; ``POST`` with ``action`` set, freeze, release, advance or real."""
-        store = self.server.store
-        if request.method == "GET":
-            done = {k: _int_arg(request, k) for k in ("sent", "attempts")}
-            return self.render(request, "clock.html", section="clock",
-                               clock=clock.describe(store), done=done)
-        action = request.form.get("action", "")
-        if action == "real":
-            clock.reset(store)
-            return self._back(request, "clock")
-        try:
-            self._move_clock(request, action)
-        except clock.ClockRangeError as error:
-            raise UiError(str(error))
-        due = background.send_fallen_due(store)
-        return self._back(request, "clock", sent=due["newslettersSent"],
-                          attempts=due["callbackAttempts"])
-
-    def _move_clock(self, request: Request, action: str) -> None:
-        """Set, freeze, release or advance the clock as the form asks."""
-        store = self.server.store
-        if action == "set":
-            text = (request.form.get("now") or "").strip()
-            try:
-                moment = clock.parse_stamp(text) if text else None
-            except ValueError:
-                raise UiError(f"'now' must be an ISO 8601 time such as 2030-01-01T09:00:00, "
-                              f"got {text!r}.")
-            clock.set_clock(store, moment, bool(request.form.get("frozen")))
-        elif action in ("freeze", "release"):
-            clock.set_clock(store, None, action == "freeze")
-        elif action == "advance":
-            amount = (request.form.get("amount") or "").strip()
-            unit = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}.get(
-                request.form.get("unit") or "seconds")
-            try:
-                seconds = float(amount) * unit if unit else -1
-            except ValueError:
-                seconds = -1
-            if not math.isfinite(seconds) or seconds < 0:
-                raise UiError(f"Advance by a number, 0 or more, of seconds, minutes, hours or "
-                              f"days; got {amount!r}.")
-            clock.advance(store, seconds)
-        else:
-            raise UiError(f"Unknown clock action {action!r}; one of set, freeze, release, "
-                          f"advance, real.")
-
-    # -- faults -----------------------------------------------------------------------------
-
-    def ui_faults(self, request: Request) -> Response:
-        """Fault rules (with remaining and calls) and maintenance; ``POST`` adds a rule."""
-        store = self.server.store
-        error, status, form = None, 200, {}
-        if request.method == "POST":
-            form = request.form
-            try:
-                faults.add(store, [_rule_from_form(form)],
-                           operations=self.server.operation_names)
-                return self._back(request, "faults")
-            except (UiError, faults.RuleError) as refused:
-                error, status = str(refused), 400
-        return self.render(request, "faults.html", section="faults", status=status,
-                           described=faults.describe(store), error=error, form=form,
-                           dialects=faults.DIALECTS)
-
-    def ui_fault_delete(self, request: Request, rule_id: int) -> Response:
-        """``POST``: remove one fault rule."""
-        if not self.server.store.delete_fault_rules(rule_id):
-            raise UiError(f"No fault rule with id {rule_id}.", 404)
-        return self._back(request, "faults")
-
-    def ui_faults_delete(self, request: Request) -> Response:
-        """``POST``: remove every fault rule."""
-        self.server.store.delete_fault_rules()
-        return self._back(request, "faults")
-
-    def ui_maintenance(self, request: Request) -> Response:
-        """``POST``: maintenance on (with a fault string, or the default one) or off."""
-        on = request.form.get("maintenance") == "on"
-        self.server.store.set_maintenance(
-            (request.form.get("fault") or faults.MAINTENANCE) if on else None)
-        return self._back(request, "faults")

@@ -27,7 +27,9 @@ from mockserver import backclick, copernica
 from mockserver.backclick import subscribers
 from mockserver.machinery.networks import is_loopback
 from mockserver.surfaces.settings import Settings
-from mockserver.soap.envelope import SoapCall, SoapEndpoint, WireError, fault_envelope, read_body
+from mockserver.soap.defences import read_body
+from mockserver.soap.envelope import SoapCall, SoapEndpoint
+from mockserver.soap.faults import WireError, fault_envelope
 from mockserver.store import Store
 
 log = logging.getLogger(__name__)
