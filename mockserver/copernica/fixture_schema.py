@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, create_model
 
-from mockserver.copernica import accounts, callbacks, databases, users
+from mockserver.copernica import accounts, callback_expressions, callbacks, databases, users
 from mockserver.machinery.errors import InvalidRequest
 from mockserver.machinery.fixture_schema.scalars import (Count, FieldValue, FixtureMapping, Ident,
     Moment, Name, Network, NonEmpty, only_given)
@@ -35,7 +35,7 @@ def _identifier(name: str) -> str:
 def _expression(expression: str) -> str:
     if expression:
         try:
-            callbacks.parse_expression(expression)
+            callback_expressions.parse_expression(expression)
         except Exception as error:  # noqa: BLE001 - the parser's own message names the fault
             raise ValueError(str(error)) from None
     return expression
