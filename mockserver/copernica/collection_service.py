@@ -2,7 +2,7 @@
 calls, one ``Result`` out."""
 from __future__ import annotations
 
-from mockserver.copernica import databases, profiles, subprofiles, unsubscribes
+from mockserver.copernica import databases, fields, profiles, subprofiles, unsubscribes
 from mockserver.copernica import values as v
 
 
@@ -18,7 +18,7 @@ def collection_retrieve(call: v.Call, p):
 def collection_create_field(call: v.Call, p):
     """Add a collection field."""
     c = _coll(call, p)
-    return v.entity("collectionfield", v.field(databases.create_field(
+    return v.entity("collectionfield", v.field(fields.create_field(
         call.store, call.account_id, c["database_id"], c["id"], v.field_spec(p)),
         "CollectionField"))
 
@@ -40,7 +40,7 @@ def collection_fields(call: v.Call, p):
 
 def collection_field_update(call: v.Call, p):
     """Change a collection field's properties (absent: kept)."""
-    databases.update_field(call.store, call.account_id, p.id, True, v.field_changes(p))
+    fields.update_field(call.store, call.account_id, p.id, True, v.field_changes(p))
     return v.value(True)
 
 

@@ -2,7 +2,8 @@
 calls, one ``Result`` out."""
 from __future__ import annotations
 
-from mockserver.copernica import accounts, databases, profiles, unsubscribes
+from mockserver.copernica import accounts, databases, fields, profiles, unsubscribes
+from mockserver.copernica.database_copy import copy_database
 from mockserver.copernica import values as v
 from mockserver.copernica import tables as copernica_tables
 
@@ -37,7 +38,7 @@ def database_remove(call: v.Call, p):
 
 def database_create_field(call: v.Call, p):
     """Add a database field."""
-    return v.entity("field", v.field(databases.create_field(
+    return v.entity("field", v.field(fields.create_field(
         call.store, call.account_id, p.id, None, v.field_spec(p))))
 
 
@@ -63,7 +64,7 @@ def database_create_interest(call: v.Call, p):
 
 def field_update(call: v.Call, p):
     """Change a database field's properties (absent: kept)."""
-    databases.update_field(call.store, call.account_id, p.id, False, v.field_changes(p))
+    fields.update_field(call.store, call.account_id, p.id, False, v.field_changes(p))
     return v.value(True)
 
 
@@ -176,7 +177,7 @@ def database_copy(call: v.Call, p):
     """Copy the database with its structure into a new one named ``target`` (or
     ``database.name``); option ``profiles`` (and ``subprofiles``) copies the records too."""
     name = p.target if p.target is not None else getattr(p.database, "name", None)
-    return v.entity("database", v.database(call, databases.copy_database(
+    return v.entity("database", v.database(call, copy_database(
         call.store, call.account_id, p.id, name, v.strings(p.options))))
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from mockserver.machinery import clock, tokens
-from mockserver.copernica import databases
+from mockserver.copernica import databases, field_types
 from mockserver.copernica.databases import vendor_time
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
@@ -58,11 +58,11 @@ def _filled(fields: dict, defined: list[dict]) -> dict:
         if f["name"] in fields:
             out[f["name"]] = fields[f["name"]]
         elif f["type"] == "date":
-            out[f["name"]] = databases.EMPTY_DATE
+            out[f["name"]] = field_types.EMPTY_DATE
         elif f["type"] == "datetime":
-            out[f["name"]] = databases.EMPTY_DATETIME
+            out[f["name"]] = field_types.EMPTY_DATETIME
         else:
-            out[f["name"]] = databases.default_value(f, clock.now())
+            out[f["name"]] = field_types.default_value(f, clock.now())
     return out
 
 
@@ -134,7 +134,7 @@ def checked_values(values: dict, defined: list[dict]) -> dict | None:
         f = by_name.get(str(name).strip().lower())
         if f is None:
             continue
-        checked = databases.check_value(f, value)
+        checked = field_types.check_value(f, value)
         if checked is None:
             return None
         out[f["name"]] = checked
@@ -148,7 +148,7 @@ def checked_or_fault(values: dict, defined: list[dict]) -> dict:
         by_name = {f["name"].lower(): f for f in defined}
         for name, value in values.items():
             f = by_name.get(str(name).strip().lower())
-            if f is not None and databases.check_value(f, value) is None:
+            if f is not None and field_types.check_value(f, value) is None:
                 raise InvalidRequest(f"Value '{value}' is not valid for field '{f['name']}' "
                                      f"of type {f['type']}.")
     return out
@@ -198,7 +198,7 @@ def create_profile(store: Store, account_id: int, database_id: int, fields: dict
         names = _interest_names(store, database_id)
         values = checked_or_fault(fields, defined)
         now = clock.now(store)
-        full = {f["name"]: values.get(f["name"], databases.default_value(f, now))
+        full = {f["name"]: values.get(f["name"], field_types.default_value(f, now))
                 for f in defined}
         flags = {n: 1 for n, v in _interest_values(interests or {}, names).items() if v}
         stamp = clock.stamp(now)
@@ -444,7 +444,7 @@ def remove_profiles(store: Store, account_id: int, profile_ids: list[int],
 MOVE_OPTIONS = {"fields": 1, "interests": 1, "extra": 1, "code": 1, "ignoreempty": 0,
                 "onlyempty": 0, "subprofiles": 1, "contacts": 1, "mailings": 1, "files": 1,
                 "surveys": 1}
-EMPTY_VALUES = ("", databases.EMPTY_DATE, databases.EMPTY_DATETIME)
+EMPTY_VALUES = ("", field_types.EMPTY_DATE, field_types.EMPTY_DATETIME)
 
 
 def move_options(defaults: dict, options: dict | None) -> dict:

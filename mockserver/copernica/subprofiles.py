@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from mockserver.machinery import clock, tokens
-from mockserver.copernica import databases, profiles
+from mockserver.copernica import databases, field_types, profiles
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.copernica import tables as copernica_tables
@@ -29,7 +29,7 @@ def create_subprofile(store: Store, account_id: int, profile_id: int, collection
         defined = copernica_tables.fields_of(store, profile["database_id"], collection_id)
         values = profiles.checked_or_fault(fields, defined)
         now = clock.now(store)
-        full = {f["name"]: values.get(f["name"], databases.default_value(f, now))
+        full = {f["name"]: values.get(f["name"], field_types.default_value(f, now))
                 for f in defined}
         stamp = clock.stamp(now)
         sub_id = store.insert_row("subprofiles", {

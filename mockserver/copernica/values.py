@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mockserver.copernica import databases, profiles, users
+from mockserver.copernica import field_types, fields, profiles, users
 from mockserver.copernica import catalogue
 from mockserver.copernica import types as t
 from mockserver.copernica.databases import vendor_time
@@ -106,7 +106,7 @@ def field(row: dict, kind: str = "Field"):
         id=row["id"], name=row["name"], big=row["type"] == "big", pixelwidth=row["pixelwidth"],
         weight=row["weight"],
         type=row["type"], value=row["value"],
-        specialcontent=row["type"] if row["type"] in databases.ONE_PER_DATABASE else "",
+        specialcontent=row["type"] if row["type"] in field_types.ONE_PER_DATABASE else "",
         ordered=bool(row["ordered"]), displayed=bool(row["displayed"]), indatatable=False,
         length=str(row["length"]), lines=str(row["textlines"]), hidden=bool(row["hidden"]),
         index=bool(row["indexed"]))
@@ -248,9 +248,9 @@ def field_changes(p) -> dict:
             "pixelwidth": p.pixelwidth, "weight": p.weight}
 
 
-def field_spec(p) -> databases.FieldSpec:
+def field_spec(p) -> fields.FieldSpec:
     """``Database_createField`` / ``Collection_createField`` parameters as a FieldSpec."""
-    return databases.FieldSpec(name=p.name or "", type=p.type or "text", value=p.value or "",
+    return fields.FieldSpec(name=p.name or "", type=p.type or "text", value=p.value or "",
                                displayed=bool(p.display), ordered=bool(p.ordered),
                                length=number(p.length, "length", 50),
                                textlines=number(p.textlines, "textlines", 1),
