@@ -13,8 +13,7 @@ PACKAGE = ROOT / "mockserver"
 MAX_MODULE_LINES = 600
 MAX_CLASS_LINES = 400
 # Not split yet (issue 12 is open while these remain): each may shrink, none may grow.
-STILL_OVER = {"mockserver/copernica/profiles.py": 608,
-              "mockserver/soap/envelope.py": 636,
+STILL_OVER = {"mockserver/soap/envelope.py": 636,
               "mockserver/surfaces/server.py": 678, "mockserver/surfaces/ui.py": 734,
               "class WebUi": 539}
 
