@@ -3,6 +3,7 @@ calls, one ``Result`` out."""
 from __future__ import annotations
 
 from mockserver.copernica import databases, fields, profiles, subprofiles, unsubscribes
+from mockserver.copernica import selections
 from mockserver.copernica import values as v
 
 
@@ -183,19 +184,13 @@ def collection_apply_unsubscribe_behavior(call: v.Call, p):
     return v.value(True)
 
 
-def collection_rebuild(call: v.Call, p):
-    """Rebuild the collection's selections: there are none, so nothing to do."""
-    _coll(call, p)
-    return v.value(True)
+collection_rebuild = selections.rebuild(
+    _coll, "Rebuild the collection's selections: there are none, so nothing to do.")
 
 
-def collection_mini_views(call: v.Call, p):
-    """The collection's mini views (selections of subprofiles): none."""
-    _coll(call, p)
-    return v.listing("miniview", v.whole([], p))
+collection_mini_views = selections.no_views(
+    "miniview", _coll, "The collection's mini views (selections of subprofiles): none.")
 
 
-def collection_mini_view(call: v.Call, p):
-    """A mini view by name or id: 0 (the mock has no selections)."""
-    _coll(call, p)
-    return v.value(0)
+collection_mini_view = selections.no_view(
+    _coll, "A mini view by name or id: 0 (the mock has no selections).")

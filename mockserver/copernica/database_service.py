@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mockserver.copernica import accounts, databases, fields, profiles, unsubscribes
 from mockserver.copernica.database_copy import copy_database
+from mockserver.copernica import selections
 from mockserver.copernica import values as v
 from mockserver.copernica import tables as copernica_tables
 
@@ -145,10 +146,8 @@ def database_remove_profiles(call: v.Call, p):
     return v.value(True)
 
 
-def database_views(call: v.Call, p):
-    """The database's views (selections): none (the mock has no selections)."""
-    _db(call, p)
-    return v.listing("view", v.whole([], p))
+database_views = selections.no_views(
+    "view", _db, "The database's views (selections): none (the mock has no selections).")
 
 
 def database_unsubscribe_values(call: v.Call, p):
@@ -230,10 +229,8 @@ def database_special_type_field(call: v.Call, p):
     return v.entity("field", row and v.field(row))
 
 
-def database_rebuild(call: v.Call, p):
-    """Rebuild the database's selections: there are none, so nothing to do."""
-    _db(call, p)
-    return v.value(True)
+database_rebuild = selections.rebuild(
+    _db, "Rebuild the database's selections: there are none, so nothing to do.")
 
 
 def database_apply_unsubscribe_behavior(call: v.Call, p):
@@ -242,13 +239,8 @@ def database_apply_unsubscribe_behavior(call: v.Call, p):
     return v.value(True)
 
 
-def database_all_views(call: v.Call, p):
-    """Every view (selection) of the database, nested ones too: none."""
-    _db(call, p)
-    return v.listing("view", v.whole([], p))
+database_all_views = selections.no_views(
+    "view", _db, "Every view (selection) of the database, nested ones too: none.")
 
 
-def database_view(call: v.Call, p):
-    """A view by name or id: 0 (the mock has no selections)."""
-    _db(call, p)
-    return v.value(0)
+database_view = selections.no_view(_db, "A view by name or id: 0 (the mock has no selections).")
