@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 from conftest import http, start_server
-from mockserver.copernica import callbacks
+from mockserver.copernica import callback_delivery, callback_expressions, callbacks
 from mockserver.machinery.errors import InvalidRequest
 from mockserver.store import Store
 from mockserver.vendors.store import open_store
@@ -70,7 +70,7 @@ FIELDS = {"company": "Apple", "age": 21, "city": "Köln", "score": "7.5", "empty
     ("company > 5", False),  # NaN compares false
 ])
 def test_expression_evaluates_like_javascript(expression, expected):
-    assert callbacks.evaluate(expression, FIELDS) is expected
+    assert callback_expressions.evaluate(expression, FIELDS) is expected
 
 
 @pytest.mark.parametrize("expression, reason", [
@@ -106,7 +106,7 @@ def test_expression_evaluates_like_javascript(expression, expected):
 ])
 def test_hostile_or_invalid_expressions_are_refused(expression, reason):
     with pytest.raises(InvalidRequest) as refused:
-        callbacks.parse_expression(expression)
+        callback_expressions.parse_expression(expression)
     assert reason in str(refused.value)
     assert str(refused.value).startswith("Invalid callback expression")
 
@@ -114,8 +114,8 @@ def test_hostile_or_invalid_expressions_are_refused(expression, reason):
 def test_evaluation_never_reaches_an_interpreter():
     # Strings that would do something in a JavaScript or Python engine are plain data here.
     fields = {"company": "__import__('os').system('false')"}
-    assert callbacks.evaluate("company == \"__import__('os').system('false')\"", fields)
-    assert not callbacks.evaluate("company == 'Apple'", fields)
+    assert callback_expressions.evaluate("company == \"__import__('os').system('false')\"", fields)
+    assert not callback_expressions.evaluate("company == 'Apple'", fields)
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def test_record_change_filters_by_action_source_and_expression(local_store):
     assert change("delete", 10) == 1  # deletes
     assert change("update", 30, source="import") == 2  # adults, imports
     assert change("update", 30, kind="subprofile") == 1  # the collection's callback only
-    queued = callbacks.deliveries(store)
+    queued = callback_delivery.deliveries(store)
     assert [(d["callback"], d["action"], d["record"]) for d in queued] == [
         (adults["id"], "create", "profile:5"), (deletes["id"], "delete", "profile:5"),
         (adults["id"], "update", "profile:5"), (imports["id"], "update", "profile:5"),

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from conftest import BASIC, start_server
-from mockserver.copernica import callbacks
+from mockserver.copernica import callback_signing
 from mockserver.surfaces.admin import AdminApi
 from mockserver.surfaces.admin_journal import JournalFaultsApi
 from mockserver.surfaces.ui import OPEN_PATHS, WebUi
@@ -38,7 +38,7 @@ def admin_routes() -> list[tuple[str, str]]:
 
 
 ROUTES = admin_routes()
-KEY_PATH = "/" + callbacks.KEY_PATH  # the callbacks' public key: for anyone, by design
+KEY_PATH = "/" + callback_signing.KEY_PATH  # the callbacks' public key: for anyone, by design
 
 
 def spelled(path: str) -> list[str]:

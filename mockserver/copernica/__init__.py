@@ -1,9 +1,12 @@
 """The Copernica SOAP API ("POM SOAP API") dialect, served at the root of the mock.
 
-Its wire (a spyne service per object, ``types``, ``values``, the catalogue and WSDL), its rules
-(accounts, users, databases, profiles, subprofiles, contacts, callbacks, unsubscribes), its
-part of the store (``schema``, ``tables``, ``callback_tables``), its part of the fixture
-format (``fixture_schema``, ``fixtures``) and its half of a tenant (``tenant``).
+Its wire (a spyne service per object, their shared ``selections`` handlers, ``types``,
+``values``, the catalogue and WSDL), its rules (accounts, users, databases with their
+``fields``, ``field_types`` and ``database_copy``, profiles with their searches
+(``profile_search``), subprofiles, contacts, unsubscribes; callbacks with their
+expressions, URLs, signing and delivery), its part of the store (``schema``, ``tables``,
+``callback_tables``), its part of the fixture format (``fixture_schema``, ``fixtures``) and
+its half of a tenant (``tenant``).
 """
 SERVICE_PATH = "/"
 WSDL_QUERY = "SOAPAPI=WSDL"

@@ -3,6 +3,7 @@ calls, one ``Result`` out."""
 from __future__ import annotations
 
 from mockserver.copernica import accounts, databases, users
+from mockserver.copernica import selections
 from mockserver.copernica import values as v
 from mockserver.copernica import tables as copernica_tables
 
@@ -64,9 +65,8 @@ def account_create_user(call: v.Call, p):
         call.store, call.account_id, p.name, p.password, p.email)))
 
 
-def account_views(call: v.Call, p):
-    """The account's views (selections): none (the mock has no selections)."""
-    return v.listing("view", v.whole([], p))
+account_views = selections.no_views(
+    "view", None, "The account's views (selections): none (the mock has no selections).")
 
 
 def user_retrieve(call: v.Call, p):

@@ -2,7 +2,8 @@
 calls, one ``Result`` out."""
 from __future__ import annotations
 
-from mockserver.copernica import databases, profiles, subprofiles, unsubscribes
+from mockserver.copernica import databases, fields, profiles, subprofiles, unsubscribes
+from mockserver.copernica import selections
 from mockserver.copernica import values as v
 
 
@@ -18,7 +19,7 @@ def collection_retrieve(call: v.Call, p):
 def collection_create_field(call: v.Call, p):
     """Add a collection field."""
     c = _coll(call, p)
-    return v.entity("collectionfield", v.field(databases.create_field(
+    return v.entity("collectionfield", v.field(fields.create_field(
         call.store, call.account_id, c["database_id"], c["id"], v.field_spec(p)),
         "CollectionField"))
 
@@ -40,7 +41,7 @@ def collection_fields(call: v.Call, p):
 
 def collection_field_update(call: v.Call, p):
     """Change a collection field's properties (absent: kept)."""
-    databases.update_field(call.store, call.account_id, p.id, True, v.field_changes(p))
+    fields.update_field(call.store, call.account_id, p.id, True, v.field_changes(p))
     return v.value(True)
 
 
@@ -183,19 +184,13 @@ def collection_apply_unsubscribe_behavior(call: v.Call, p):
     return v.value(True)
 
 
-def collection_rebuild(call: v.Call, p):
-    """Rebuild the collection's selections: there are none, so nothing to do."""
-    _coll(call, p)
-    return v.value(True)
+collection_rebuild = selections.rebuild(
+    _coll, "Rebuild the collection's selections: there are none, so nothing to do.")
 
 
-def collection_mini_views(call: v.Call, p):
-    """The collection's mini views (selections of subprofiles): none."""
-    _coll(call, p)
-    return v.listing("miniview", v.whole([], p))
+collection_mini_views = selections.no_views(
+    "miniview", _coll, "The collection's mini views (selections of subprofiles): none.")
 
 
-def collection_mini_view(call: v.Call, p):
-    """A mini view by name or id: 0 (the mock has no selections)."""
-    _coll(call, p)
-    return v.value(0)
+collection_mini_view = selections.no_view(
+    _coll, "A mini view by name or id: 0 (the mock has no selections).")

@@ -13,7 +13,7 @@ profile's ``modified`` as it is.
 from __future__ import annotations
 
 from mockserver.machinery import clock
-from mockserver.copernica import databases, profiles, users
+from mockserver.copernica import databases, field_types, profiles, users
 from mockserver.copernica.databases import vendor_time
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
@@ -151,7 +151,7 @@ def update_contact(store: Store, account_id: int, contact_id: int, changes: dict
         columns = {}
         for name in ("plannedtime", "executedtime"):
             if changes.get(name) is not None:
-                columns[name] = databases.moment(changes[name], name)
+                columns[name] = field_types.moment(changes[name], name)
         for name in ("remarks", "report"):
             for part, value in (changes.get(name) or {}).items():
                 if value is not None:
@@ -226,7 +226,7 @@ def date_range(filters: dict) -> tuple[str, str]:
         if name not in DATE_FILTERS:
             raise InvalidRequest(f"Unknown datefilter key '{key}': expected from or to.")
         text = str(value or "").strip()
-        bound = databases.moment(text, f"datefilter {name}")
+        bound = field_types.moment(text, f"datefilter {name}")
         if name == "to" and bound and len(text) == len("YYYY-MM-DD"):
             bound = bound[:11] + "23:59:59"
         bounds[name] = bound

@@ -2,7 +2,9 @@
 calls, one ``Result`` out."""
 from __future__ import annotations
 
-from mockserver.copernica import accounts, databases, profiles, unsubscribes
+from mockserver.copernica import accounts, databases, fields, profiles, unsubscribes
+from mockserver.copernica.database_copy import copy_database
+from mockserver.copernica import selections
 from mockserver.copernica import values as v
 from mockserver.copernica import tables as copernica_tables
 
@@ -37,7 +39,7 @@ def database_remove(call: v.Call, p):
 
 def database_create_field(call: v.Call, p):
     """Add a database field."""
-    return v.entity("field", v.field(databases.create_field(
+    return v.entity("field", v.field(fields.create_field(
         call.store, call.account_id, p.id, None, v.field_spec(p))))
 
 
@@ -63,7 +65,7 @@ def database_create_interest(call: v.Call, p):
 
 def field_update(call: v.Call, p):
     """Change a database field's properties (absent: kept)."""
-    databases.update_field(call.store, call.account_id, p.id, False, v.field_changes(p))
+    fields.update_field(call.store, call.account_id, p.id, False, v.field_changes(p))
     return v.value(True)
 
 
@@ -144,10 +146,8 @@ def database_remove_profiles(call: v.Call, p):
     return v.value(True)
 
 
-def database_views(call: v.Call, p):
-    """The database's views (selections): none (the mock has no selections)."""
-    _db(call, p)
-    return v.listing("view", v.whole([], p))
+database_views = selections.no_views(
+    "view", _db, "The database's views (selections): none (the mock has no selections).")
 
 
 def database_unsubscribe_values(call: v.Call, p):
@@ -176,7 +176,7 @@ def database_copy(call: v.Call, p):
     """Copy the database with its structure into a new one named ``target`` (or
     ``database.name``); option ``profiles`` (and ``subprofiles``) copies the records too."""
     name = p.target if p.target is not None else getattr(p.database, "name", None)
-    return v.entity("database", v.database(call, databases.copy_database(
+    return v.entity("database", v.database(call, copy_database(
         call.store, call.account_id, p.id, name, v.strings(p.options))))
 
 
@@ -229,10 +229,8 @@ def database_special_type_field(call: v.Call, p):
     return v.entity("field", row and v.field(row))
 
 
-def database_rebuild(call: v.Call, p):
-    """Rebuild the database's selections: there are none, so nothing to do."""
-    _db(call, p)
-    return v.value(True)
+database_rebuild = selections.rebuild(
+    _db, "Rebuild the database's selections: there are none, so nothing to do.")
 
 
 def database_apply_unsubscribe_behavior(call: v.Call, p):
@@ -241,13 +239,8 @@ def database_apply_unsubscribe_behavior(call: v.Call, p):
     return v.value(True)
 
 
-def database_all_views(call: v.Call, p):
-    """Every view (selection) of the database, nested ones too: none."""
-    _db(call, p)
-    return v.listing("view", v.whole([], p))
+database_all_views = selections.no_views(
+    "view", _db, "Every view (selection) of the database, nested ones too: none.")
 
 
-def database_view(call: v.Call, p):
-    """A view by name or id: 0 (the mock has no selections)."""
-    _db(call, p)
-    return v.value(0)
+database_view = selections.no_view(_db, "A view by name or id: 0 (the mock has no selections).")

@@ -1,46 +1,23 @@
-"""Copernica databases: their fields, interests, collections, collection fields and
-unsubscribe values; and what a value of each field type may be.
+"""Copernica databases: their interests, collections and unsubscribe values, and the
+fields of a database or collection as read; the names these may have.
 
 Everything is looked up within one account; an id of another account's object is
-treated as unknown.
+treated as unknown. Fields are changed in ``fields``, a database copied in
+``database_copy``, a value checked against its field's type in ``field_types``.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-from dataclasses import dataclass
 
-from mockserver.machinery import clock, tokens
+from mockserver.machinery import clock
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
-from mockserver.machinery.addresses import is_valid_address
 from mockserver.copernica import tables as copernica_tables
+from mockserver.copernica.field_types import ONE_PER_DATABASE, check_value
 
-FIELD_TYPES = ("integer", "float", "date", "empty_date", "datetime", "empty_datetime", "text",
-               "email", "phone_fax", "phone_gsm", "select", "big")
-ONE_PER_DATABASE = ("email", "phone_fax", "phone_gsm")
 UNSUBSCRIBE_BEHAVIORS = ("nothing", "remove", "update")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
-_FLOAT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
-_PHONE = re.compile(r"\+?[0-9 ()./-]{3,}\Z")
-EMPTY_DATE, EMPTY_DATETIME = "0000-00-00", "0000-00-00 00:00:00"
-
-
-@dataclass
-class FieldSpec:
-    """What ``Database_createField`` / ``Collection_createField`` asks for."""
-
-    name: str
-    type: str = "text"
-    value: str = ""
-    displayed: bool = False
-    ordered: bool = False
-    length: int = 50
-    textlines: int = 1
-    hidden: bool = False
-    index: bool = False
 
 
 def vendor_time(stamp: str | None) -> str:
@@ -140,84 +117,6 @@ def clear_database(store: Store, account_id: int, database_id: int) -> int:
         return len(ids)
 
 
-# What Database_copy may be asked to copy (the vendor's options).
-COPY_OPTIONS = ("structure", "force", "collections", "miniviews", "views", "profiles",
-                "subprofiles", "exactlinks")
-
-
-def copy_database(store: Store, account_id: int, database_id: int, name: str,
-                  options=()) -> dict:
-    """Copy a database into a new one named ``name`` in the same account; the new database.
-
-    The structure always goes along: description, archived flag, unsubscribe behaviour and
-    values, fields, interests, contact types, collections with their fields, weights and
-    unsubscribe settings. Option ``profiles`` copies the profiles too (values, interests and
-    extra data, new codes, created now), ``subprofiles`` (with ``profiles``) their
-    subprofiles. Callbacks and contacts are not copied. An option not in ``COPY_OPTIONS`` is
-    an InvalidRequest.
-    """
-    chosen = set()
-    for option in options:
-        text = str(option).strip().lower()
-        if text not in COPY_OPTIONS:
-            raise InvalidRequest(f"Unknown copy option '{option}': expected one of "
-                                 f"{', '.join(COPY_OPTIONS)}.")
-        chosen.add(text)
-    with store.transaction():
-        source = require_database(store, account_id, database_id)
-        copy_id = create_database(store, account_id, name, source["description"])["id"]
-        store.update_row("databases", copy_id, {
-            k: source[k] for k in ("archived", "unsubscribebehavior", "unsubscribe_values")})
-        collection_ids = _copy_structure(store, database_id, copy_id)
-        if "profiles" in chosen:
-            _copy_records(store, database_id, copy_id, collection_ids, "subprofiles" in chosen)
-        return copernica_tables.database(store, account_id, copy_id)
-
-
-def _copy_structure(store: Store, database_id: int, copy_id: int) -> dict[int, int]:
-    """Copy the fields, interests, contact types and collections (with their fields) of a
-    database into another; the new collection ids by the old ones."""
-    now = clock.now_stamp(store)
-    collection_ids = {}
-    for c in copernica_tables.collections_of(store, database_id):
-        collection_ids[c["id"]] = store.insert_row("collections", {
-            **{k: v for k, v in c.items() if k != "id"}, "database_id": copy_id, "created": now})
-    owners = [None, *collection_ids]
-    store.insert_rows("database_fields", [
-        {**{k: v for k, v in f.items() if k != "id"}, "database_id": copy_id,
-         "collection_id": collection_ids.get(owner)}
-        for owner in owners for f in copernica_tables.fields_of(store, database_id, owner)])
-    store.insert_rows("interests", [{"database_id": copy_id, "name": i["name"],
-                                     "groupname": i["groupname"], "weight": i["weight"]}
-                                    for i in copernica_tables.interests_of(store, database_id)])
-    store.insert_rows("contact_types", [
-        {**{k: v for k, v in c.items() if k != "id"}, "database_id": copy_id}
-        for c in copernica_tables.contact_types_of(store, database_id)])
-    return collection_ids
-
-
-def _copy_records(store: Store, database_id: int, copy_id: int, collection_ids: dict[int, int],
-                  with_subprofiles: bool) -> None:
-    """Copy the profiles (and their subprofiles) of a database into its copy: same values
-    and interests, new codes, created and modified now."""
-    now = clock.now_stamp(store)
-    rows = copernica_tables.profiles_of(store, database_id)
-    codes = iter(tokens.new_tokens(store, len(rows)))
-    for row in rows:
-        profile_id = store.insert_row("profiles", {
-            "database_id": copy_id, "code": next(codes), "fields": row["fields"],
-            "interests": row["interests"], "extra": row["extra"], "created": now,
-            "modified": now})
-        if not with_subprofiles:
-            continue
-        subs = copernica_tables.subprofiles_of(store, profile_id=row["id"])
-        sub_codes = iter(tokens.new_tokens(store, len(subs)))
-        store.insert_rows("subprofiles", [
-            {"collection_id": collection_ids[sub["collection_id"]], "profile_id": profile_id,
-             "code": next(sub_codes), "fields": sub["fields"], "created": now, "modified": now}
-            for sub in subs])
-
-
 def unsubscribe_values(store: Store, account_id: int, database_id: int) -> dict[str, str]:
     """The field values an unsubscribe sets (behaviour ``update``)."""
     return json.loads(require_database(store, account_id, database_id)["unsubscribe_values"])
@@ -303,7 +202,7 @@ def _taken_names(store: Store, database_id: int) -> set[str]:
             {c["name"].lower() for c in copernica_tables.collections_of(store, database_id)})
 
 
-def _require_free_name(store: Store, database_id: int, collection_id: int | None,
+def require_free_name(store: Store, database_id: int, collection_id: int | None,
                        siblings: list[dict], name: str, own: str | None = None) -> None:
     """Raise InvalidRequest when ``name`` is taken: in a database by a field, interest or
     collection; in a collection by one of its fields (``siblings``). ``own``: the name of the
@@ -318,193 +217,14 @@ def _require_free_name(store: Store, database_id: int, collection_id: int | None
         raise InvalidRequest(f"{clash} '{name}'.")
 
 
-def _check_identifier(name: str) -> str:
+def check_identifier(name: str) -> str:
+    """A name as kept (stripped); InvalidRequest unless it is an identifier."""
     name = (name or "").strip()
     if not _IDENTIFIER.match(name):
         raise InvalidRequest(f"Invalid name '{name}': a name starts with a letter or underscore "
                              f"and holds only letters, digits and underscores.")
     return name
 
-
-def _field_type(kind: str | None) -> str:
-    """A field type as stored (lower case); InvalidRequest when it is none of FIELD_TYPES."""
-    text = (kind or "").strip().lower()
-    if text not in FIELD_TYPES:
-        raise InvalidRequest(f"Unknown field type '{kind}': expected one of "
-                             f"{', '.join(FIELD_TYPES)}.")
-    return text
-
-
-def create_field(store: Store, account_id: int, database_id: int, collection_id: int | None,
-                 spec: FieldSpec) -> dict:
-    """Add a field to a database (collection None) or to one of its collections."""
-    name = _check_identifier(spec.name)
-    kind = _field_type(spec.type or "text")
-    with store.transaction():
-        require_database(store, account_id, database_id)
-        existing = copernica_tables.fields_of(store, database_id, collection_id)
-        _require_free_name(store, database_id, collection_id, existing, name)
-        if kind in ONE_PER_DATABASE:
-            for f in existing:
-                if f["type"] == kind:
-                    raise InvalidRequest(f"There can be only one {kind} field; '{f['name']}' "
-                                         f"is one already.")
-        field_id = store.insert_row("database_fields", {
-            "database_id": database_id, "collection_id": collection_id, "name": name,
-            "type": kind, "value": spec.value or "", "displayed": int(bool(spec.displayed)),
-            "ordered": int(bool(spec.ordered)), "length": spec.length or 50,
-            "textlines": spec.textlines or 1, "hidden": int(bool(spec.hidden)),
-            "indexed": int(bool(spec.index))})
-        field = next(f for f in copernica_tables.fields_of(store, database_id, collection_id)
-                     if f["id"] == field_id)
-        _add_to_records(store, database_id, collection_id, field)
-        return field
-
-
-FIELD_PROPERTIES = ("name", "type", "value", "displayed", "ordered", "length", "textlines",
-                    "hidden", "index", "pixelwidth", "weight")
-
-
-def require_field(store: Store, account_id: int, field_id: int, in_collection: bool) -> dict:
-    """The account's database field (``in_collection``: collection field) with this id;
-    NotFound otherwise."""
-    row = copernica_tables.database_field(store, account_id, field_id)
-    if row is None or (row["collection_id"] is not None) != in_collection:
-        raise NotFound(f"Unknown {'collection field' if in_collection else 'field'} "
-                       f"{field_id}.")
-    return row
-
-
-def update_field(store: Store, account_id: int, field_id: int, in_collection: bool,
-                 changes: dict) -> dict:
-    """Change a field's properties (``FIELD_PROPERTIES``; absent: kept); the field after.
-
-    A new name follows the rules of a new field and is carried into every record (and the
-    unsubscribe values); under a new type, a stored value the type does not allow becomes the
-    field's default. Neither is a change of the records: ``modified`` stays, no callback fires.
-    """
-    with store.transaction():
-        field = require_field(store, account_id, field_id, in_collection)
-        database_id, collection_id = field["database_id"], field["collection_id"]
-        others = [f for f in copernica_tables.fields_of(store, database_id, collection_id) if f["id"] != field_id]
-        row: dict = {}
-        name = changes.get("name")
-        if name is not None and name.strip() != field["name"]:
-            name = _check_identifier(name)
-            _require_free_name(store, database_id, collection_id, others, name,
-                               own=field["name"])
-            row["name"] = name
-        kind = changes.get("type")
-        if kind is not None and kind.strip().lower() != field["type"]:
-            kind = _field_type(kind)
-            if kind in ONE_PER_DATABASE:
-                for f in others:
-                    if f["type"] == kind:
-                        raise InvalidRequest(f"There can be only one {kind} field; "
-                                             f"'{f['name']}' is one already.")
-            row["type"] = kind
-        columns = {"index": "indexed"}
-        for key in ("value", "displayed", "ordered", "length", "textlines", "hidden", "index",
-                    "pixelwidth", "weight"):
-            if changes.get(key) is not None:
-                value = changes[key]
-                row[columns.get(key, key)] = int(value) if isinstance(value, bool) else value
-        if row:
-            store.update_row("database_fields", field_id, row)
-        after = copernica_tables.database_field(store, account_id, field_id)
-        if "name" in row or "type" in row:
-            _convert_records(store, account_id, field, after)
-        return after
-
-
-def _convert_records(store: Store, account_id: int, before: dict, after: dict) -> None:
-    """Carry a renamed or retyped field's values into every record (not a change)."""
-    database_id, collection_id = before["database_id"], before["collection_id"]
-    now = clock.now(store)
-    if collection_id is None:
-        rows, table = copernica_tables.profiles_of(store, database_id), "profiles"
-    else:
-        rows, table = copernica_tables.subprofiles_of(store, collection_id=collection_id), "subprofiles"
-    for record in rows:
-        values = json.loads(record["fields"])
-        value = values.pop(before["name"], None)
-        checked = None if value is None else check_value(after, value)
-        values[after["name"]] = default_value(after, now) if checked is None else checked
-        store.update_row(table, record["id"], {"fields": values})
-    if before["name"] != after["name"]:
-        _rename_unsubscribe_value(store, account_id, before, after["name"])
-
-
-def _owner(store: Store, account_id: int, field: dict) -> tuple[str, dict]:
-    """The table and row of what a field belongs to: its database, or its collection."""
-    if field["collection_id"] is None:
-        return "databases", copernica_tables.database(store, account_id, field["database_id"])
-    return "collections", copernica_tables.collection(store, account_id, field["collection_id"])
-
-
-def _rename_unsubscribe_value(store: Store, account_id: int, field: dict,
-                              name: str | None) -> None:
-    """Carry a field's unsubscribe value to its new ``name`` (None: drop it)."""
-    table, owner = _owner(store, account_id, field)
-    kept = json.loads(owner["unsubscribe_values"])
-    if field["name"] not in kept:
-        return
-    kept = {name if k == field["name"] else k: v for k, v in kept.items()
-            if k != field["name"] or name is not None}
-    store.update_row(table, owner["id"],
-                     {"unsubscribe_values": json.dumps(kept, ensure_ascii=False)})
-
-
-def _records_of(store: Store, field: dict) -> tuple[list[dict], str]:
-    """The rows holding a value of the field (profiles or subprofiles) and their table."""
-    if field["collection_id"] is None:
-        return copernica_tables.profiles_of(store, field["database_id"]), "profiles"
-    return copernica_tables.subprofiles_of(store, collection_id=field["collection_id"]), "subprofiles"
-
-
-def remove_field(store: Store, account_id: int, field_id: int, in_collection: bool) -> None:
-    """Delete a field: its value goes from every record and from the unsubscribe values.
-
-    Not a change of the records: ``modified`` stays and no callback fires.
-    """
-    with store.transaction():
-        field = require_field(store, account_id, field_id, in_collection)
-        rows, table = _records_of(store, field)
-        for record in rows:
-            values = json.loads(record["fields"])
-            if values.pop(field["name"], None) is not None:
-                store.update_row(table, record["id"], {"fields": values})
-        _rename_unsubscribe_value(store, account_id, field, None)
-        store.delete_rows("database_fields", [field_id])
-
-
-def count_incompatible(store: Store, account_id: int, field_id: int, in_collection: bool,
-                       kind: str, options: list[str]) -> int:
-    """How many records hold a value of the field that type ``kind`` would not allow (the
-    values ``update_field`` would set to the default); a select's choices are ``options``,
-    else the lines of the field's ``value``."""
-    field = require_field(store, account_id, field_id, in_collection)
-    kind = _field_type(kind)
-    trial = {**field, "type": kind}
-    if options:
-        trial["value"] = "\n".join(options)
-    rows, _ = _records_of(store, field)
-    return sum(1 for record in rows
-               if check_value(trial, json.loads(record["fields"]).get(field["name"], ""))
-               is None)
-
-
-def _add_to_records(store: Store, database_id: int, collection_id: int | None,
-                    field: dict) -> None:
-    """Give every existing (sub)profile the new field's default value (not a change)."""
-    value = default_value(field, clock.now(store))
-    if collection_id is None:
-        rows, table = copernica_tables.profiles_of(store, database_id), "profiles"
-    else:
-        rows, table = copernica_tables.subprofiles_of(store, collection_id=collection_id), "subprofiles"
-    for row in rows:
-        store.update_row(table, row["id"],
-                         {"fields": {**json.loads(row["fields"]), field["name"]: value}})
 
 
 def interests(store: Store, database_id: int) -> list[dict]:
@@ -515,7 +235,7 @@ def interests(store: Store, database_id: int) -> list[dict]:
 def create_interest(store: Store, account_id: int, database_id: int, name: str,
                     groupname: str = "") -> dict:
     """Add an interest (a 0/1 flag of every profile) to a database."""
-    name = _check_identifier(name)
+    name = check_identifier(name)
     with store.transaction():
         require_database(store, account_id, database_id)
         if name.lower() in _taken_names(store, database_id):
@@ -546,7 +266,7 @@ def update_interest(store: Store, account_id: int, interest_id: int, name: str |
         database_id = interest["database_id"]
         row: dict = {}
         if name is not None and name.strip() != interest["name"]:
-            name = _check_identifier(name)
+            name = check_identifier(name)
             if name.lower() in _taken_names(store, database_id) - {interest["name"].lower()}:
                 raise InvalidRequest(f"There is already a field, interest or collection named "
                                      f"'{name}'.")
@@ -608,7 +328,7 @@ def find_collection(store: Store, database_id: int, identifier: str) -> dict | N
 
 def create_collection(store: Store, account_id: int, database_id: int, name: str) -> dict:
     """Add a collection (a table of subprofiles) to a database."""
-    name = _check_identifier(name)
+    name = check_identifier(name)
     with store.transaction():
         require_database(store, account_id, database_id)
         if name.lower() in _taken_names(store, database_id):
@@ -628,7 +348,7 @@ def update_collection(store: Store, account_id: int, collection_id: int,
         row = require_collection(store, account_id, collection_id)
         changes: dict = {}
         if name is not None and name.strip() != row["name"]:
-            name = _check_identifier(name)
+            name = check_identifier(name)
             if name.lower() in _taken_names(store, row["database_id"]) - {row["name"].lower()}:
                 raise InvalidRequest(f"There is already a field, interest or collection named "
                                      f"'{name}'.")
@@ -666,91 +386,3 @@ def remove_collection(store: Store, account_id: int, collection_id: int) -> None
     with store.transaction():
         require_collection(store, account_id, collection_id)
         store.delete_rows("collections", [collection_id])
-
-
-# -- values -------------------------------------------------------------------------
-
-
-def select_options(field: dict) -> list[str]:
-    """The choices of a ``select`` field: the lines of its ``value``."""
-    return [line.strip() for line in (field["value"] or "").splitlines() if line.strip()]
-
-
-def default_value(field: dict, now: dt.datetime) -> str:
-    """The value a new (sub)profile gets for a field it was not given."""
-    kind, value = field["type"], field["value"] or ""
-    if kind == "select":
-        options = select_options(field)
-        return options[0] if options else ""
-    if value:
-        return value
-    if kind in ("integer", "float"):
-        return "0"
-    if kind == "date":
-        return clock.local(now).strftime("%Y-%m-%d")
-    if kind == "datetime":
-        return clock.local(now).strftime("%Y-%m-%d %H:%M:%S")
-    if kind == "empty_date":
-        return EMPTY_DATE
-    if kind == "empty_datetime":
-        return EMPTY_DATETIME
-    return ""
-
-
-def check_value(field: dict, value) -> str | None:
-    """The value as stored for this field's type, or None when the type does not allow it."""
-    text = "" if value is None else str(value)
-    kind = field["type"]
-    if kind in ("text", "big"):
-        return text
-    stripped = text.strip()
-    if kind == "integer":
-        if stripped == "":
-            return "0"
-        return str(int(stripped)) if _INTEGER.match(stripped) else None
-    if kind == "float":
-        if stripped == "":
-            return "0"
-        return stripped if _FLOAT.match(stripped) else None
-    if kind in ("date", "empty_date"):
-        if kind == "empty_date" and stripped in ("", EMPTY_DATE):
-            return EMPTY_DATE
-        return stripped if _is_moment(stripped, "%Y-%m-%d") else None
-    if kind in ("datetime", "empty_datetime"):
-        if kind == "empty_datetime" and stripped in ("", EMPTY_DATETIME, EMPTY_DATE):
-            return EMPTY_DATETIME
-        candidate = stripped.replace("T", " ")
-        if _is_moment(candidate, "%Y-%m-%d"):
-            candidate += " 00:00:00"
-        return candidate if _is_moment(candidate, "%Y-%m-%d %H:%M:%S") else None
-    if kind == "email":
-        return stripped if stripped == "" or is_valid_address(stripped) else None
-    if kind in ("phone_fax", "phone_gsm"):
-        return stripped if stripped == "" or _PHONE.match(stripped) else None
-    if kind == "select":
-        if stripped == "":
-            return ""
-        for option in select_options(field):
-            if option.lower() == stripped.lower():
-                return option
-        return None
-    return text
-
-
-def moment(text, what: str) -> str:
-    """A point in time given by a client (``YYYY-MM-DD hh:mm:ss``; ``T`` and a bare date are
-    accepted) as ``YYYY-MM-DD hh:mm:ss``, or empty; InvalidRequest naming ``what`` otherwise."""
-    stripped = "" if text is None else str(text).strip()
-    if stripped in ("", EMPTY_DATE, EMPTY_DATETIME):
-        return ""
-    checked = check_value({"type": "datetime"}, stripped)
-    if checked is None:
-        raise InvalidRequest(f"Invalid {what} '{stripped}': expected YYYY-MM-DD hh:mm:ss.")
-    return checked
-
-
-def _is_moment(text: str, pattern: str) -> bool:
-    try:
-        return dt.datetime.strptime(text, pattern).strftime(pattern) == text
-    except ValueError:
-        return False

@@ -3,12 +3,12 @@ domain calls, one ``Result`` out. (Field_update and CollectionField_update live 
 database and collection handlers.)"""
 from __future__ import annotations
 
-from mockserver.copernica import databases
+from mockserver.copernica import databases, fields
 from mockserver.copernica import values as v
 
 
 def _field(call: v.Call, p, in_collection: bool) -> dict:
-    return databases.require_field(call.store, call.account_id, p.id, in_collection)
+    return fields.require_field(call.store, call.account_id, p.id, in_collection)
 
 
 def field_retrieve(call: v.Call, p):
@@ -25,7 +25,7 @@ def field_database(call: v.Call, p):
 def field_remove(call: v.Call, p):
     """Delete the database field: its value goes from every profile and the unsubscribe
     values."""
-    databases.remove_field(call.store, call.account_id, p.id, False)
+    fields.remove_field(call.store, call.account_id, p.id, False)
     return v.value(True)
 
 
@@ -34,7 +34,7 @@ def field_count_incompatible_profiles(call: v.Call, p):
     ``options`` as a select's choices; ``length`` must be a whole number and counts for
     nothing, as the mock limits no value's length)."""
     v.number(p.length, "length", 0)
-    return v.value(databases.count_incompatible(call.store, call.account_id, p.id, False,
+    return v.value(fields.count_incompatible(call.store, call.account_id, p.id, False,
                                                 p.type, v.strings(p.options)))
 
 
@@ -52,7 +52,7 @@ def collection_field_collection(call: v.Call, p):
 def collection_field_remove(call: v.Call, p):
     """Delete the collection field: its value goes from every subprofile and the collection's
     unsubscribe values."""
-    databases.remove_field(call.store, call.account_id, p.id, True)
+    fields.remove_field(call.store, call.account_id, p.id, True)
     return v.value(True)
 
 
@@ -60,7 +60,7 @@ def collection_field_count_incompatible_sub_profiles(call: v.Call, p):
     """How many subprofiles hold a value the field could not keep under type ``type`` (as
     Field_countIncompatibleProfiles)."""
     v.number(p.length, "length", 0)
-    return v.value(databases.count_incompatible(call.store, call.account_id, p.id, True,
+    return v.value(fields.count_incompatible(call.store, call.account_id, p.id, True,
                                                 p.type, v.strings(p.options)))
 
 

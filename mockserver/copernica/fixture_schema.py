@@ -11,13 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, create_model
 
-from mockserver.copernica import accounts, callbacks, databases, users
+from mockserver.copernica import (accounts, callback_expressions, callbacks, databases, field_types,
+                                  users)
 from mockserver.machinery.errors import InvalidRequest
 from mockserver.machinery.fixture_schema.scalars import (Count, FieldValue, FixtureMapping, Ident,
     Moment, Name, Network, NonEmpty, only_given)
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-FieldType = Literal[databases.FIELD_TYPES]
+FieldType = Literal[field_types.FIELD_TYPES]
 UnsubscribeBehavior = Literal[databases.UNSUBSCRIBE_BEHAVIORS]
 Method = Literal[callbacks.METHODS]
 ActionFilter = Literal[callbacks.ACTION_FILTERS]
@@ -35,7 +36,7 @@ def _identifier(name: str) -> str:
 def _expression(expression: str) -> str:
     if expression:
         try:
-            callbacks.parse_expression(expression)
+            callback_expressions.parse_expression(expression)
         except Exception as error:  # noqa: BLE001 - the parser's own message names the fault
             raise ValueError(str(error)) from None
     return expression
@@ -51,7 +52,7 @@ def vendor_moment(what: str) -> Any:
         if not isinstance(value, str):
             return value  # a type error
         try:
-            return databases.moment(value, what)
+            return field_types.moment(value, what)
         except InvalidRequest as error:
             raise ValueError(str(error)) from None
     return Annotated[str, BeforeValidator(moment)]

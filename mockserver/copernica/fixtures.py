@@ -37,20 +37,20 @@ def check_section(cp: dict, report: Report) -> None:
 
 def _cp_fields(fields: list, path: str, report: Report) -> None:
     """Field names unique ignoring case; at most one field of each ONE_PER_DATABASE type."""
-    from mockserver.copernica import databases
+    from mockserver.copernica import field_types
 
     seen: dict = {}
     for i, f in valid(fields):
         report.unique(seen, f["name"].lower(), f"{path}[{i}].name", f"field {f['name']!r}",
                       f"{path}[{i}]")
-    for kind in databases.ONE_PER_DATABASE:
+    for kind in field_types.ONE_PER_DATABASE:
         if sum(1 for _, f in valid(fields) if f["type"] == kind) > 1:
             report.add(path, f"more than one {kind} field")
 
 
 def _cp_values(values: dict, path: str, fields: list, report: Report) -> dict:
     """Values of named fields, each checked (and normalised) for its field's type."""
-    from mockserver.copernica import databases
+    from mockserver.copernica import field_types
 
     if None in fields:
         return values
@@ -61,7 +61,7 @@ def _cp_values(values: dict, path: str, fields: list, report: Report) -> dict:
         if f is None:
             report.add(f"{path}.{name}", f"no field named {name!r}")
             continue
-        checked = databases.check_value(f, value)
+        checked = field_types.check_value(f, value)
         if checked is None:
             report.add(f"{path}.{name}", f"{value!r} is not a valid {f['type']} value")
         else:
@@ -200,7 +200,7 @@ def _cp_contacts_of(cp: dict):
 
 def copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str, list[dict]]:
     """Store rows for a merged Copernica section (ids given or the next free ones)."""
-    from mockserver.copernica import databases
+    from mockserver.copernica import databases, field_types
 
     tables: dict[str, list[dict]] = {t: [] for t in (
         "accounts", "users", "user_accounts", "access_tokens", "sessions", *CP_ID_TABLES)}
@@ -284,7 +284,7 @@ def copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str,
                 tables["contacts"] += [_cp_contact_row(ct, next(ids["contacts"]), p_id,
                                                        type_ids, now) for ct in p["contacts"]]
                 created = p["created"] or now
-                full = {f["name"]: p["fields"].get(f["name"], databases.default_value(f, moment))
+                full = {f["name"]: p["fields"].get(f["name"], field_types.default_value(f, moment))
                         for f in d["fields"]}
                 tables["profiles"].append({
                     "id": p_id, "database_id": db_id, "code": p.get("code") or next(codes),
@@ -294,7 +294,7 @@ def copernica_rows(cp: dict, now: str, max_ids: dict, store: Store) -> dict[str,
                 for s in p["subprofiles"]:
                     created = s["created"] or now
                     full = {f["name"]: s["fields"].get(f["name"],
-                                                       databases.default_value(f, moment))
+                                                       field_types.default_value(f, moment))
                             for f in fields_of[s["collection"]]}
                     tables["subprofiles"].append({
                         "id": next(ids["subprofiles"]),

@@ -4,6 +4,7 @@ and answers the profile as it is."""
 from __future__ import annotations
 
 from mockserver.copernica import databases, profiles, subprofiles
+from mockserver.copernica import selections
 from mockserver.copernica import values as v
 from mockserver.machinery.errors import NotFound
 
@@ -179,16 +180,13 @@ def profile_unsubscribe(call: v.Call, p):
     return v.value(True)
 
 
-def profile_rebuild(call: v.Call, p):
-    """Rebuild the profile: nothing to rebuild in the mock, so 1."""
-    _profile(call, p)
-    return v.value(True)
+profile_rebuild = selections.rebuild(
+    _profile, "Rebuild the profile: nothing to rebuild in the mock, so 1.")
 
 
-def profile_views(call: v.Call, p):
-    """The views (selections) the profile is in: none (the mock has no selections)."""
-    _profile(call, p)
-    return v.listing("view", v.whole([], p))
+profile_views = selections.no_views(
+    "view", _profile,
+    "The views (selections) the profile is in: none (the mock has no selections).")
 
 
 def profile_email_address_valid(call: v.Call, p):
@@ -259,17 +257,14 @@ def subprofile_unsubscribe(call: v.Call, p):
     return v.value(True)
 
 
-def subprofile_rebuild(call: v.Call, p):
-    """Rebuild the subprofile: nothing to rebuild in the mock, so 1."""
-    _sub(call, p)
-    return v.value(True)
+subprofile_rebuild = selections.rebuild(
+    _sub, "Rebuild the subprofile: nothing to rebuild in the mock, so 1.")
 
 
-def subprofile_mini_views(call: v.Call, p):
-    """The mini views (collection selections) the subprofile is in: none (the mock has no
-    selections)."""
-    _sub(call, p)
-    return v.listing("miniview", v.whole([], p))
+subprofile_mini_views = selections.no_views(
+    "miniview", _sub,
+    "The mini views (collection selections) the subprofile is in: none (the mock has no\n"
+    "selections).")
 
 
 def subprofile_email_address_valid(call: v.Call, p):

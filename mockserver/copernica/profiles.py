@@ -4,43 +4,22 @@ A profile belongs to a database and holds a value for each of its fields and a 0
 for each of its interests; a subprofile belongs to a profile and one collection of the
 profile's database. Values are checked against their field's type; names that are no
 field are ignored in writes and skipped in searches. Every change is handed to the
-callbacks in the same transaction.
+callbacks in the same transaction. What a search's requirements match is ``profile_search``.
 """
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
 from mockserver.machinery import clock, tokens
-from mockserver.copernica import databases
+from mockserver.copernica import databases, field_types
 from mockserver.copernica.databases import vendor_time
+from mockserver.copernica.profile_search import (Page, Requirement, created_values, distinct,
+                                                 matching, page_of)
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.machinery.addresses import is_valid_address
 from mockserver.copernica import tables as copernica_tables
-
-OPERATORS = ("=", "==", "!=", "<>", "<", ">", "<=", ">=", "=~", "!~")
-PSEUDO_FIELDS = ("id", "code", "created", "modified")
-
-
-@dataclass
-class Requirement:
-    """A search condition: ``fieldname operator value`` (case-insensitive unless asked)."""
-
-    fieldname: str
-    value: str = ""
-    operator: str = "="
-    casesensitive: bool = False
-
-
-@dataclass
-class Page:
-    """One page of a search: the records and how many matched in all."""
-
-    start: int
-    total: int
-    items: list
 
 
 def flag(value) -> int:
@@ -58,11 +37,11 @@ def _filled(fields: dict, defined: list[dict]) -> dict:
         if f["name"] in fields:
             out[f["name"]] = fields[f["name"]]
         elif f["type"] == "date":
-            out[f["name"]] = databases.EMPTY_DATE
+            out[f["name"]] = field_types.EMPTY_DATE
         elif f["type"] == "datetime":
-            out[f["name"]] = databases.EMPTY_DATETIME
+            out[f["name"]] = field_types.EMPTY_DATETIME
         else:
-            out[f["name"]] = databases.default_value(f, clock.now())
+            out[f["name"]] = field_types.default_value(f, clock.now())
     return out
 
 
@@ -134,7 +113,7 @@ def checked_values(values: dict, defined: list[dict]) -> dict | None:
         f = by_name.get(str(name).strip().lower())
         if f is None:
             continue
-        checked = databases.check_value(f, value)
+        checked = field_types.check_value(f, value)
         if checked is None:
             return None
         out[f["name"]] = checked
@@ -148,7 +127,7 @@ def checked_or_fault(values: dict, defined: list[dict]) -> dict:
         by_name = {f["name"].lower(): f for f in defined}
         for name, value in values.items():
             f = by_name.get(str(name).strip().lower())
-            if f is not None and databases.check_value(f, value) is None:
+            if f is not None and field_types.check_value(f, value) is None:
                 raise InvalidRequest(f"Value '{value}' is not valid for field '{f['name']}' "
                                      f"of type {f['type']}.")
     return out
@@ -198,7 +177,7 @@ def create_profile(store: Store, account_id: int, database_id: int, fields: dict
         names = _interest_names(store, database_id)
         values = checked_or_fault(fields, defined)
         now = clock.now(store)
-        full = {f["name"]: values.get(f["name"], databases.default_value(f, now))
+        full = {f["name"]: values.get(f["name"], field_types.default_value(f, now))
                 for f in defined}
         flags = {n: 1 for n, v in _interest_values(interests or {}, names).items() if v}
         stamp = clock.stamp(now)
@@ -251,59 +230,6 @@ def update_interests(store: Store, account_id: int, profile_id: int, interests: 
         return require_profile(store, account_id, profile_id)["interests"]
 
 
-def matching(records: list[dict], requirements: list[Requirement], defined: list[dict],
-              order: str | None, asc: bool) -> list[dict]:
-    """The records meeting every requirement, ordered by ``order`` (ties by id)."""
-    types = {f["name"].lower(): (f["name"], f["type"]) for f in defined}
-    checks = []
-    for req in requirements:
-        operator = (req.operator or "=").strip()
-        if operator not in OPERATORS:
-            raise InvalidRequest(f"Unknown operator '{req.operator}': expected one of "
-                                 f"=, !=, <>, <, >, <=, >=, =~, !~.")
-        name = (req.fieldname or "").strip().lower()
-        if name in types:
-            checks.append((types[name][0], types[name][1], False, operator, req))
-        elif name in PSEUDO_FIELDS:
-            checks.append((name, "integer" if name == "id" else "text", True, operator, req))
-        # a requirement naming no field is skipped, as the vendor does
-    found = [r for r in records
-             if all(_compare(r[n] if pseudo else r["fields"].get(n, ""), kind, op, req)
-                    for n, kind, pseudo, op, req in checks)]
-    found.sort(key=lambda r: r["id"])
-    key = (order or "").strip().lower()
-    if key in types:
-        name, kind = types[key]
-        found.sort(key=lambda r: _sort_key(r["fields"].get(name, ""), kind), reverse=not asc)
-    elif key in PSEUDO_FIELDS:
-        found.sort(key=lambda r: _sort_key(r[key], "integer" if key == "id" else "text"),
-                   reverse=not asc)
-    elif not asc:
-        found.reverse()
-    return found
-
-
-def distinct(records: list[dict], names: list[str], defined: list[dict], order: str | None,
-             asc: bool) -> tuple[list[dict], list[str]]:
-    """One record per distinct combination of the named fields' values (the first of it by
-    id), ordered by ``order``; and the field names used (defined names, case-insensitive;
-    the others are ignored). Values are the same as a search's ``=`` finds them: numbers as
-    numbers, text case-insensitively. No names at all are an InvalidRequest."""
-    if not [n for n in names if n.strip()]:
-        raise InvalidRequest("No fields given: fields names the fields to be distinct by.")
-    by_name = {f["name"].lower(): f for f in defined}
-    chosen = list(dict.fromkeys(by_name[n.strip().lower()]["name"] for n in names
-                                if n.strip().lower() in by_name))
-    kinds = {f["name"]: f["type"] for f in defined}
-    seen, firsts = set(), []
-    for record in sorted(records, key=lambda r: r["id"]):
-        combination = tuple(_same_key(record["fields"].get(n, ""), kinds[n]) for n in chosen)
-        if combination not in seen:
-            seen.add(combination)
-            firsts.append(record)
-    return matching(firsts, [], defined, order, asc), chosen
-
-
 def distinct_profiles(store: Store, account_id: int, database_id: int, names: list[str],
                       order: str | None = None, asc: bool = True) -> tuple[list[dict], list[str]]:
     """The database's profiles, one per distinct combination of the named fields (see
@@ -311,64 +237,6 @@ def distinct_profiles(store: Store, account_id: int, database_id: int, names: li
     databases.require_database(store, account_id, database_id)
     return distinct(all_profiles(store, database_id), names, copernica_tables.fields_of(store, database_id, None),
                     order, asc)
-
-
-def _same_key(value, kind: str):
-    """What two values share when a search's ``=`` (not case-sensitive) finds them equal."""
-    if kind in ("integer", "float"):
-        number = _number(value)
-        if number is not None:
-            return number
-    return str(value).casefold()
-
-
-def _number(text) -> float | None:
-    try:
-        return float(str(text).strip())
-    except ValueError:
-        return None
-
-
-def _sort_key(value, kind: str):
-    if kind in ("integer", "float"):
-        number = _number(value)
-        return (0, number if number is not None else 0.0, "")
-    return (1, 0.0, str(value).casefold())
-
-
-def _like(pattern: str, casesensitive: bool) -> re.Pattern:
-    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.compile(regex, re.S if casesensitive else re.S | re.I)
-
-
-def _compare(actual, kind: str, operator: str, req: Requirement) -> bool:
-    actual, wanted = str(actual), "" if req.value is None else str(req.value)
-    if operator in ("=~", "!~"):
-        hit = _like(wanted, req.casesensitive).fullmatch(actual) is not None
-        return hit if operator == "=~" else not hit
-    left, right = actual, wanted
-    if kind in ("integer", "float"):
-        a, b = _number(actual), _number(wanted)
-        if a is not None and b is not None:
-            left, right = a, b
-    if isinstance(left, str) and not req.casesensitive:
-        left, right = left.casefold(), right.casefold()
-    if operator in ("=", "=="):
-        return left == right
-    if operator in ("!=", "<>"):
-        return left != right
-    try:
-        return {"<": left < right, ">": left > right, "<=": left <= right,
-                ">=": left >= right}[operator]
-    except TypeError:
-        return False
-
-
-def page_of(found: list, start: int | None, length: int | None) -> Page:
-    """One page of a complete list."""
-    start = max(0, start or 0)
-    items = found[start:] if length is None else found[start:start + max(0, length)]
-    return Page(start=start, total=len(found), items=items)
 
 
 def all_profiles(store: Store, database_id: int) -> list[dict]:
@@ -386,14 +254,6 @@ def search_profiles(store: Store, account_id: int, database_id: int,
     found = matching(all_profiles(store, database_id), requirements,
                       copernica_tables.fields_of(store, database_id, None), order, asc)
     return page_of(found, start, length)
-
-
-def created_values(requirements: list[Requirement], fields: dict) -> dict:
-    """What an upsert creates: the ``=`` requirements' values, then the fields given."""
-    values = {r.fieldname: r.value for r in requirements
-              if (r.operator or "=").strip() in ("=", "==") and r.fieldname}
-    values.update(fields)
-    return values
 
 
 def update_profiles(store: Store, account_id: int, database_id: int,
@@ -444,7 +304,7 @@ def remove_profiles(store: Store, account_id: int, profile_ids: list[int],
 MOVE_OPTIONS = {"fields": 1, "interests": 1, "extra": 1, "code": 1, "ignoreempty": 0,
                 "onlyempty": 0, "subprofiles": 1, "contacts": 1, "mailings": 1, "files": 1,
                 "surveys": 1}
-EMPTY_VALUES = ("", databases.EMPTY_DATE, databases.EMPTY_DATETIME)
+EMPTY_VALUES = ("", field_types.EMPTY_DATE, field_types.EMPTY_DATETIME)
 
 
 def move_options(defaults: dict, options: dict | None) -> dict:

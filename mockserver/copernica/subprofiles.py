@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from mockserver.machinery import clock, tokens
-from mockserver.copernica import databases, profiles
+from mockserver.copernica import databases, field_types, profile_search, profiles
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.copernica import tables as copernica_tables
@@ -29,7 +29,7 @@ def create_subprofile(store: Store, account_id: int, profile_id: int, collection
         defined = copernica_tables.fields_of(store, profile["database_id"], collection_id)
         values = profiles.checked_or_fault(fields, defined)
         now = clock.now(store)
-        full = {f["name"]: values.get(f["name"], databases.default_value(f, now))
+        full = {f["name"]: values.get(f["name"], field_types.default_value(f, now))
                 for f in defined}
         stamp = clock.stamp(now)
         sub_id = store.insert_row("subprofiles", {
@@ -68,9 +68,9 @@ def update_subprofile_fields(store: Store, account_id: int, subprofile_id: int, 
 
 
 def search_subprofiles(store: Store, account_id: int, collection_id: int | None,
-                       profile_id: int | None, requirements: list[profiles.Requirement],
+                       profile_id: int | None, requirements: list[profile_search.Requirement],
                        order: str | None = None, asc: bool = True, start: int | None = None,
-                       length: int | None = None) -> profiles.Page:
+                       length: int | None = None) -> profile_search.Page:
     """Subprofiles of a collection and/or a profile meeting every requirement, ordered, paged.
 
     Without a collection, a profile's subprofiles of all collections are searched and
@@ -93,12 +93,12 @@ def search_subprofiles(store: Store, account_id: int, collection_id: int | None,
             defined_by[row["collection_id"]] = copernica_tables.fields_of(store, database_id, row["collection_id"])
         subs.append(profiles.subprofile_record(row, defined_by[row["collection_id"]]))
     defined = copernica_tables.fields_of(store, database_id, collection_id) if collection_id is not None else []
-    return profiles.page_of(profiles.matching(subs, requirements, defined, order, asc), start,
-                            length)
+    found = profile_search.matching(subs, requirements, defined, order, asc)
+    return profile_search.page_of(found, start, length)
 
 
 def update_subprofiles(store: Store, account_id: int, profile_id: int, collection_id: int,
-                       requirements: list[profiles.Requirement], fields: dict,
+                       requirements: list[profile_search.Requirement], fields: dict,
                        create: bool = False, source: str = "soap") -> list[dict]:
     """Update a profile's matching subprofiles in a collection (or create one, with
     ``create``, when none matches); the subprofiles touched, after the change."""
@@ -109,7 +109,7 @@ def update_subprofiles(store: Store, account_id: int, profile_id: int, collectio
             if not create:
                 return []
             return [create_subprofile(store, account_id, profile_id, collection_id,
-                                      profiles.created_values(requirements, fields), source)]
+                                      profile_search.created_values(requirements, fields), source)]
         collection = databases.require_collection(store, account_id, collection_id)
         values = profiles.checked_or_fault(fields, copernica_tables.fields_of(store, collection["database_id"],
                                                            collection_id))
@@ -156,7 +156,7 @@ def move_subprofile(store: Store, account_id: int, subprofile_id: int, profile_i
 
 
 def update_collection_subprofiles(store: Store, account_id: int, collection_id: int,
-                                  requirements: list[profiles.Requirement], fields: dict,
+                                  requirements: list[profile_search.Requirement], fields: dict,
                                   source: str = "soap") -> list[dict]:
     """Update every subprofile of a collection meeting the requirements (of any profile);
     the subprofiles touched, after the change. InvalidRequest on a value its type refuses."""
@@ -251,9 +251,9 @@ def distinct_subprofiles(store: Store, account_id: int, collection_id: int, name
                          order: str | None = None,
                          asc: bool = True) -> tuple[list[dict], list[str]]:
     """The collection's subprofiles, one per distinct combination of the named fields (see
-    ``profiles.distinct``), and the field names used."""
+    ``profile_search.distinct``), and the field names used."""
     collection = databases.require_collection(store, account_id, collection_id)
     defined = copernica_tables.fields_of(store, collection["database_id"], collection_id)
     subs = [profiles.subprofile_record(row, defined)
             for row in copernica_tables.subprofiles_of(store, collection_id=collection_id)]
-    return profiles.distinct(subs, names, defined, order, asc)
+    return profile_search.distinct(subs, names, defined, order, asc)

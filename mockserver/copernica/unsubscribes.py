@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 
-from mockserver.copernica import databases, profiles, subprofiles
+from mockserver.copernica import databases, profile_search, profiles, subprofiles
 from mockserver.machinery.errors import InvalidRequest
 from mockserver.store import Store
 
 
-def _marks(values: dict) -> list[profiles.Requirement]:
+def _marks(values: dict) -> list[profile_search.Requirement]:
     """The requirements a record unsubscribed under ``values`` meets (none without values)."""
-    return [profiles.Requirement(fieldname=name, value=value, operator="=")
+    return [profile_search.Requirement(fieldname=name, value=value, operator="=")
             for name, value in values.items()]
 
 

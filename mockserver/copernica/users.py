@@ -13,7 +13,7 @@ import ipaddress
 import json
 
 from mockserver.machinery import clock
-from mockserver.copernica import databases
+from mockserver.copernica import field_types
 from mockserver.copernica.databases import vendor_time
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
@@ -49,7 +49,7 @@ def checked_properties(values: dict, defaults: dict) -> dict:
         if name == "email" and value and not is_valid_address(value):
             raise InvalidRequest(f"Invalid e-mail address '{value}'.")
         if name in ("end", "created"):
-            value = databases.moment(value, name)
+            value = field_types.moment(value, name)
         if name == "mailip" and value:
             try:
                 ipaddress.ip_address(value)

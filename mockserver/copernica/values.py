@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mockserver.copernica import databases, profiles, users
+from mockserver.copernica import field_types, fields, profile_search, users
 from mockserver.copernica import catalogue
 from mockserver.copernica import types as t
 from mockserver.copernica.databases import vendor_time
@@ -52,7 +52,7 @@ def entity(name: str, obj) -> t.Result:
     return value(0) if obj is None else t.Result(**{name: obj})
 
 
-def listing(name: str, page: profiles.Page, full: bool = False) -> t.Result:
+def listing(name: str, page: profile_search.Page, full: bool = False) -> t.Result:
     """A list answer: ``start, length, total, items`` (and ``allproperties`` when the objects
     are filled in full)."""
     return t.Result(start=page.start, length=len(page.items), total=page.total,
@@ -60,12 +60,12 @@ def listing(name: str, page: profiles.Page, full: bool = False) -> t.Result:
                     items=t.Items(**{name: list(page.items)}))
 
 
-def whole(items: list, p) -> profiles.Page:
+def whole(items: list, p) -> profile_search.Page:
     """A page of an already complete list, by the call's ``start`` and ``length``."""
     start = max(0, getattr(p, "start", None) or 0)
     length = getattr(p, "length", None)
     chosen = items[start:] if length is None else items[start:start + max(0, length)]
-    return profiles.Page(start=start, total=len(items), items=chosen)
+    return profile_search.Page(start=start, total=len(items), items=chosen)
 
 
 def distinct(found: list[dict], chosen: list[str], full: bool, convert) -> list:
@@ -106,7 +106,7 @@ def field(row: dict, kind: str = "Field"):
         id=row["id"], name=row["name"], big=row["type"] == "big", pixelwidth=row["pixelwidth"],
         weight=row["weight"],
         type=row["type"], value=row["value"],
-        specialcontent=row["type"] if row["type"] in databases.ONE_PER_DATABASE else "",
+        specialcontent=row["type"] if row["type"] in field_types.ONE_PER_DATABASE else "",
         ordered=bool(row["ordered"]), displayed=bool(row["displayed"]), indatatable=False,
         length=str(row["length"]), lines=str(row["textlines"]), hidden=bool(row["hidden"]),
         index=bool(row["indexed"]))
@@ -184,11 +184,11 @@ def pairs(m) -> dict:
             if p is not None and p.key is not None}
 
 
-def requirements(r) -> list[profiles.Requirement]:
+def requirements(r) -> list[profile_search.Requirement]:
     """A ``Requirements`` parameter as the domain's requirements."""
     if r is None:
         return []
-    return [profiles.Requirement(fieldname=q.fieldname or "", value=q.value or "",
+    return [profile_search.Requirement(fieldname=q.fieldname or "", value=q.value or "",
                                  operator=q.operator or "=",
                                  casesensitive=bool(q.casesensitive))
             for q in (r.requirement or []) if q is not None]
@@ -248,9 +248,9 @@ def field_changes(p) -> dict:
             "pixelwidth": p.pixelwidth, "weight": p.weight}
 
 
-def field_spec(p) -> databases.FieldSpec:
+def field_spec(p) -> fields.FieldSpec:
     """``Database_createField`` / ``Collection_createField`` parameters as a FieldSpec."""
-    return databases.FieldSpec(name=p.name or "", type=p.type or "text", value=p.value or "",
+    return fields.FieldSpec(name=p.name or "", type=p.type or "text", value=p.value or "",
                                displayed=bool(p.display), ordered=bool(p.ordered),
                                length=number(p.length, "length", 50),
                                textlines=number(p.textlines, "textlines", 1),

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 import time
 
 from mockserver import __version__
-from mockserver.copernica import callbacks
+from mockserver.copernica import callback_delivery, callback_signing
 from mockserver.machinery import clock, outbox
 from mockserver.vendors import background, tenants
 from mockserver.vendors.mail import CONTENT_SOURCES, EVENT_REACTIONS
@@ -355,20 +355,20 @@ class AdminApi:
     def callback_deliveries(self, request: Request) -> Response:
         """``GET /_mock/callbacks/deliveries?callback=&state=&tenant=&limit=``: callback
         deliveries, oldest first, each with its attempts (time, status, error)."""
-        state = _choice_arg(request, "state", callbacks.STATES)
+        state = _choice_arg(request, "state", callback_delivery.STATES)
         account_id = _tenant_arg(self.server.store, request, "account")
-        rows = callbacks.deliveries(self.server.store, _int_arg(request, "callback"), state,
-                                    account_id, limit_arg(request, 1000))
+        rows = callback_delivery.deliveries(self.server.store, _int_arg(request, "callback"),
+                                            state, account_id, limit_arg(request, 1000))
         return json_response({"deliveries": rows, "count": len(rows)})
 
     def callback_flush(self, request: Request) -> Response:
         """``POST /_mock/callbacks/flush``: deliver every callback due now and wait for it."""
-        return json_response({"attempts": callbacks.flush(self.server.store)})
+        return json_response({"attempts": callback_delivery.flush(self.server.store)})
 
     def callback_key(self, request: Request) -> Response:
         """``GET /_mock/callbacks/key.pem``: the public key callback signatures verify with
         (the signatures' ``keyId``; needs no admin token)."""
-        return Response(callbacks.public_key_pem(self.server.store),
+        return Response(callback_signing.public_key_pem(self.server.store),
                         content_type="application/x-pem-file")
 
     def reset(self, request: Request) -> Response:

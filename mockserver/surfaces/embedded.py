@@ -35,7 +35,7 @@ class EmbeddedServer:
     def __init__(self, settings: Settings):
         """Open the store of ``settings`` (seeding its fixtures) and bind a port; the
         port 0 of ``settings`` picks a free one."""
-        from mockserver.copernica import callbacks
+        from mockserver.copernica import callback_urls
         from mockserver.surfaces.web import MockServer
         self.settings = settings
         self.store = open_store(settings)
@@ -44,7 +44,7 @@ class EmbeddedServer:
                                  request_handler=_QuietHandler)
         self._http.daemon_threads = True
         self.port = self._http.server_port
-        callbacks.listening_on(self.port)  # never a callback to the mock itself
+        callback_urls.listening_on(self.port)  # never a callback to the mock itself
         self.urls = urls(settings.host, self.port)
         self._thread = threading.Thread(target=self._http.serve_forever,
                                         name="mockserver-http", daemon=True)

@@ -6,7 +6,7 @@ import math
 
 from werkzeug.wrappers import Request, Response
 
-from mockserver.copernica import callbacks
+from mockserver.copernica import callback_delivery
 from mockserver.machinery import clock, faults
 from mockserver.vendors import background
 from mockserver.surfaces.admin import _choice_arg, _int_arg
@@ -64,18 +64,18 @@ class ControlPages:
         """Callback deliveries with their attempts, filtered by state and tenant."""
         tenant, names = self._tenant_filter(request)
         accounts = self._of_kind(names, "account")
-        state = _choice_arg(request, "state", callbacks.STATES)
+        state = _choice_arg(request, "state", callback_delivery.STATES)
         rows = []
         if names is None or accounts:
-            rows = callbacks.deliveries(self.server.store, _int_arg(request, "callback"), state,
-                                        accounts[0] if accounts else None, 500)
+            rows = callback_delivery.deliveries(self.server.store, _int_arg(request, "callback"),
+                                                state, accounts[0] if accounts else None, 500)
         return self.render(request, "callbacks.html", section="callbacks", deliveries=rows,
-                           states=callbacks.STATES, no_deliveries_for=tenant
+                           states=callback_delivery.STATES, no_deliveries_for=tenant
                            if names is not None and not accounts else None)
 
     def ui_callbacks_flush(self, request: Request) -> Response:
         """``POST``: deliver every callback due now, and wait for it."""
-        callbacks.flush(self.server.store)
+        callback_delivery.flush(self.server.store)
         return self._back(request, "callbacks")
 
     # -- clock ------------------------------------------------------------------------------

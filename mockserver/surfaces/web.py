@@ -18,7 +18,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from mockserver.copernica import accounts, callbacks
+from mockserver.copernica import accounts, callback_signing, callback_urls
 from mockserver.surfaces import admin, admin_journal, front_page, gate, request_log
 from mockserver.machinery import networks, faults, journal, outbox, background
 from mockserver.vendors import background as vendor_background
@@ -88,7 +88,7 @@ class MockServer:
             *self.admin.rules(),
             *self.journal_api.rules(),
         ], strict_slashes=False, converters=admin.CONVERTERS)
-        callbacks.listening_on(settings.port)  # never a callback to the mock itself
+        callback_urls.listening_on(settings.port)  # never a callback to the mock itself
         self.scheduler = background.Scheduler(store, vendor_background.JOBS, settings.relay_address(),
                                               CONTENT_SOURCES)
         self.scheduler.start()
@@ -119,7 +119,7 @@ class MockServer:
             environ[request_log.DIALECT], environ[request_log.OPERATION] = "backclick", "WSDL"
             return self.serve_wsdl(dialect.endpoint(), environ, start_response)
         request = Request(environ)
-        if gate.is_admin_path(path) and path != "/" + callbacks.KEY_PATH:
+        if gate.is_admin_path(path) and path != "/" + callback_signing.KEY_PATH:
             refused = self._admin_refusal(request, environ, path)
             if refused is not None:
                 return refused(environ, start_response)
