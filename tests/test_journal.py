@@ -199,4 +199,6 @@ def test_a_deleted_tenants_tombstone_drops_only_its_rows_answered_before(tmp_pat
         ("mandator-6", "other"), (None, "none"), ("mandator-5", "after")]
     assert store.journal_forget(["mandator-5"], 15.0) == 1  # a tombstone never goes back
     assert store.journal_append([row("mandator-5", 19.0, "late")], 100) == 0
+    store.journal_forget(["mandator-7"], 20.0 + 3601)  # an hour later the old ones go
+    assert store.journal_append([row("mandator-5", 19.0, "unseen so long")], 100) == 1
     store.close()

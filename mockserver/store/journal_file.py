@@ -8,6 +8,8 @@ from mockserver.store.rows import query_row, query_rows
 from mockserver.store.thread_connections import close_thread_connection, thread_connection
 
 
+TOMBSTONE_SECONDS = 3600  # how long a deleted tenant's tombstone is kept (journal_forget)
+
 # Columns added to the journal after its first version, each with its definition.
 _JOURNAL_ADDED = (("real", "REAL NOT NULL DEFAULT 0"),  # the call's Unix time
                   ("request_size", "INTEGER"),  # the envelopes' sizes before they were cut
@@ -106,6 +108,8 @@ class JournalStore:
             conn.executemany("INSERT INTO gone (tenant, real) VALUES (?, ?) ON CONFLICT (tenant) "
                              "DO UPDATE SET real = max(real, excluded.real)",
                              [(name, real) for name in tenants])
+            # every worker writes its buffer within a fraction of a second: old ones can go
+            conn.execute("DELETE FROM gone WHERE real < ?", [real - TOMBSTONE_SECONDS])
             deleted = conn.execute(f"DELETE FROM journal WHERE tenant IN ({marks})",
                                    tenants).rowcount if tenants else 0
         except BaseException:
