@@ -178,3 +178,27 @@ def test_a_journal_file_of_an_earlier_version_gets_the_call_order_column(tmp_pat
         assert [e["operation"] for e in journal(server)] == ["old", "getSubscribers"]
     finally:
         server.stop()
+
+
+def test_a_deleted_tenants_tombstone_drops_only_its_rows_answered_before(tmp_path):
+    """A late row of a deleted tenant is not added; one answered after the delete (a tenant
+    made again with that id, after a reset) and other tenants' rows are."""
+    from mockserver.store.journal_file import JournalStore
+    store = JournalStore(str(tmp_path / "store.db.journal.db"))
+
+    def row(tenant, real, operation):
+        return ("2026-01-01T00:00:00.000000Z", "backclick", operation, tenant, "", None, None,
+                200, None, 1.0, b"", b"", real, 0, 0)
+
+    store.journal_append([row("mandator-5", 10.0, "kept a while")], 100)
+    assert store.journal_forget(["mandator-5", "account-5"], 20.0) == 1
+    assert store.journal_append([row("mandator-5", 19.0, "late"), row("account-5", 20.0, "late"),
+                                 row("mandator-6", 19.5, "other"), row(None, 19.6, "none"),
+                                 row("mandator-5", 21.0, "after")], 100) == 3
+    assert [(r["tenant"], r["operation"]) for r in store.journal()] == [
+        ("mandator-6", "other"), (None, "none"), ("mandator-5", "after")]
+    assert store.journal_forget(["mandator-5"], 15.0) == 1  # a tombstone never goes back
+    assert store.journal_append([row("mandator-5", 19.0, "late")], 100) == 0
+    store.journal_forget(["mandator-7"], 20.0 + 3601)  # an hour later the old ones go
+    assert store.journal_append([row("mandator-5", 19.0, "unseen so long")], 100) == 1
+    store.close()

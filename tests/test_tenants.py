@@ -270,3 +270,38 @@ def test_the_documented_examples_run_against_the_demo(tmp_path):
         assert "from-a-document" in names and "checkout-tests" not in names
     finally:
         server.stop()
+
+
+def get_subscribers(server, mandator: int, key: str) -> None:
+    """One getSubscribers on a connection of its own (so the calls spread over the workers)."""
+    body = (f'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+            f'xmlns:bc="http://soap.rpc.bc.backclick.de/"><soap:Body><bc:getSubscribers>'
+            f'<bc:mandatorId>{mandator}</bc:mandatorId><bc:apiKey>{key}</bc:apiKey>'
+            f'<bc:emailAddresses><bc:item>x@example.com</bc:item></bc:emailAddresses>'
+            f'</bc:getSubscribers></soap:Body></soap:Envelope>').encode()
+    status, out, _ = http("POST", server.backclick_url, body,
+                          {"Content-Type": "text/xml; charset=utf-8"})
+    assert status == 200, out
+
+
+def test_exchanges_just_before_a_delete_never_show_up_afterwards(cop):
+    """The delete answers at once; what the other worker still buffers is dropped when it is
+    written, and a tenant of the same name made afterwards has only its own exchanges."""
+    _, old = create(cop, query="?name=again")
+    mid = old["backclick"]["mandatorId"]
+    for _ in range(20):  # new connections: both workers answer some, and buffer them
+        get_subscribers(cop, mid, old["backclick"]["apiKey"])
+    removed = call_json(cop, "DELETE", "_mock/tenants/again")
+    assert removed["tenants"] == [f"mandator-{mid}", f"account-{mid}"]
+    _, new = create(cop, query="?name=again")
+    new_mid = new["backclick"]["mandatorId"]
+    assert new_mid != mid
+    for _ in range(4):
+        get_subscribers(cop, new_mid, new["backclick"]["apiKey"])
+    # GET /_mock/journal waits until every worker has written its buffer
+    every = cop.json("_mock/journal?limit=10000")["exchanges"]
+    assert not [e for e in every if e["tenant"] in removed["tenants"]]
+    mine = cop.json("_mock/journal?tenant=again")["exchanges"]
+    assert [(e["tenant"], e["operation"]) for e in mine] == \
+        [(f"mandator-{new_mid}", "getSubscribers")] * 4
+    assert cop.json(f"_mock/journal?tenant=mandator-{mid}")["exchanges"] == []

@@ -8,6 +8,8 @@ from mockserver.store.rows import query_row, query_rows
 from mockserver.store.thread_connections import close_thread_connection, thread_connection
 
 
+TOMBSTONE_SECONDS = 3600  # how long a deleted tenant's tombstone is kept (journal_forget)
+
 # Columns added to the journal after its first version, each with its definition.
 _JOURNAL_ADDED = (("real", "REAL NOT NULL DEFAULT 0"),  # the call's Unix time
                   ("request_size", "INTEGER"),  # the envelopes' sizes before they were cut
@@ -58,19 +60,30 @@ class JournalStore:
                 caller TEXT NOT NULL DEFAULT '', authorization TEXT, cookie TEXT,
                 status INTEGER NOT NULL, injected TEXT, duration_ms REAL NOT NULL,
                 request BLOB NOT NULL, response BLOB NOT NULL)""", _journal_added_columns,
-            "CREATE INDEX IF NOT EXISTS journal_in_call_order ON journal (real, id)"),
+            "CREATE INDEX IF NOT EXISTS journal_in_call_order ON journal (real, id)",
+            # tombstones: a deleted tenant's name and when it was deleted (Unix time)
+            "CREATE TABLE IF NOT EXISTS gone (tenant TEXT PRIMARY KEY, real REAL NOT NULL)"),
             first=("PRAGMA auto_vacuum=INCREMENTAL",))
 
     JOURNAL_COLUMNS = ("time", "dialect", "operation", "tenant", "caller", "authorization",
                        "cookie", "status", "injected", "duration_ms", "request", "response",
                        "real", "request_size", "response_size")
 
-    def journal_append(self, rows: list[tuple], cap: int) -> None:
-        """Add journal rows (``JOURNAL_COLUMNS`` order); keep only the newest ``cap``."""
+    def journal_append(self, rows: list[tuple], cap: int) -> int:
+        """Add journal rows (``JOURNAL_COLUMNS`` order) but those of a tenant deleted after
+        they were answered (``journal_forget``); keep only the newest ``cap``; how many were
+        added."""
         marks = ", ".join("?" * len(self.JOURNAL_COLUMNS))
+        tenant, real = self.JOURNAL_COLUMNS.index("tenant"), self.JOURNAL_COLUMNS.index("real")
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            named = list({row[tenant] for row in rows if row[tenant] is not None})
+            gone = dict(conn.execute(
+                f"SELECT tenant, real FROM gone WHERE tenant IN ({', '.join('?' * len(named))})",
+                named).fetchall()) if named else {}
+            if gone:  # a late row of a deleted tenant, from another worker's buffer
+                rows = [row for row in rows if row[real] > gone.get(row[tenant], -1.0)]
             conn.executemany(f"INSERT INTO journal ({', '.join(self.JOURNAL_COLUMNS)}) "
                              f"VALUES ({marks})", rows)
             conn.execute("DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?",
@@ -79,6 +92,33 @@ class JournalStore:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        return len(rows)
+
+    def journal_forget(self, tenants: list[str], real: float) -> int:
+        """Delete the journal rows of deleted ``tenants`` and leave a tombstone for each, so
+        that their rows answered up to ``real`` (Unix time) that another worker writes later
+        are never added; return how many rows were deleted.
+
+        The tombstone is the tenant's journal name and the time, not the name alone: a tenant
+        made later with that name (or, after a reset, that id) keeps its own exchanges."""
+        conn = self.conn
+        marks = ", ".join("?" * len(tenants))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT INTO gone (tenant, real) VALUES (?, ?) ON CONFLICT (tenant) "
+                             "DO UPDATE SET real = max(real, excluded.real)",
+                             [(name, real) for name in tenants])
+            # every worker writes its buffer within a fraction of a second: old ones can go
+            conn.execute("DELETE FROM gone WHERE real < ?", [real - TOMBSTONE_SECONDS])
+            deleted = conn.execute(f"DELETE FROM journal WHERE tenant IN ({marks})",
+                                   tenants).rowcount if tenants else 0
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if deleted:
+            self._give_back(conn)
+        return deleted
 
     def journal(self, operation: str | None = None, tenants: list[str] | None = None,
                 dialect: str | None = None, since: str | None = None,

@@ -481,10 +481,9 @@ class AdminApi:
         store = self.server.store
         try:
             if request.method == "DELETE":
-                self.server.journal.settle()  # then no exchange of the tenant is left behind
                 removed = tenants.delete(store, tenant)
-                removed["journalEntries"] = self.server.journal.store.journal_clear(
-                    removed["tenants"])
+                # a tombstone: no exchange of the tenant is left behind, none written later
+                removed["journalEntries"] = self.server.journal.forget(removed["tenants"])
                 return json_response(removed)
             found = [t for t in tenants.listing(store, request.host_url) if t["tenant"] == tenant]
             if not found:
