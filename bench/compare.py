@@ -81,9 +81,11 @@ def ratios(results: dict, target: str = TARGET) -> str:
     anchors = [s for s in servers if s != target]
     by = {(r["pass"], r["server"]): r for r in rows}
     passes = sorted({r["pass"] for r in rows})
-    head = (f"{'pass':<6}{target + ' req/s':>18}{'p99 ms':>9}{'ready ms':>10}{'RSS MB':>8}  "
-            + "".join(f"{'/' + a:>15}" for a in anchors))
-    lines = [f"{target}'s req/s over each anchor's in the same pass (1.00 = as fast)", "",
+    widths = {a: len(a) + 3 for a in anchors}
+    head = (f"{'pass':<6}{'req/s':>8}{'p99 ms':>9}{'ready ms':>10}{'RSS MB':>8}  "
+            + "".join(f"{'/' + a:>{widths[a]}}" for a in anchors))
+    lines = [f"{target}: its req/s, p99, start-to-ready and RSS, and its req/s over each "
+             "anchor's in the same pass (1.00 = as fast)", "",
              head, "-" * len(head)]
     for p in passes:
         mine = by.get((p, target))
@@ -95,8 +97,9 @@ def ratios(results: dict, target: str = TARGET) -> str:
         for a in anchors:
             other = by.get((p, a))
             ok = other is not None and other.get("status") == "ok" and other.get("rps")
-            cells.append(f"{mine['rps'] / other['rps']:>15.2f}" if ok else f"{'-':>15}")
-        lines.append(f"{p:<6}{mine['rps']:>18,.0f}{_num(mine.get('p99_ms'), 2):>9}"
+            cells.append(f"{mine['rps'] / other['rps']:>{widths[a]}.2f}" if ok
+                         else f"{'-':>{widths[a]}}")
+        lines.append(f"{p:<6}{mine['rps']:>8,.0f}{_num(mine.get('p99_ms'), 2):>9}"
                      f"{_num(mine.get('ready_ms'), 0):>10}{_num(mine.get('rss_mb'), 1):>8}  "
                      + "".join(cells))
     lines += ["", "anchors' req/s (pass " + " / ".join(map(str, passes)) + "):"]

@@ -390,6 +390,7 @@ def run_python(url: str, kind: str, count: int, seconds: float, connections: int
     errors = [0] * connections
 
     def client(n: int) -> None:
+        """One keep-alive connection sending requests until the deadline."""
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         rnd, counter = random.Random(n), 0
         while time.monotonic() < deadline:
