@@ -24,6 +24,7 @@ from spyne.protocol import ProtocolBase
 from spyne.server import ServerBase
 from spyne import MethodContext
 
+from mockserver.soap import codec
 from mockserver.soap.defences import TRIM_AFTER, _too_many, _trim, parse_envelope
 from mockserver.soap.faults import WireError, fault_envelope
 from mockserver.soap.members import MemberError, Reading, Shape, model_shape, normalise, restyle
@@ -91,6 +92,7 @@ class SoapEndpoint:
         self.app = VendorFaults(services, tns=tns, name=name, in_protocol=SoapProtocol(),
                                 out_protocol=SoapProtocol())
         self.server = ServerBase(self.app)
+        self.answers = codec.AnswerWriter(self.app, self.app.out_protocol)
         self.app.transport = "http://schemas.xmlsoap.org/soap/http"
         wsdl = Wsdl11(self.app.interface)
         wsdl.build_interface_document(ADDRESS_PLACEHOLDER + address_path.lstrip("/"))
@@ -249,12 +251,16 @@ class SoapEndpoint:
             _release(contexts)
 
     def _answer_style(self, wire: WireOperation, request_ns: str | None):
-        """What turns spyne's answer into the wire's (None: spyne's is the wire's)."""
+        """(what turns spyne's answer into the wire's, None: spyne's is the wire's; the form
+        the answer writer writes it in, None: spyne writes it)."""
         ns = request_ns or self.tns
         wrapper_tag = f"{{{ns}}}{wire.response_name}"
-        if ns == self.tns and wire.qualified and wire.response is None and \
-                wire.response_name == f"{wire.target}Response":
-            return None  # the common case: the mock's own names, namespace and form
+        own_tag = f"{{{self.tns}}}{wire.target}Response"
+        if wrapper_tag == own_tag and wire.qualified and wire.response is None:
+            return None, codec.OWN  # the common case: the mock's own names, namespace and form
+        form = codec.AnswerForm(ns, wire.response_name, wire.qualified) \
+            if wrapper_tag != own_tag and wire.response is None and \
+            not (wire.parts and wire.qualified) else None
 
         def restyle_answer(envelope: etree._Element, body: etree._Element) -> None:
             old = next((c for c in body if isinstance(c.tag, str)), None)
@@ -271,9 +277,9 @@ class SoapEndpoint:
             if renamed:
                 etree.cleanup_namespaces(envelope)  # the mock's tns, now unused
 
-        return restyle_answer
+        return restyle_answer, form
 
-    def _run(self, ctx, contexts: list, soap12: bool, answer_style) -> bytes:
+    def _run(self, ctx, contexts: list, soap12: bool, style) -> bytes:
         protocol = self.app.in_protocol
         try:
             protocol.decompose_incoming_envelope(ctx, ProtocolBase.REQUEST)
@@ -291,9 +297,18 @@ class SoapEndpoint:
                 raise WireError(error.faultstring, code=error.faultcode)
             log.error("operation failed", exc_info=getattr(error, "__cause__", None) or error)
             raise WireError("Internal error in mockserver; see its log.", code="Server")
-        ctx.udc.answer = answer_style
-        self.server.get_out_string(p_ctx)
-        out = b"".join(p_ctx.out_string)
+        answer_style, form = style
+        out = None if form is None else self.answers.write(p_ctx, form)  # None: spyne writes
+        if out is None or codec.CHECK:
+            ctx.udc.answer = answer_style
+            self.server.get_out_string(p_ctx)
+            spyne_out = b"".join(p_ctx.out_string)
+            if out is not None and out != spyne_out:
+                log.error("answer writer differs from spyne for %s:\n%s\n%s",
+                          p_ctx.descriptor.name, out, spyne_out)
+                raise WireError(f"mockserver's answer writer differs from spyne for "
+                                f"{p_ctx.descriptor.name}; see its log.", code="Server")
+            out = spyne_out
         if soap12:
             out = out.replace(SOAP11_ENV.encode(), SOAP12_ENV.encode(), 1)
         return out
