@@ -28,6 +28,7 @@ from mockserver.soap import codec
 from mockserver.soap.defences import TRIM_AFTER, _too_many, _trim, parse_envelope
 from mockserver.soap.faults import WireError, fault_envelope
 from mockserver.soap.members import MemberError, Reading, Shape, model_shape, normalise, restyle
+from mockserver.soap.model_init import plain_inits
 from mockserver.soap.limits import DEFAULT_MAX_BODY, DEFAULT_MAX_ITEMS
 from mockserver.soap.namespaces import SOAP11_ENV, SOAP12_ENV, WSDL, XSD
 from mockserver.soap.spyne_protocol import SoapProtocol, VendorFaults, _release
@@ -100,6 +101,7 @@ class SoapEndpoint:
         for method in self.app.interface.service_method_map.values():
             descriptor = method[0]
             self.models[descriptor.name] = (descriptor.in_message, descriptor.out_message)
+        plain_inits(model for pair in self.models.values() for model in pair)
         doc = canonical_wsdl(etree.fromstring(wsdl.get_interface_document()), tns,
                              set(self.models), names)
         schema = doc.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
