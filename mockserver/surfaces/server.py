@@ -91,6 +91,9 @@ class GunicornServer(BaseApplication):
             "errorlog": "-", "proc_name": "mockserver", "when_ready": self._when_ready,
             "post_worker_init": self._post_worker_init,
             "limit_request_line": 8190, "backlog": BACKLOG,
+            # no control socket: it would start a thread, import gunicorn.ctl and leave a
+            # gunicorn.ctl socket file in the working directory
+            "control_socket_disable": True,
         }.items():
             self.cfg.set(key, value)
 
