@@ -109,6 +109,19 @@ def test_search_operators(api, customers, conditions, expected):
     assert search(api, customers, *conditions) == expected
 
 
+def test_search_by_the_profiles_own_properties(api, customers):
+    everyone = api("Database_searchProfiles", id=customers, allproperties=True).items.profile
+    anna = next(p for p in everyone if as_dict(p.fields)["FirstName"] == "Anna")
+    assert search(api, customers, ("code", "=", anna.code.upper())) == ["Anna"]
+    assert search(api, customers, ("id", "=", str(anna.id))) == ["Anna"]
+    assert search(api, customers, ("created", ">=", "2000-01-01 00:00:00"),
+                  ("modified", "=~", "2%")) == ["Anna", "Bert", "carla", "Dirk"]
+    assert search(api, customers, ("created", "<", "2000-01-01 00:00:00")) == []
+    assert search(api, customers, ("created", "=", anna.created), ("code", "=", anna.code)) \
+        == ["Anna"]
+    assert search(api, customers, order="modified") == ["Anna", "Bert", "carla", "Dirk"]
+
+
 def test_unknown_operator_is_a_fault(api, customers):
     assert api.fault("Database_searchProfiles", id=customers,
                      requirements=requirements(("Age", "~~", "1"))) == \

@@ -246,14 +246,36 @@ def all_profiles(store: Store, database_id: int) -> list[dict]:
     return [_profile(row, defined, names) for row in copernica_tables.profiles_of(store, database_id)]
 
 
+def _found(store: Store, database_id: int, requirements: list[Requirement],
+           defined: list[dict], order: str | None, asc: bool) -> list[dict]:
+    """The rows of the database's profiles meeting every requirement, ordered.
+
+    A search reads every profile's fields, but formats the times of a profile (``created``
+    and ``modified``, half the cost of reading it in full) and reads its interests only where
+    a requirement or the order names them, or once it is found (``_profile``)."""
+    asked = {(name or "").strip().lower() for name in [r.fieldname for r in requirements]
+             + [order]}
+    timed = asked & {"created", "modified"}
+    records = []
+    for row in copernica_tables.profiles_of(store, database_id):
+        record = {"id": row["id"], "code": row["code"], "row": row,
+                  "fields": _filled(json.loads(row["fields"]), defined)}
+        for name in timed:
+            record[name] = vendor_time(row[name])
+        records.append(record)
+    return [r["row"] for r in matching(records, requirements, defined, order, asc)]
+
+
 def search_profiles(store: Store, account_id: int, database_id: int,
                     requirements: list[Requirement], order: str | None = None, asc: bool = True,
                     start: int | None = None, length: int | None = None) -> Page:
     """The database's profiles meeting every requirement, ordered and paged."""
     databases.require_database(store, account_id, database_id)
-    found = matching(all_profiles(store, database_id), requirements,
-                      copernica_tables.fields_of(store, database_id, None), order, asc)
-    return page_of(found, start, length)
+    defined = copernica_tables.fields_of(store, database_id, None)
+    page = page_of(_found(store, database_id, requirements, defined, order, asc), start, length)
+    names = _interest_names(store, database_id)
+    page.items = [_profile(row, defined, names) for row in page.items]
+    return page
 
 
 def update_profiles(store: Store, account_id: int, database_id: int,
@@ -264,14 +286,16 @@ def update_profiles(store: Store, account_id: int, database_id: int,
     with store.transaction():
         databases.require_database(store, account_id, database_id)
         defined = copernica_tables.fields_of(store, database_id, None)
-        found = matching(all_profiles(store, database_id), requirements, defined, None, True)
+        names = _interest_names(store, database_id)
+        found = [_profile(row, defined, names)
+                 for row in _found(store, database_id, requirements, defined, None, True)]
         if not found:
             if not create:
                 return []
             return [create_profile(store, account_id, database_id,
                                    created_values(requirements, fields), interests, source)]
         values = checked_or_fault(fields, defined)
-        flags = _interest_values(interests or {}, _interest_names(store, database_id))
+        flags = _interest_values(interests or {}, names)
         for profile in found:
             _write_profile(store, account_id, profile, values, flags, source)
         return [get_profile(store, account_id, p["id"]) for p in found]
