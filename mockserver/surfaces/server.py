@@ -7,6 +7,7 @@ workers ``connection_board``, the ready line ``ready_line``.
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import socket
 import sys
@@ -134,6 +135,7 @@ class GunicornServer(BaseApplication):
         threading.Thread(target=self._announce, args=(port,), daemon=True).start()
 
     def _post_worker_init(self, worker):
+        gc.freeze()  # the app's modules and objects: see web.DialectEndpoint
         try:  # this worker has its app and is about to accept: tell the master
             os.write(self._ready_w, b"!")
         except BlockingIOError:

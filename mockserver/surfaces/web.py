@@ -5,6 +5,7 @@ import encodings.idna  # noqa: F401  (werkzeug routing encodes host names with i
 import base64
 import errno
 import functools
+import gc
 import gzip
 import html
 import logging
@@ -46,7 +47,13 @@ def host_url(environ: dict) -> str:
 
 class DialectEndpoint:
     """A dialect's SoapEndpoint, built on first use: a worker pays for building a dialect's
-    spyne application, WSDL and schema (tens of ms, several MB) only once it serves it."""
+    spyne application, WSDL and schema (tens of ms, several MB) only once it serves it.
+
+    Once built, every object the process holds is frozen out of the garbage collector's
+    reach (``gc.freeze``): spyne's and lxml's modules, the models, WSDL and schema live as
+    long as the process, and without that each full collection went through them all again,
+    a pause of about 35 ms for every thread of the worker (one in about 25 getSubscribers
+    calls; 0.4 ms at most frozen)."""
 
     def __init__(self, build):
         """``build()`` makes the SoapEndpoint."""
@@ -58,6 +65,7 @@ class DialectEndpoint:
             with self._lock:
                 if self._built is None:
                     self._built = self._build()
+                    gc.freeze()
         return self._built
 
 
