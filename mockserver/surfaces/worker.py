@@ -28,6 +28,7 @@ DEFER_AT_MOST = 0.005  # seconds a worker leaves a waiting connection to a less 
 RECV_SIZE = 64 * 1024  # bytes one recv() of a request may take
 READS_PER_EVENT = 8  # recv() calls per readable event before other connections get a turn
 SWEEP_EVERY = 0.25  # seconds between checks of the read deadlines
+HEARTBEAT = 1.0  # seconds between heartbeats to the master (gunicorn: every round of events)
 LINGER = 2.0  # seconds a closed connection is read and discarded, for its answer to arrive
 LINGER_BYTES = 1 << 20  # bytes discarded so at most
 STOP_LINGER = 2.0  # seconds a stopping worker still gives a request that is arriving
@@ -78,6 +79,7 @@ class BalancedThreadWorker(ThreadWorker):
     settings: Settings | None = None  # set before the fork by GunicornServer
     slot = 0
     deferred_since: float | None = None
+    heartbeat_at = 0.0
 
     def init_process(self):
         """Set up the intake and the long polls' threads, start with no connections on the
@@ -118,6 +120,15 @@ class BalancedThreadWorker(ThreadWorker):
         _stop_long_polls()
         self.wait_pool.shutdown(wait=False, cancel_futures=True)
         super().handle_quit(sig, frame)
+
+    def notify(self):
+        """gunicorn's heartbeat (a utime of the worker's file) at most every HEARTBEAT
+        seconds: its loop calls this once per round of events, a system call per request
+        under load, and the master only checks it against --timeout (120 s)."""
+        now = time.monotonic()
+        if now >= self.heartbeat_at:
+            self.heartbeat_at = now + HEARTBEAT
+            super().notify()
 
     def accept(self, listener):
         """Accept unless another worker holds fewer connections and takes this one soon."""
