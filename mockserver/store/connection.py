@@ -20,6 +20,7 @@ from mockserver.store.migrations import Schema
 from mockserver.store.outbox import OutboxTable
 from mockserver.store.rows import chunks, insert_sql, sql_value
 from mockserver.store.thread_connections import close_thread_connection, thread_connection
+from mockserver.store.writer_gate import writing
 
 
 class Store(StoreFiles, MetaTable, FaultRuleTable, OutboxTable):
@@ -74,13 +75,14 @@ class Store(StoreFiles, MetaTable, FaultRuleTable, OutboxTable):
         if conn.in_transaction:  # nested: join the outer transaction
             yield conn
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with writing(self.path):  # writers queue there, not in SQLite's busy handler
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
