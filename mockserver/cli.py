@@ -248,7 +248,7 @@ def cmd_serve(args) -> int:
 
     def app():
         from mockserver.surfaces.web import MockServer  # in the worker: spyne, lxml, werkzeug
-        return MockServer(settings, store)
+        return MockServer(settings, store, freeze=True)
 
     server.serve(settings, store, app, listener, opening)
     return 0

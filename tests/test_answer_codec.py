@@ -213,3 +213,30 @@ def test_check_mode_faults_on_a_difference(backclick_endpoint, monkeypatch, tmp_
     status, out, _, operation = backclick_endpoint.handle(get("both@example.de"), call)
     assert (status, operation) == (500, "getSubscribers")
     assert b"answer writer differs from spyne for getSubscribers" in out
+
+
+def test_a_type_inside_itself_is_left_to_spyne():
+    from spyne import Application, ComplexModel, ServiceBase, Unicode, rpc
+    from spyne.model.complex import Array, SelfReference
+    from spyne.server import ServerBase
+
+    from mockserver.soap import codec
+    from mockserver.soap.spyne_protocol import SoapProtocol
+
+    class Node(ComplexModel):
+        __namespace__ = "urn:tree"
+        name = Unicode
+        children = Array(SelfReference)
+
+    class Trees(ServiceBase):
+        @rpc(_returns=Node)
+        def tree(ctx):
+            return Node(name="root")
+
+    app = Application([Trees], tns="urn:tree", in_protocol=SoapProtocol(),
+                      out_protocol=SoapProtocol())
+    writer = codec.AnswerWriter(app, app.out_protocol)
+    ctx = MethodContext(ServerBase(app), MethodContext.SERVER)
+    ctx.descriptor = next(m[0] for m in app.interface.service_method_map.values())
+    ctx.out_object = [Node(name="root")]
+    assert writer.write(ctx) is None  # compiled once, without recursing forever

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 from lxml import etree
@@ -85,6 +86,8 @@ class AnswerWriter:
         self._types: dict = {}  # (class, namespace, name, mode) -> (element writer, namespaces)
         self._envelopes: dict = {}  # (namespace, wrapper) -> (head, tail)
         self._prefixes = self._prefix_map(app.interface.nsmap)
+        self._compiling: set = set()  # element keys being compiled: a type inside itself
+        self._lock = threading.Lock()  # one thread compiles at a time
 
     def write(self, ctx, form: AnswerForm = OWN) -> bytes | None:
         """The whole answer envelope of a finished call in ``form``, as spyne (and the
@@ -98,7 +101,11 @@ class AnswerWriter:
         try:
             compiled = self._operations[key]
         except KeyError:
-            compiled = self._operations[key] = self._compile_operation(descriptor, mode)
+            with self._lock:
+                compiled = self._operations.get(key, False)
+                if compiled is False:
+                    compiled = self._operations[key] = self._compile_operation(descriptor,
+                                                                               mode)
         if compiled is None:
             return None
         members, namespace = compiled
@@ -206,8 +213,14 @@ class AnswerWriter:
         key = (cls, namespace, name, mode)
         compiled = self._types.get(key)
         if compiled is None:
-            used: set = set()
-            writer = self._compile_element(cls, namespace, name, used, mode)
+            if key in self._compiling:
+                raise Unsupported(f"{cls.__name__} contains itself")
+            self._compiling.add(key)
+            try:
+                used: set = set()
+                writer = self._compile_element(cls, namespace, name, used, mode)
+            finally:
+                self._compiling.discard(key)
             compiled = self._types[key] = (writer, frozenset(used))
         namespaces |= compiled[1]
         return compiled[0]

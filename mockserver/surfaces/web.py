@@ -49,15 +49,17 @@ class DialectEndpoint:
     """A dialect's SoapEndpoint, built on first use: a worker pays for building a dialect's
     spyne application, WSDL and schema (tens of ms, several MB) only once it serves it.
 
-    Once built, every object the process holds is frozen out of the garbage collector's
-    reach (``gc.freeze``): spyne's and lxml's modules, the models, WSDL and schema live as
-    long as the process, and without that each full collection went through them all again,
-    a pause of about 35 ms for every thread of the worker (one in about 25 getSubscribers
-    calls; 0.4 ms at most frozen)."""
+    With ``freeze`` (a server process of its own, not the embedded server in a caller's
+    process), every object the process holds is frozen out of the garbage collector's reach
+    once the endpoint is built (``gc.freeze``): spyne's and lxml's modules, the models, WSDL
+    and schema live as long as the process, and without that each full collection went
+    through them all again, a pause of about 35 ms for every thread of the worker (one in
+    about 25 getSubscribers calls; 0.4 ms at most frozen)."""
 
-    def __init__(self, build):
-        """``build()`` makes the SoapEndpoint."""
+    def __init__(self, build, freeze: bool = False):
+        """``build()`` makes the SoapEndpoint; ``freeze``: see the class."""
         self._build, self._built, self._lock = build, None, threading.Lock()
+        self._freeze = freeze
 
     def endpoint(self) -> SoapEndpoint:
         """The endpoint, built by the first caller."""
@@ -65,20 +67,23 @@ class DialectEndpoint:
             with self._lock:
                 if self._built is None:
                     self._built = self._build()
-                    gc.freeze()
+                    if self._freeze:
+                        gc.freeze()
         return self._built
 
 
 class MockServer:
     """The WSGI callable serving every dialect and surface over one store."""
 
-    def __init__(self, settings: Settings, store: Store):
-        """Build the dialect endpoints once; the store is opened lazily per thread."""
+    def __init__(self, settings: Settings, store: Store, freeze: bool = False):
+        """Build the dialect endpoints once; the store is opened lazily per thread.
+        ``freeze``: this process is a server worker of its own (see DialectEndpoint)."""
         self.settings, self.store = settings, store
         self.exposed = not is_loopback(settings.host)  # others can reach it: see tokens
         bc = DialectEndpoint(lambda: backclick.endpoint(settings.max_body, settings.max_items,
-                                                        settings.backclick_wsdl))
-        pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body, settings.max_items))
+                                                        settings.backclick_wsdl), freeze)
+        pom = DialectEndpoint(lambda: copernica.endpoint(settings.max_body, settings.max_items),
+                              freeze)
         self.soap = {backclick.SERVICE_PATH: bc, copernica.SERVICE_PATH: pom}
         self.dialects = {backclick.SERVICE_PATH: "backclick", copernica.SERVICE_PATH: "copernica"}
         self.journal = journal.Journal(store, settings.journal_size, settings.journal,
