@@ -122,6 +122,35 @@ def test_search_by_the_profiles_own_properties(api, customers):
     assert search(api, customers, order="modified") == ["Anna", "Bert", "carla", "Dirk"]
 
 
+def test_equality_finds_what_case_folding_finds(api, cop):
+    """The store's pre-filter of ``=`` searches hides no profile the search finds."""
+    db = fresh_database(api, fields=(("Name", "text"), ("City", "text"), ("Code", "text"),
+                                     ("Age", "integer")))
+    names = {}
+    for fields in ({"Name": "Straße", "City": "Köln", "Code": "A-1", "Age": "40"},
+                   {"Name": "STRASSE", "City": "koeln", "Code": "a-1", "Age": "040"},
+                   {"Name": "Kelvin \u212a", "City": "", "Code": "x\ty"},
+                   {"Name": "plain"}):  # City and Code missing: their empty default
+        p = api("Database_createProfile", id=db, fields=pairs(fields)).profile
+        names[p.id] = fields["Name"]
+
+    def found(*conditions):
+        page = api("Database_searchProfiles", id=db, requirements=requirements(*conditions),
+                   allproperties=True)
+        return sorted(as_dict(p.fields)["Name"] for p in (page.items.profile if page.items
+                                                          else []))
+
+    assert found(("Name", "=", "strasse")) == ["STRASSE", "Straße"]  # ß folds to ss
+    assert found(("Name", "==", "STRASSE", True)) == ["STRASSE"]
+    assert found(("name", "=", "KELVIN k")) == ["Kelvin \u212a"]  # the Kelvin sign folds to k
+    assert found(("City", "=", "")) == ["Kelvin \u212a", "plain"]
+    assert found(("Code", "=", "A-1")) == ["STRASSE", "Straße"]
+    assert found(("Code", "=", "A-1", True), ("City", "=", "KÖLN")) == ["Straße"]
+    assert found(("Code", "=", "x\ty")) == ["Kelvin \u212a"]
+    assert found(("Age", "=", "40")) == ["STRASSE", "Straße"]  # numbers as numbers
+    assert found(("Code", "=", "A-1"), ("Name", "=", "nobody")) == []
+
+
 def test_unknown_operator_is_a_fault(api, customers):
     assert api.fault("Database_searchProfiles", id=customers,
                      requirements=requirements(("Age", "~~", "1"))) == \

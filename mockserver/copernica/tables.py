@@ -233,10 +233,29 @@ def interests_of(store, database_id: int) -> list[dict]:
                        [database_id]))
 
 
-def profiles_of(store, database_id: int) -> list[dict]:
-    """Every profile of a database (fields and interests as JSON text), by id."""
-    return list(query_rows(store.conn, "SELECT * FROM profiles WHERE database_id=? ORDER BY id",
-                       [database_id]))
+def profiles_of(store, database_id: int, equal: tuple = ()) -> list[dict]:
+    """Every profile of a database (fields and interests as JSON text), by id; with
+    ``equal`` ((field name, printable-ASCII value, case-sensitive), ...), only those that may
+    hold each value in that field (see ``_may_equal``)."""
+    sql, args = "SELECT * FROM profiles WHERE database_id=?", [database_id]
+    for name, value, casesensitive in equal:
+        path = f'$."{name}"'
+        sql += " AND " + _may_equal(casesensitive)
+        args += [path, path, path, value]
+    return list(query_rows(store.conn, sql + " ORDER BY id", args))
+
+
+def _may_equal(casesensitive: bool) -> str:
+    """SQL that is false only where a stored field cannot equal the value as a search's
+    ``=`` compares (``profile_search``: text case-folded unless case-sensitive). It leaves
+    in whatever SQL cannot judge as Python does: a missing field (its default applies), a
+    value that is no JSON string, and one with any character outside printable ASCII (under
+    case-folding, ``ß`` equals ``SS``). For printable ASCII, SQLite's ``lower`` is Python's
+    ``casefold``."""
+    same = "json_extract(fields, ?) = ?" if casesensitive else \
+        "lower(json_extract(fields, ?)) = lower(?)"
+    return (f"(json_type(fields, ?) IS NOT 'text' OR json_extract(fields, ?) GLOB "
+            f"'*[^ -~]*' OR {same})")
 
 
 def profiles_page(store, database_id: int, offset: int, limit: int) -> list[dict]:
