@@ -35,10 +35,35 @@ class Page:
 
 
 
+_PRINTABLE = re.compile(r"[ -~]*")
+
+
+def _kinds(defined: list[dict]) -> dict:
+    """Defined fields by lower-case name: (name as defined, type)."""
+    return {f["name"].lower(): (f["name"], f["type"]) for f in defined}
+
+
+def equalities(requirements: list[Requirement], defined: list[dict]) -> tuple:
+    """The ``=`` requirements on text fields that the store can pre-filter on: (field name,
+    value, case-sensitive), the value printable ASCII, the name one a JSON path can quote.
+    Numbers compare as numbers (``_compare``) and are left to the search itself."""
+    kinds = _kinds(defined)
+    found = []
+    for req in requirements:
+        field = kinds.get((req.fieldname or "").strip().lower())
+        value = "" if req.value is None else str(req.value)
+        if field is None or (req.operator or "=").strip() not in ("=", "==") or \
+                field[1] in ("integer", "float") or not _PRINTABLE.fullmatch(value) or \
+                '"' in field[0] or "\\" in field[0]:
+            continue
+        found.append((field[0], value, bool(req.casesensitive)))
+    return tuple(found)
+
+
 def matching(records: list[dict], requirements: list[Requirement], defined: list[dict],
               order: str | None, asc: bool) -> list[dict]:
     """The records meeting every requirement, ordered by ``order`` (ties by id)."""
-    types = {f["name"].lower(): (f["name"], f["type"]) for f in defined}
+    types = _kinds(defined)
     checks = []
     for req in requirements:
         operator = (req.operator or "=").strip()

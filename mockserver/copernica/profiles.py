@@ -15,7 +15,7 @@ from mockserver.machinery import clock, tokens
 from mockserver.copernica import databases, field_types
 from mockserver.copernica.databases import vendor_time
 from mockserver.copernica.profile_search import (Page, Requirement, created_values, distinct,
-                                                 matching, page_of)
+                                                 equalities, matching, page_of)
 from mockserver.machinery.errors import InvalidRequest, NotFound
 from mockserver.store import Store
 from mockserver.machinery.addresses import is_valid_address
@@ -258,33 +258,13 @@ def _found(store: Store, database_id: int, requirements: list[Requirement],
     timed = asked & {"created", "modified"}
     records = []
     for row in copernica_tables.profiles_of(store, database_id,
-                                            _equalities(requirements, defined)):
+                                            equalities(requirements, defined)):
         record = {"id": row["id"], "code": row["code"], "row": row,
                   "fields": _filled(json.loads(row["fields"]), defined)}
         for name in timed:
             record[name] = vendor_time(row[name])
         records.append(record)
     return [r["row"] for r in matching(records, requirements, defined, order, asc)]
-
-
-_PRINTABLE = re.compile(r"[ -~]*")
-
-
-def _equalities(requirements: list[Requirement], defined: list[dict]) -> tuple:
-    """The ``=`` requirements on text fields that the store can pre-filter on: (field name,
-    value, case-sensitive), the value printable ASCII, the name one a JSON path can quote.
-    Numbers compare as numbers and are left to the search itself."""
-    kinds = {f["name"].lower(): (f["name"], f["type"]) for f in defined}
-    found = []
-    for req in requirements:
-        field = kinds.get((req.fieldname or "").strip().lower())
-        value = "" if req.value is None else str(req.value)
-        if field is None or (req.operator or "=").strip() not in ("=", "==") or \
-                field[1] in ("integer", "float") or not _PRINTABLE.fullmatch(value) or \
-                '"' in field[0] or "\\" in field[0]:
-            continue
-        found.append((field[0], value, bool(req.casesensitive)))
-    return tuple(found)
 
 
 def search_profiles(store: Store, account_id: int, database_id: int,
